@@ -68,7 +68,7 @@ def build_info() -> dict:
             "version": raw["version"],
             "extension": True,
             "cuda_compiled": bool(raw["cuda_compiled"]),
-            "cuda_archs": [a for a in str(raw["cuda_archs"]).split(";") if a],
+            "cuda_archs": [a for a in str(raw["cuda_archs"]).replace(";", ",").split(",") if a],
             "cuda_runtime_version": f"{runtime // 1000}.{runtime % 1000 // 10}" if runtime else None,
             "openmp": bool(raw["openmp"]),
             "nvtx_in_kernels": bool(raw["nvtx"]),

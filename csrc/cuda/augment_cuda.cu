@@ -1,0 +1,100 @@
+// augment_cuda.cu — CUDA kernels over the shared maths of core/augment.h.
+#include "core/nvtx.h"
+#include "cuda/augment_cuda.h"
+#include "cuda/cuda_check.h"
+
+namespace mgclr {
+
+using namespace aug;
+
+namespace {
+
+__global__ void sample_kernel(const float* __restrict__ x, const int64_t* __restrict__ lengths, Shape s,
+                              Program prog, int32_t n_views, uint64_t seed, uint32_t offset, bool replay,
+                              Record* recs, int64_t* out_lengths) {
+  const int64_t job = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (job >= n_views * s.N) return;
+  const int32_t view = static_cast<int32_t>(job / s.N);
+  const int64_t n = job % s.N;
+  const int32_t L0 = lengths ? static_cast<int32_t>(lengths[n]) : static_cast<int32_t>(s.T);
+  Record* r = recs + job * prog.n_ops;
+  out_lengths[job] = replay ? replayed_length(prog, r, L0) : sample_records(prog, s, x, n, view, L0, seed, offset, r);
+}
+
+// One thread per output point (view, n, t, v, m); consecutive threads walk (v, m), the contiguous axis.
+__global__ void apply_kernel(const float* __restrict__ x, Shape s, Program prog, int32_t n_views, uint64_t seed,
+                             uint32_t offset, const Record* __restrict__ recs,
+                             const int64_t* __restrict__ out_lengths, float* __restrict__ out) {
+  const int64_t VM = s.V * s.M;
+  const int64_t points = n_views * s.N * prog.t_out * VM;
+  const int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (idx >= points) return;
+  const int64_t k = idx % VM;
+  const int32_t t = static_cast<int32_t>((idx / VM) % prog.t_out);
+  const int64_t job = idx / (VM * prog.t_out);
+  const int64_t n = job % s.N;
+  float* o = out + job * s.C * prog.t_out * VM;
+  if (t >= out_lengths[job]) {
+    for (int64_t c = 0; c < s.C; ++c) o[(c * prog.t_out + t) * VM + k] = 0.f;
+    return;
+  }
+  const Record* r = recs + job * prog.n_ops;
+  Taps taps;
+  temporal_taps(prog, r, t, seed, offset, taps);
+  write_point(prog, r, s, x, n, taps, t, static_cast<int32_t>(k / s.M), static_cast<int32_t>(k % s.M), seed,
+              offset, o);
+}
+
+// One thread per (view, n, coordinate channel, v, m) line: reads the unblurred output from `src`.
+__global__ void blur_kernel(const float* __restrict__ src, Shape s, Program prog, int32_t n_views,
+                            const Record* __restrict__ recs, const int64_t* __restrict__ out_lengths,
+                            float* __restrict__ out) {
+  const int64_t VM = s.V * s.M;
+  const int64_t lines = n_views * s.N * prog.coord_channels * VM;
+  const int64_t li = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (li >= lines) return;
+  const int64_t job = li / (prog.coord_channels * VM);
+  const int64_t c = (li / VM) % prog.coord_channels;
+  const int64_t k = li % VM;
+  const Record& r = recs[job * prog.n_ops + prog.blur_op];
+  const int64_t base = job * s.C * prog.t_out * VM + c * prog.t_out * VM + k;
+  const int32_t L = static_cast<int32_t>(out_lengths[job]);
+  for (int32_t t = 0; t < L; ++t)
+    out[base + t * VM] = r.applied() ? blur_at(src + base, VM, L, t, r.f(2), r.w[3]) : src[base + t * VM];
+}
+
+unsigned blocks_for(int64_t work, int threads) { return static_cast<unsigned>((work + threads - 1) / threads); }
+
+}  // namespace
+
+void augment_cuda(const float* x, const int64_t* lengths, const Shape& s, const Program& prog, int32_t n_views,
+                  uint64_t seed, uint32_t offset, bool replay, int32_t* records, int64_t* out_lengths,
+                  float* out, float* scratch, uintptr_t stream_handle, int32_t device) {
+  NvtxRange range("mgclr::augment_cuda");
+  MGCLR_CUDA_CHECK(cudaSetDevice(device));
+  cudaStream_t stream = reinterpret_cast<cudaStream_t>(stream_handle);
+  Record* recs = reinterpret_cast<Record*>(records);
+  const int64_t jobs = static_cast<int64_t>(n_views) * s.N;
+  if (jobs == 0) return;
+  constexpr int kSampleThreads = 64, kApplyThreads = 256;
+  sample_kernel<<<blocks_for(jobs, kSampleThreads), kSampleThreads, 0, stream>>>(
+      x, lengths, s, prog, n_views, seed, offset, replay, recs, out_lengths);
+  MGCLR_CUDA_CHECK(cudaGetLastError());
+  const bool blur = prog.blur_op >= 0;
+  if (blur && scratch == nullptr) throw std::invalid_argument("augment_cuda: a blurring program needs scratch");
+  float* target = blur ? scratch : out;
+  const int64_t points = jobs * prog.t_out * s.V * s.M;
+  apply_kernel<<<blocks_for(points, kApplyThreads), kApplyThreads, 0, stream>>>(x, s, prog, n_views, seed, offset,
+                                                                               recs, out_lengths, target);
+  MGCLR_CUDA_CHECK(cudaGetLastError());
+  if (!blur) return;
+  // Channels that are not blurred (extra channels, padding frames) are copied as they are.
+  MGCLR_CUDA_CHECK(cudaMemcpyAsync(out, scratch, sizeof(float) * jobs * s.C * prog.t_out * s.V * s.M,
+                                   cudaMemcpyDeviceToDevice, stream));
+  const int64_t lines = jobs * prog.coord_channels * s.V * s.M;
+  blur_kernel<<<blocks_for(lines, kApplyThreads), kApplyThreads, 0, stream>>>(scratch, s, prog, n_views, recs,
+                                                                             out_lengths, out);
+  MGCLR_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace mgclr

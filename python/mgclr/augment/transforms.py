@@ -1,0 +1,497 @@
+"""Skeleton augmentation transforms (``nn.Module``), one class per op of DESIGN.md.
+
+Every transform only *describes* an op: its arguments, validated here, and how they are encoded for the
+fused kernel (``csrc/core/augment.h``; the op codes and the argument slots ``i[0..3]``/``f[0..7]`` must stay
+in step with that file). Running a transform runs a one-op :class:`~mgclr.augment.Pipeline`; several
+transforms in a ``Pipeline`` run as one fused pass.
+
+Parameters are sampled per sample inside the kernel from Philox (seeded per call) and can be returned
+(``return_params=True``) and replayed (``params=``). The fields each op records are listed in
+``RECORD_FIELDS`` (word offsets into the op's 32-word record) and decoded by :class:`AugmentParams`.
+
+Readings of the paper where its text is ambiguous (ours, as DESIGN.md asks):
+
+* ``coordinate_perturbation``: offsets are per joint, shared by all persons and frames; lambda is computed
+  on the data as it stands when the op runs; points whose coordinates are exactly zero (an absent person,
+  an untracked joint) are left at zero, as ``gaussian_noise`` does.
+* ``stretch``: the *tilt* matrix keeps ones on the diagonal.
+* ``repeat_clip``/``drop_frames``/``crop_resize`` resample with linear interpolation, align_corners=False
+  (as ``F.interpolate``); ``drop_frames`` keeps one random frame in each of ``L - dropped`` equal strata.
+* ``posterize_time``: ``k`` segments cut at random points of the middle part, each played at a rate
+  U[r_lo, r_hi] (output length = input length / rate), rescaled to keep the total; frames are held.
+* ``gaussian_blur`` renormalises its weights at the clip ends instead of zero padding (zero padding pulls
+  the first and last frames toward the origin).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import nn
+
+from ..ops._checks import check_number, check_range
+from .layouts import Layout, get_layout
+
+# Stages of the canonical order (csrc/core/augment.h): temporal -> spatial -> pointwise -> filter.
+TEMPORAL, SPATIAL, POINTWISE, FILTER = 0, 1, 2, 3
+STAGE_NAMES = {TEMPORAL: "temporal", SPATIAL: "spatial", POINTWISE: "pointwise", FILTER: "filter"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A decoded record field: word offset, count and type ('i' int32, 'f' float32, 'mask' joint bitmask)."""
+
+    name: str
+    word: int
+    count: int = 1
+    kind: str = "i"
+
+
+MATRIX = Field("matrix", 2, 9, "f")
+ANGLES = Field("angles", 11, 3, "f")
+
+
+class SkeletonTransform(nn.Module):
+    """Base class: common arguments ``p`` (per-sample probability) and ``same_on_batch``."""
+
+    op_name: ClassVar[str]
+    code: ClassVar[int]
+    stage: ClassVar[int]
+    resamples: ClassVar[bool] = False
+    fields: ClassVar[Tuple[Field, ...]] = ()
+    default_p: ClassVar[float] = 1.0
+
+    def __init__(self, p: Optional[float] = None, same_on_batch: bool = False) -> None:
+        super().__init__()
+        self.p = float(check_number(f"{self.op_name}: p", self.default_p if p is None else p, low=0.0, high=1.0))
+        if not isinstance(same_on_batch, bool):
+            raise TypeError(f"{self.op_name}: same_on_batch: expected a bool, got {type(same_on_batch).__name__}")
+        self.same_on_batch = same_on_batch
+
+    # Encoding for the kernel: (i[0..3], f[0..7]) for a tensor with V joints.
+    def encode(self, num_joints: int) -> Tuple[List[int], List[float]]:
+        return [], []
+
+    def output_frames(self, frames: int) -> int:
+        return frames
+
+    def permutation(self, num_joints: int) -> Optional[Sequence[int]]:
+        return None
+
+    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, **kwargs):
+        from .pipeline import Pipeline
+
+        return Pipeline([self], coord_channels=kwargs.pop("coord_channels", 3))(x, lengths, **kwargs)
+
+    def extra_repr(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._describe().items())
+        return f"{args}, p={self.p}" + (", same_on_batch=True" if self.same_on_batch else "")
+
+    def _describe(self) -> Dict[str, object]:
+        return {}
+
+
+def _fraction_range(name: str, value: Sequence[float], low: float = 0.0, high: float = 1.0) -> Tuple[float, float]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name}: expected a (low, high) pair, got {value!r}")
+    check_range(name, value[0], value[1], low=low, high=high)
+    return float(value[0]), float(value[1])
+
+
+# ---------------------------------------------------------------------------------------------------
+# MG augmentations (paper section 4.1.1)
+
+
+class CoordinatePerturbation(SkeletonTransform):
+    """Offset ``m`` random joints by ``lambda * R``, ``R ~ U[-1, 1]^3`` per joint, constant over time.
+
+    ``lambda = (1/tau) * clip(|L_fin - L_mid| / (|L_mid - L_sta| + eps), 0, r_max)`` with L the sample's
+    coordinates at its first, middle and last valid frame: round-trip motions get larger offsets.
+    """
+
+    op_name, code, stage = "coordinate_perturbation", 16, SPATIAL
+    fields = (Field("lambda", 2, 1, "f"), Field("num_joints", 3), Field("joints", 4, 8, "mask"))
+
+    def __init__(self, m: int = 4, tau: float = 10.0, r_max: float = 2.0, eps: float = 1e-6, **kw) -> None:
+        super().__init__(**kw)
+        self.m = int(check_number("coordinate_perturbation: m", m, low=1, integer=True))
+        self.tau = float(check_number("coordinate_perturbation: tau", tau, low=0.0, low_inclusive=False))
+        self.r_max = float(check_number("coordinate_perturbation: r_max", r_max, low=0.0))
+        self.eps = float(check_number("coordinate_perturbation: eps", eps, low=0.0, low_inclusive=False))
+
+    def encode(self, num_joints):
+        return [self.m], [self.tau, self.r_max, self.eps]
+
+    def _describe(self):
+        return {"m": self.m, "tau": self.tau, "r_max": self.r_max}
+
+
+class ViewPerturbation(SkeletonTransform):
+    """Euler rotation ``Rz @ Ry @ Rx``: the main axis draws from ``[-a_main, a_main]``, the others from
+    ``[-a_other, a_other]``. ``axis`` = 0/1/2 fixes the main axis (x/y/z), None draws it per sample."""
+
+    op_name, code, stage = "view_perturbation", 17, SPATIAL
+    fields = (MATRIX, ANGLES, Field("axis", 14))
+
+    def __init__(self, a_main: float = math.pi, a_other: float = math.pi / 6, axis: Optional[int] = None, **kw):
+        super().__init__(**kw)
+        self.a_main = float(check_number("view_perturbation: a_main", a_main, low=0.0))
+        self.a_other = float(check_number("view_perturbation: a_other", a_other, low=0.0))
+        if axis is not None:
+            check_number("view_perturbation: axis", axis, low=0, high=2, integer=True)
+        self.axis = axis
+
+    def encode(self, num_joints):
+        return [-1 if self.axis is None else int(self.axis)], [self.a_main, self.a_other]
+
+    def _describe(self):
+        return {"a_main": self.a_main, "a_other": self.a_other, "axis": self.axis}
+
+
+class Stretch(SkeletonTransform):
+    """With probability 1/2 per sample a *shape* stretch ``diag(a, b, c)``, ``a, b, c ~ U[s_lo, s_hi]``,
+    else a *tilt* (shear) with the six off-diagonals ``~ U[-t, t]`` (paper eqs. 7-8)."""
+
+    op_name, code, stage = "stretch", 18, SPATIAL
+    fields = (MATRIX, Field("tilt", 11))
+
+    def __init__(self, s: Sequence[float] = (1.0, 2.0), t: float = 1.0, **kw):
+        super().__init__(**kw)
+        self.s = _fraction_range("stretch: s", s, low=0.0, high=math.inf)
+        self.t = float(check_number("stretch: t", t, low=0.0))
+
+    def encode(self, num_joints):
+        return [], [self.s[0], self.s[1], self.t]
+
+    def _describe(self):
+        return {"s": self.s, "t": self.t}
+
+
+class RepeatClip(SkeletonTransform):
+    """Insert a clip again right after itself, then resample linearly back to the valid length.
+    Start ``~ U{0..floor(s L)}``, clip length ``~ U{ceil(lo L)..floor(hi L)}``."""
+
+    op_name, code, stage, resamples = "repeat_clip", 3, TEMPORAL, True
+    fields = (Field("start", 2), Field("clip_length", 3))
+
+    def __init__(self, s: float = 0.5, clip: Sequence[float] = (0.1, 0.3), **kw):
+        super().__init__(**kw)
+        self.s = float(check_number("repeat_clip: s", s, low=0.0, high=1.0))
+        self.clip = _fraction_range("repeat_clip: clip", clip)
+
+    def encode(self, num_joints):
+        return [], [self.s, self.clip[0], self.clip[1]]
+
+    def _describe(self):
+        return {"s": self.s, "clip": self.clip}
+
+
+class ReverseClip(SkeletonTransform):
+    """Reverse a clip of length ``~ U{ceil(lo L)..floor(hi L)}`` at a random start, in place."""
+
+    op_name, code, stage = "reverse_clip", 4, TEMPORAL
+    fields = (Field("start", 2), Field("clip_length", 3))
+
+    def __init__(self, clip: Sequence[float] = (0.1, 0.5), **kw):
+        super().__init__(**kw)
+        self.clip = _fraction_range("reverse_clip: clip", clip)
+
+    def encode(self, num_joints):
+        return [], [self.clip[0], self.clip[1]]
+
+    def _describe(self):
+        return {"clip": self.clip}
+
+
+class PosterizeTime(SkeletonTransform):
+    """Keep a head and a tail (fraction ``h`` each) at normal rate; cut the middle into ``k`` random
+    segments played at rates ``U[r_lo, r_hi]``, rescaled to keep the length; frames are held, not blended."""
+
+    op_name, code, stage = "posterize_time", 5, TEMPORAL
+    fields = (Field("head", 2), Field("segments", 3), Field("segment_lengths", 4, 8), Field("rates", 12, 8, "f"))
+
+    def __init__(self, h: float = 0.1, k: int = 4, rate: Sequence[float] = (0.5, 2.0), **kw):
+        super().__init__(**kw)
+        self.h = float(check_number("posterize_time: h", h, low=0.0, high=0.5))
+        self.k = int(check_number("posterize_time: k", k, low=1, high=8, integer=True))
+        self.rate = _fraction_range("posterize_time: rate", rate, low=0.0, high=math.inf)
+        if self.rate[0] <= 0:
+            raise ValueError(f"posterize_time: rate: expected rates > 0, got {rate!r}")
+
+    def encode(self, num_joints):
+        return [self.k], [self.h, self.rate[0], self.rate[1]]
+
+    def _describe(self):
+        return {"h": self.h, "k": self.k, "rate": self.rate}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Earlier augmentations
+
+
+class Shear(SkeletonTransform):
+    """SkeletonCLR/AimCLR shear: ``x -> S x``, ``S = I`` + off-diagonals ``~ U[-r, r]``."""
+
+    op_name, code, stage = "shear", 19, SPATIAL
+    fields = (MATRIX,)
+
+    def __init__(self, r: float = 0.5, **kw):
+        super().__init__(**kw)
+        self.r = float(check_number("shear: r", r, low=0.0))
+
+    def encode(self, num_joints):
+        return [], [self.r]
+
+    def _describe(self):
+        return {"r": self.r}
+
+
+class TemporalCrop(SkeletonTransform):
+    """SkeletonCLR: reflect-pad ``L // ratio`` frames at both ends, take a random ``L``-frame window."""
+
+    op_name, code, stage = "temporal_crop", 1, TEMPORAL
+    fields = (Field("start", 2), Field("pad", 3))
+
+    def __init__(self, ratio: int = 6, **kw):
+        super().__init__(**kw)
+        self.ratio = int(check_number("temporal_crop: ratio", ratio, low=1, integer=True))
+
+    def encode(self, num_joints):
+        return [self.ratio], []
+
+    def _describe(self):
+        return {"ratio": self.ratio}
+
+
+class CropResize(SkeletonTransform):
+    """ISC / CTR-GCN ``valid_crop_resize``: crop ``clip(floor(L * U[lo, hi]), min_len, L)`` frames at a
+    random start and resize linearly to ``out_frames``. ``eval_ratio`` = c gives the deterministic centre
+    crop of evaluation. The resize always happens (the output has ``out_frames`` frames); ``p`` decides
+    whether the crop is random (else the whole valid sequence is resized)."""
+
+    op_name, code, stage, resamples = "crop_resize", 2, TEMPORAL, True
+    fields = (Field("start", 2), Field("crop_length", 3), Field("out_frames", 4))
+
+    def __init__(self, scale: Sequence[float] = (0.1, 1.0), min_len: int = 64, out_frames: int = 64,
+                 eval_ratio: Optional[float] = None, **kw):
+        super().__init__(**kw)
+        self.scale = _fraction_range("crop_resize: scale", scale)
+        self.min_len = int(check_number("crop_resize: min_len", min_len, low=1, integer=True))
+        self.out_frames = int(check_number("crop_resize: out_frames", out_frames, low=1, integer=True))
+        if eval_ratio is not None:
+            check_number("crop_resize: eval_ratio", eval_ratio, low=0.0, high=1.0, low_inclusive=False)
+        self.eval_ratio = eval_ratio
+
+    def encode(self, num_joints):
+        return [self.min_len, self.out_frames], [self.scale[0], self.scale[1], self.eval_ratio or 0.0]
+
+    def output_frames(self, frames):
+        return self.out_frames
+
+    def _describe(self):
+        return {"scale": self.scale, "min_len": self.min_len, "out_frames": self.out_frames,
+                "eval_ratio": self.eval_ratio}
+
+
+class _Rotation(SkeletonTransform):
+    stage = SPATIAL
+    fields = (MATRIX, ANGLES, Field("axis", 14))
+
+
+class RandomRotate(_Rotation):
+    """AimCLR: one random main axis draws ``U(0, main)``, the other two ``U(0, other)``; x, y, z in turn."""
+
+    op_name, code = "random_rotate", 20
+
+    def __init__(self, main: float = math.radians(30), other: float = math.radians(1), **kw):
+        super().__init__(**kw)
+        self.main = float(check_number("random_rotate: main", main, low=0.0))
+        self.other = float(check_number("random_rotate: other", other, low=0.0))
+
+    def encode(self, num_joints):
+        return [], [self.main, self.other]
+
+    def _describe(self):
+        return {"main": self.main, "other": self.other}
+
+
+class EulerRotate(_Rotation):
+    """CTR-GCN ``random_rot``: each axis ``U(-theta, theta)`` rad, ``Rz @ Ry @ Rx``."""
+
+    op_name, code = "euler_rotate", 21
+    fields = (MATRIX, ANGLES)
+
+    def __init__(self, theta: float = 0.3, **kw):
+        super().__init__(**kw)
+        self.theta = float(check_number("euler_rotate: theta", theta, low=0.0))
+
+    def encode(self, num_joints):
+        return [], [self.theta]
+
+    def _describe(self):
+        return {"theta": self.theta}
+
+
+class AxisRotate(_Rotation):
+    """AS-CAL viewpoint attack: one random axis, angle ``U(0, max_angle)``."""
+
+    op_name, code = "axis_rotate", 22
+
+    def __init__(self, max_angle: float = math.radians(30), **kw):
+        super().__init__(**kw)
+        self.max_angle = float(check_number("axis_rotate: max_angle", max_angle, low=0.0))
+
+    def encode(self, num_joints):
+        return [], [self.max_angle]
+
+    def _describe(self):
+        return {"max_angle": self.max_angle}
+
+
+class Flip(SkeletonTransform):
+    """AimCLR "symmetry": swap left and right joints of ``layout`` (and negate x when ``mirror_x``)."""
+
+    op_name, code, stage, default_p = "flip", 23, SPATIAL, 0.5
+
+    def __init__(self, layout: Union[str, Layout] = "ntu25", mirror_x: bool = False, **kw):
+        super().__init__(**kw)
+        self.layout = get_layout(layout)
+        self.mirror_x = bool(mirror_x)
+
+    def encode(self, num_joints):
+        return [int(self.mirror_x)], []
+
+    def permutation(self, num_joints):
+        if num_joints != self.layout.num_joints:
+            raise ValueError(f"flip: layout {self.layout.name!r} has {self.layout.num_joints} joints, "
+                             f"the input has V={num_joints}")
+        return self.layout.flip_permutation()
+
+    def _describe(self):
+        return {"layout": self.layout.name, "mirror_x": self.mirror_x}
+
+
+class TimeFlip(SkeletonTransform):
+    """Reverse the whole valid sequence."""
+
+    op_name, code, stage, default_p = "time_flip", 6, TEMPORAL, 0.5
+
+
+class JointShake(SkeletonTransform):
+    """ISC "joint corruption": choose ``num_joints`` joints (default 60% of V, i.e. 15 of 25); with
+    probability 1/2 zero them, else multiply their coordinates by one random 3x3 with entries U[-1, 1]."""
+
+    op_name, code, stage = "joint_shake", 24, SPATIAL
+    fields = (Field("zero", 2), Field("matrix", 3, 9, "f"), Field("joints", 12, 8, "mask"), Field("num_joints", 20))
+
+    def __init__(self, num_joints: Optional[int] = None, fraction: float = 0.6, **kw):
+        super().__init__(**kw)
+        if num_joints is not None:
+            check_number("joint_shake: num_joints", num_joints, low=1, integer=True)
+        self.num_joints = num_joints
+        self.fraction = float(check_number("joint_shake: fraction", fraction, low=0.0, high=1.0))
+
+    def encode(self, num_joints):
+        count = self.num_joints if self.num_joints is not None else max(1, round(self.fraction * num_joints))
+        return [int(count)], []
+
+    def _describe(self):
+        return {"num_joints": self.num_joints, "fraction": self.fraction}
+
+
+class JointMask(SkeletonTransform):
+    """AS-CAL "drop node": zero ``U{j_lo..j_hi}`` random joints over a random window of
+    ``U{ceil(w_lo L)..floor(w_hi L)}`` frames (output frames)."""
+
+    op_name, code, stage = "joint_mask", 32, POINTWISE
+    fields = (Field("start", 2), Field("stop", 3), Field("joints", 4, 8, "mask"), Field("num_joints", 12))
+
+    def __init__(self, joints: Sequence[int] = (5, 15), window: Sequence[float] = (0.2, 1.0), **kw):
+        super().__init__(**kw)
+        if not isinstance(joints, (tuple, list)) or len(joints) != 2:
+            raise TypeError(f"joint_mask: joints: expected a (low, high) pair, got {joints!r}")
+        check_number("joint_mask: joints[0]", joints[0], low=0, integer=True)
+        check_number("joint_mask: joints[1]", joints[1], low=joints[0], integer=True)
+        self.joints = (int(joints[0]), int(joints[1]))
+        self.window = _fraction_range("joint_mask: window", window)
+
+    def encode(self, num_joints):
+        return [self.joints[0], self.joints[1]], [self.window[0], self.window[1]]
+
+    def _describe(self):
+        return {"joints": self.joints, "window": self.window}
+
+
+class DropFrames(SkeletonTransform):
+    """Drop a fraction ``U[lo, hi]`` of the valid frames (one random frame kept per stratum) and resample
+    linearly back to the valid length."""
+
+    op_name, code, stage, resamples = "drop_frames", 7, TEMPORAL, True
+    fields = (Field("kept", 2),)
+
+    def __init__(self, fraction: Sequence[float] = (0.1, 0.3), **kw):
+        super().__init__(**kw)
+        self.fraction = _fraction_range("drop_frames: fraction", fraction)
+
+    def encode(self, num_joints):
+        return [], [self.fraction[0], self.fraction[1]]
+
+    def _describe(self):
+        return {"fraction": self.fraction}
+
+
+class GaussianNoise(SkeletonTransform):
+    """AimCLR: add ``N(0, sigma^2)`` to the coordinates (missing points, exactly zero, stay zero)."""
+
+    op_name, code, stage, default_p = "gaussian_noise", 33, POINTWISE, 0.5
+
+    def __init__(self, sigma: float = 0.01, **kw):
+        super().__init__(**kw)
+        self.sigma = float(check_number("gaussian_noise: sigma", sigma, low=0.0))
+
+    def encode(self, num_joints):
+        return [], [self.sigma]
+
+    def _describe(self):
+        return {"sigma": self.sigma}
+
+
+class GaussianBlur(SkeletonTransform):
+    """AimCLR: temporal Gaussian filter of ``kernel_size`` taps, ``sigma ~ U[lo, hi]`` (coordinates)."""
+
+    op_name, code, stage, default_p = "gaussian_blur", 48, FILTER, 0.5
+    fields = (Field("sigma", 2, 1, "f"), Field("radius", 3))
+
+    def __init__(self, kernel_size: int = 15, sigma: Sequence[float] = (0.1, 2.0), **kw):
+        super().__init__(**kw)
+        self.kernel_size = int(check_number("gaussian_blur: kernel_size", kernel_size, low=1, high=65,
+                                            integer=True))
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"gaussian_blur: kernel_size: expected an odd number, got {kernel_size}")
+        self.sigma = _fraction_range("gaussian_blur: sigma", sigma, low=0.0, high=math.inf)
+        if self.sigma[0] <= 0:
+            raise ValueError(f"gaussian_blur: sigma: expected values > 0, got {sigma!r}")
+
+    def encode(self, num_joints):
+        return [self.kernel_size], [self.sigma[0], self.sigma[1]]
+
+    def _describe(self):
+        return {"kernel_size": self.kernel_size, "sigma": self.sigma}
+
+
+class AxisMask(SkeletonTransform):
+    """AimCLR: zero one random coordinate axis."""
+
+    op_name, code, stage, default_p = "axis_mask", 34, POINTWISE, 0.5
+    fields = (Field("axis", 2),)
+
+
+ALL_TRANSFORMS: Tuple[type, ...] = (
+    CoordinatePerturbation, ViewPerturbation, Stretch, RepeatClip, ReverseClip, PosterizeTime,
+    Shear, TemporalCrop, CropResize, RandomRotate, EulerRotate, AxisRotate, Flip, TimeFlip, JointShake,
+    JointMask, DropFrames, GaussianNoise, GaussianBlur, AxisMask,
+)
+TRANSFORMS: Dict[str, type] = {cls.op_name: cls for cls in ALL_TRANSFORMS}
