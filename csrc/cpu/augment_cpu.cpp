@@ -1,6 +1,7 @@
 // augment_cpu.cpp — OpenMP loops over the shared maths of core/augment.h.
 #include "cpu/augment_cpu.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace mgclr {
@@ -24,26 +25,68 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
                               : sample_records(prog, s, x, n, view, L0, seed, offset, r);
   }
 
-  // Phase 2: one read of x, one write of each output element.
+  // Phase 2: one read of x, one write of each output element. A row is one output frame of one
+  // (view, sample): its taps are computed once, then each op runs over the row's V*M points (the op's
+  // switch is hoisted out of the point loop), which lets the compiler vectorise the common cases.
   const int64_t VM = s.V * s.M;
   const int64_t out_sample = s.C * prog.t_out * VM;
   const int64_t rows = jobs * prog.t_out;
-#pragma omp parallel for schedule(static)
-  for (int64_t row = 0; row < rows; ++row) {
-    const int64_t job = row / prog.t_out;
-    const int32_t t = static_cast<int32_t>(row % prog.t_out);
-    const int64_t n = job % s.N;
-    float* o = out + job * out_sample;
-    if (t >= out_lengths[job]) {
-      for (int64_t c = 0; c < s.C; ++c)
-        for (int64_t k = 0; k < VM; ++k) o[(c * prog.t_out + t) * VM + k] = 0.f;
-      continue;
+  const int64_t in_plane = s.T * VM;
+  const int64_t out_plane = static_cast<int64_t>(prog.t_out) * VM;
+  const int cc = prog.coord_channels;
+#pragma omp parallel
+  {
+    std::vector<float> px(VM), py(VM), pz(VM);
+    std::vector<int32_t> joint(VM), src(s.V);
+    int64_t cached_job = -1;
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < rows; ++row) {
+      const int64_t job = row / prog.t_out;
+      const int32_t t = static_cast<int32_t>(row % prog.t_out);
+      const int64_t n = job % s.N;
+      float* o = out + job * out_sample + static_cast<int64_t>(t) * VM;
+      if (t >= out_lengths[job]) {
+        for (int64_t c = 0; c < s.C; ++c) std::fill(o + c * out_plane, o + c * out_plane + VM, 0.f);
+        continue;
+      }
+      const Record* r = recs + job * prog.n_ops;
+      if (job != cached_job) {
+        for (int32_t v = 0; v < s.V; ++v) src[v] = source_joint(prog, r, prog.n_ops, v);
+        cached_job = job;
+      }
+      Taps taps;
+      temporal_taps(prog, r, t, seed, offset, taps);
+      const float* xs = x + n * s.C * in_plane;
+      // Gather: every channel through the taps, from the source joint of each output joint.
+      for (int64_t c = 0; c < s.C; ++c) {
+        float* dst = c == 0 ? px.data() : c == 1 ? py.data() : c == 2 && cc == 3 ? pz.data() : o + c * out_plane;
+        for (int32_t v = 0; v < s.V; ++v) {
+          const float* line = xs + c * in_plane + static_cast<int64_t>(src[v]) * s.M;
+          for (int32_t m = 0; m < s.M; ++m) {
+            float acc = 0.f;
+            for (int k = 0; k < taps.n; ++k) acc = acc + taps.weight[k] * line[taps.frame[k] * VM + m];
+            dst[v * s.M + m] = acc;
+          }
+        }
+      }
+      if (cc == 2) std::fill(pz.begin(), pz.end(), 0.f);
+      for (int64_t k = 0; k < VM; ++k) joint[k] = src[k / s.M];
+      for (int j = 0; j < prog.n_ops; ++j) {
+        if (stage_of(prog.ops[j].code) == STAGE_TEMPORAL) continue;
+        if (!r[j].applied()) continue;
+        for (int64_t k = 0; k < VM; ++k) {
+          float p[3] = {px[k], py[k], pz[k]};
+          apply_point(prog, j, r[j], p, joint[k], t, static_cast<int32_t>(k / s.M), static_cast<int32_t>(k % s.M),
+                      s, seed, offset);
+          px[k] = p[0];
+          py[k] = p[1];
+          pz[k] = p[2];
+        }
+      }
+      std::copy(px.begin(), px.end(), o);
+      std::copy(py.begin(), py.end(), o + out_plane);
+      if (cc == 3) std::copy(pz.begin(), pz.end(), o + 2 * out_plane);
     }
-    const Record* r = recs + job * prog.n_ops;
-    Taps taps;
-    temporal_taps(prog, r, t, seed, offset, taps);
-    for (int32_t v = 0; v < s.V; ++v)
-      for (int32_t m = 0; m < s.M; ++m) write_point(prog, r, s, x, n, taps, t, v, m, seed, offset, o);
   }
 
   // Optional temporal filter: an extra pass over each blurred (view, sample).

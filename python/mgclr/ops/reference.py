@@ -1,0 +1,294 @@
+"""Pure-torch references of every kernel (oracles for the tests, baselines for the benchmarks).
+
+Augmentation: :func:`augment_reference` applies the ops one at a time, batched over samples with eager
+torch, from the parameter records a kernel call returned (``return_params=True``). Record-level parameters
+(angles, crops, joint choices) are taken from the records; what the kernel recomputes on the fly is
+recomputed here independently: lambda of ``coordinate_perturbation`` from the data, and per-joint,
+per-frame and per-element draws (perturbation offsets, kept frames, noise) with the NumPy Philox of
+:mod:`mgclr.ops._philox`. Index maps repeat the kernel's float32 arithmetic step by step, so that frame
+choices (floors) agree exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from . import _philox
+
+# ---------------------------------------------------------------------------------------------------
+# Augmentation
+
+
+def _f32(value) -> torch.Tensor:
+    return torch.as_tensor(value, dtype=torch.float32)
+
+
+def _record_floats(rec: torch.Tensor, first: int, count: int) -> torch.Tensor:
+    return rec[:, first:first + count].contiguous().view(torch.float32)
+
+
+def _joint_mask(rec: torch.Tensor, first: int, num_joints: int) -> torch.Tensor:
+    bits = torch.arange(32, dtype=torch.int64)
+    words = rec[:, first:first + 8].long() & 0xFFFFFFFF
+    return (((words.unsqueeze(-1) >> bits) & 1).reshape(rec.shape[0], -1)[:, :num_joints]).bool()
+
+
+def _linear_source(t: torch.Tensor, out, inp) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Kernel's linear_source, vectorised: (i0, i1, w) with align_corners=False."""
+    out = torch.as_tensor(out)
+    inp = torch.as_tensor(inp)
+    scale = inp.to(torch.float32) / out.to(torch.float32)
+    src = (t.to(torch.float32) + 0.5) * scale
+    src = (src - 0.5).clamp_min(0.0)
+    i0 = torch.minimum(src.to(torch.int64), inp - 1)
+    i1 = torch.minimum(i0 + 1, inp - 1)
+    w = torch.where(i1 == i0, torch.zeros_like(src), src - i0.to(torch.float32))
+    return i0, i1, w
+
+
+def _reflect(i: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
+    period = (2 * (L - 1)).clamp_min(1)
+    r = torch.remainder(i, period)
+    r = torch.where(r < L, r, period - r)
+    return torch.where(L == 1, torch.zeros_like(r), r)
+
+
+def _philox_words(params, rec: torch.Tensor, block: np.ndarray) -> np.ndarray:
+    """Draw words for each sample's (stream, sample) counters; block broadcast against (N, ...)."""
+    stream = rec[:, 31].long().numpy().astype(np.uint64)
+    sample = rec[:, 30].long().numpy().astype(np.uint64)
+    extra = block.ndim - 1
+    shape = (-1,) + (1,) * extra
+    return _philox.draws(params.seed, params.offset, stream.reshape(shape), sample.reshape(shape), block)
+
+
+def _temporal_map(name: str, rec: torch.Tensor, params, t_out: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(frame0, frame1, w) of shape (N, t_out) for one temporal op (input frames of that op)."""
+    N = rec.shape[0]
+    L = rec[:, 1].long().unsqueeze(1)
+    applied = (rec[:, 0] != 0).unsqueeze(1)
+    t = torch.arange(t_out).unsqueeze(0).expand(N, t_out)
+    zero_w = torch.zeros(N, t_out)
+    if name == "temporal_crop":
+        frame = torch.where(applied, _reflect(rec[:, 2:3].long() + t - rec[:, 3:4].long(), L), t)
+        return frame, frame, zero_w
+    if name == "crop_resize":
+        i0, i1, w = _linear_source(t, rec[:, 4:5].long(), rec[:, 3:4].long())
+        start = rec[:, 2:3].long()
+        return start + i0, start + i1, w
+    if name == "repeat_clip":
+        start, clip = rec[:, 2:3].long(), rec[:, 3:4].long()
+        e0, e1, w = _linear_source(t, L, L + clip)
+        f0 = torch.where(e0 < start + clip, e0, e0 - clip)
+        f1 = torch.where(e1 < start + clip, e1, e1 - clip)
+        return torch.where(applied, f0, t), torch.where(applied, f1, t), torch.where(applied, w, zero_w)
+    if name == "reverse_clip":
+        start, clip = rec[:, 2:3].long(), rec[:, 3:4].long()
+        inside = applied & (t >= start) & (t < start + clip)
+        frame = torch.where(inside, 2 * start + clip - 1 - t, t)
+        return frame, frame, zero_w
+    if name == "time_flip":
+        frame = torch.where(applied, L - 1 - t, t)
+        return frame, frame, zero_w
+    if name == "posterize_time":
+        frame = _posterize_frames(rec, t)
+        frame = torch.where(applied, frame, t)
+        return frame, frame, zero_w
+    if name == "drop_frames":
+        keep = rec[:, 2:3].long()
+        j0, j1, w = _linear_source(t, L, keep)
+        f0, f1 = _kept_frame(params, rec, j0), _kept_frame(params, rec, j1)
+        return torch.where(applied, f0, t), torch.where(applied, f1, t), torch.where(applied, w, zero_w)
+    raise KeyError(name)
+
+
+def _posterize_frames(rec: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    L, head, k = rec[:, 1:2].long(), rec[:, 2:3].long(), int(rec[:, 3].max()) if rec.shape[0] else 0
+    middle = L - 2 * head
+    lengths = rec[:, 4:12].long()
+    rates = _record_floats(rec, 12, 8)
+    played = torch.zeros(rec.shape[0], 1)
+    for i in range(k):
+        played = played + lengths[:, i:i + 1].to(torch.float32) / rates[:, i:i + 1]
+    scale = torch.where(played > 0, middle.to(torch.float32) / played, torch.zeros_like(played))
+    u = (t - head).to(torch.float32) + 0.5
+    frame = (head + middle - 1).expand_as(t).clone()
+    found = torch.zeros_like(t, dtype=torch.bool)
+    out_start = torch.zeros(rec.shape[0], 1)
+    in_start = head.clone()
+    for i in range(k):
+        m = lengths[:, i:i + 1]
+        mf = m.to(torch.float32)
+        out_len = mf / rates[:, i:i + 1] * scale
+        hit = (~found) & (m > 0) & (u < out_start + out_len)
+        local = ((u - out_start) / out_len * mf).to(torch.int64)
+        local = torch.minimum(local.clamp_min(0), (m - 1).clamp_min(0))
+        frame = torch.where(hit, in_start + local, frame)
+        found = found | hit
+        out_start = torch.where(m > 0, out_start + out_len, out_start)
+        in_start = in_start + m
+    outside = (t < head) | (t >= head + middle)
+    return torch.where(outside, t, frame)
+
+
+def _kept_frame(params, rec: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    L, keep = rec[:, 1:2].long(), rec[:, 2:3].long().clamp_min(1)
+    lo = j * L // keep
+    hi = (j + 1) * L // keep
+    words = _philox_words(params, rec, (_philox.PER_JOINT_BLOCK + j.numpy()).astype(np.uint64))
+    offset = _philox.below(words[..., 0], (hi - lo).clamp_min(0).numpy())
+    return lo + torch.from_numpy(offset)
+
+
+def _gather_frames(y: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    N, C, _, V, M = y.shape
+    index = frames.clamp(0, y.shape[2] - 1).view(N, 1, -1, 1, 1).expand(N, C, frames.shape[1], V, M)
+    return torch.gather(y, 2, index)
+
+
+def _zero_padding(y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    valid = torch.arange(y.shape[2]).unsqueeze(0) < lengths.unsqueeze(1)
+    return y * valid.view(y.shape[0], 1, y.shape[2], 1, 1).to(y.dtype)
+
+
+def _missing(coords: torch.Tensor) -> torch.Tensor:
+    """(N, T, V, M) True where every coordinate is exactly zero."""
+    return (coords == 0).all(dim=1)
+
+
+def _apply_matrix(coords: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    cc = coords.shape[1]
+    return torch.einsum("nij,njtvm->nitvm", A[:, :cc, :cc], coords)
+
+
+def _perturbation_lambda(coords: torch.Tensor, lengths: torch.Tensor, tau: float, r_max: float, eps: float):
+    idx = torch.stack([torch.zeros_like(lengths), (lengths - 1) // 2, lengths - 1], dim=1)
+    pts = _gather_frames(coords, idx)  # (N, cc, 3, V, M)
+    fin_mid = (pts[:, :, 2] - pts[:, :, 1]).pow(2).sum(dim=(1, 2, 3)).sqrt()
+    mid_sta = (pts[:, :, 1] - pts[:, :, 0]).pow(2).sum(dim=(1, 2, 3)).sqrt()
+    return (fin_mid / (mid_sta + _f32(eps))).clamp(0.0, r_max) / _f32(tau)
+
+
+def _gaussian_noise(params, rec: torch.Tensor, shape, sigma: float) -> torch.Tensor:
+    N, cc, T, V, M = shape
+    element = (np.arange(T)[:, None, None] * V + np.arange(V)[None, :, None]) * M + np.arange(M)[None, None, :]
+    block = (_philox.PER_ELEMENT_BLOCK | element).astype(np.uint64)[None]
+    words = _philox_words(params, rec, block)  # (N, T, V, M, 4)
+    u1 = torch.from_numpy(((words[..., 0::2] >> np.uint32(8)).astype(np.float32) + np.float32(1))
+                          * np.float32(2.0**-24))
+    angle = _f32(6.2831853071795864) * torch.from_numpy(_philox.unit_float(words[..., 1::2]))
+    radius = torch.sqrt(-2.0 * torch.log(u1))
+    normal = torch.stack([radius[..., 0] * torch.cos(angle[..., 0]), radius[..., 0] * torch.sin(angle[..., 0]),
+                          radius[..., 1] * torch.cos(angle[..., 1])], dim=1)  # (N, 3, T, V, M)
+    return _f32(sigma) * normal[:, :cc]
+
+
+def _gaussian_blur(y: torch.Tensor, lengths: torch.Tensor, sigma: torch.Tensor, radius: int) -> torch.Tensor:
+    N, C, T = y.shape[:3]
+    t = torch.arange(T)
+    acc = torch.zeros_like(y)
+    norm = torch.zeros(N, 1, T, 1, 1)
+    inv = 1.0 / (2.0 * sigma * sigma)
+    for k in range(-radius, radius + 1):
+        src = t + k
+        valid = (src.unsqueeze(0) >= 0) & (src.unsqueeze(0) < lengths.unsqueeze(1))
+        w = torch.exp(-_f32(k * k) * inv) * valid.to(torch.float32)  # (N, T)
+        shifted = y[:, :, src.clamp(0, T - 1)]
+        acc = acc + w.view(N, 1, T, 1, 1) * shifted
+        norm = norm + w.view(N, 1, T, 1, 1)
+    return acc / norm.clamp_min(1e-30)
+
+
+def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, transforms: Sequence,
+                      coord_channels: int = 3, view: int = 0, return_lambdas: bool = False):
+    """Apply ``transforms`` (in execution order, e.g. ``pipeline.ops``) one at a time with eager torch.
+
+    Args:
+        x: (N, C, T, V, M) float tensor (CPU).
+        lengths: (N,) valid frames, or None for all T.
+        params: :class:`mgclr.augment.AugmentParams` returned by the kernel call.
+    Returns (out, out_lengths) — and the lambdas computed for each coordinate_perturbation op
+    when ``return_lambdas``.
+    """
+    y = x.detach().to(torch.float32).cpu().clone()
+    N, C, T, V, M = y.shape
+    L = lengths.cpu().long().clone() if lengths is not None else torch.full((N,), T, dtype=torch.int64)
+    y = _zero_padding(y, L)
+    cc = coord_channels
+    lambdas = []
+    records = params.records[view].cpu()
+    for j, op in enumerate(transforms):
+        rec = records[:, j]
+        applied = rec[:, 0] != 0
+        gate = applied.view(N, 1, 1, 1, 1)
+        name = op.op_name
+        if op.stage == 0:
+            t_out = op.output_frames(y.shape[2])
+            f0, f1, w = _temporal_map(name, rec, params, t_out)
+            w = w.view(N, 1, t_out, 1, 1)
+            y = _gather_frames(y, f0) * (1.0 - w) + _gather_frames(y, f1) * w
+            if name == "crop_resize":
+                L = rec[:, 4].long()
+            y = _zero_padding(y, L)
+            continue
+        coords = y[:, :cc]
+        if name == "flip":
+            perm = torch.tensor(op.permutation(V))
+            flipped = y[:, :, :, perm].clone()
+            if op.mirror_x:
+                flipped[:, 0] = -flipped[:, 0]
+            y = torch.where(gate, flipped, y)
+            continue
+        if name in ("view_perturbation", "stretch", "shear", "random_rotate", "euler_rotate", "axis_rotate"):
+            new = _apply_matrix(coords, _record_floats(rec, 2, 9).view(N, 3, 3))
+        elif name == "coordinate_perturbation":
+            lam = _perturbation_lambda(coords, L, op.tau, op.r_max, op.eps)
+            lambdas.append(torch.where(applied, lam, torch.zeros_like(lam)))
+            block = (_philox.PER_JOINT_BLOCK + np.arange(V)).astype(np.uint64)[None]
+            R = torch.from_numpy(_philox.symmetric_float(_philox_words(params, rec, block)))  # (N, V, 4)
+            offset = lam.view(N, 1, 1) * R[:, :, :cc].permute(0, 2, 1)  # (N, cc, V)
+            chosen = _joint_mask(rec, 4, V).view(N, 1, 1, V, 1) & ~_missing(coords).unsqueeze(1)
+            new = torch.where(chosen, coords + offset.view(N, cc, 1, V, 1), coords)
+        elif name == "joint_shake":
+            chosen = _joint_mask(rec, 12, V).view(N, 1, 1, V, 1)
+            zero_mode = (rec[:, 2] == 0).view(N, 1, 1, 1, 1)
+            shaken = torch.where(zero_mode, torch.zeros_like(coords),
+                                 _apply_matrix(coords, _record_floats(rec, 3, 9).view(N, 3, 3)))
+            new = torch.where(chosen, shaken, coords)
+        elif name == "joint_mask":
+            t = torch.arange(y.shape[2]).view(1, -1)
+            in_window = (t >= rec[:, 2:3].long()) & (t < rec[:, 3:4].long())
+            chosen = _joint_mask(rec, 4, V).view(N, 1, 1, V, 1) & in_window.view(N, 1, -1, 1, 1)
+            new = torch.where(chosen, torch.zeros_like(coords), coords)
+        elif name == "gaussian_noise":
+            noise = _gaussian_noise(params, rec, (N, cc, y.shape[2], V, M), op.sigma)
+            new = torch.where(_missing(coords).unsqueeze(1), coords, coords + noise)
+        elif name == "axis_mask":
+            axis = rec[:, 2].long().view(N, 1, 1, 1, 1)
+            new = torch.where(torch.arange(cc).view(1, cc, 1, 1, 1) == axis, torch.zeros_like(coords), coords)
+        elif name == "gaussian_blur":
+            new = _gaussian_blur(coords, L, _record_floats(rec, 2, 1)[:, 0].view(N, 1), int(rec[:, 3].max()))
+        else:
+            raise KeyError(f"no reference for op {name!r}")
+        y = torch.cat([torch.where(gate, new, coords), y[:, cc:]], dim=1)
+        y = _zero_padding(y, L)
+    out = y.to(x.dtype)
+    return (out, L, lambdas) if return_lambdas else (out, L)
+
+
+def rotation_matrix(angles: torch.Tensor) -> torch.Tensor:
+    """(N, 3) Euler angles (x, y, z) -> (N, 3, 3) ``Rz @ Ry @ Rx`` (right-handed), for tests."""
+    cx, sx = torch.cos(angles[:, 0]), torch.sin(angles[:, 0])
+    cy, sy = torch.cos(angles[:, 1]), torch.sin(angles[:, 1])
+    cz, sz = torch.cos(angles[:, 2]), torch.sin(angles[:, 2])
+    one, zero = torch.ones_like(cx), torch.zeros_like(cx)
+    rx = torch.stack([one, zero, zero, zero, cx, -sx, zero, sx, cx], 1).view(-1, 3, 3)
+    ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], 1).view(-1, 3, 3)
+    rz = torch.stack([cz, -sz, zero, sz, cz, zero, zero, zero, one], 1).view(-1, 3, 3)
+    return rz @ ry @ rx
+
+
+__all__ = ["augment_reference", "rotation_matrix"]
