@@ -1,0 +1,61 @@
+"""Shared fixtures: CUDA skip marker, real-data location, small skeleton inputs and layouts of any size."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+import mgclr
+from mgclr.augment import Flip, Layout
+
+CUDA_REASON = ("needs a CUDA GPU and mgclr built with its CUDA kernels "
+               f"(build_info: cuda_compiled={mgclr.build_info()['cuda_compiled']}, "
+               f"torch.cuda.is_available()={torch.cuda.is_available()})")
+requires_cuda = pytest.mark.skipif(not mgclr.cuda_available(), reason=CUDA_REASON)
+
+
+def data_dir() -> Path:
+    """../shared/data next to the repository, or $MGCLR_DATA_DIR."""
+    env = os.environ.get("MGCLR_DATA_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def star_layout(num_joints: int) -> Layout:
+    """A valid layout of any size: a centre joint and left/right pairs, all attached to the centre."""
+    names = ["centre"]
+    while len(names) < num_joints:
+        k = len(names) // 2
+        names += [f"left_j{k}", f"right_j{k}"]
+    names = names[:num_joints]
+    if num_joints % 2 == 0:  # an even count leaves one unpaired side joint: make it central
+        names[-1] = "tail"
+    bones = [(i, 0) for i in range(1, num_joints)]
+    return Layout.custom(f"star{num_joints}", names, bones, 0)
+
+
+def make_transform(cls, num_joints: int, **kwargs):
+    if cls is Flip:
+        kwargs.setdefault("layout", star_layout(num_joints))
+        kwargs.setdefault("mirror_x", True)
+    return cls(**kwargs)
+
+
+def skeleton_batch(N=4, C=3, T=24, V=7, M=2, *, seed=0, short=True, absent_person=True):
+    """Random smooth-ish skeletons, with lengths shorter than T and an absent second person in some samples."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(N, C, 1, V, M, generator=g)
+    drift = torch.randn(N, C, 1, V, M, generator=g) * 0.1
+    t = torch.arange(T, dtype=torch.float32).view(1, 1, T, 1, 1)
+    x = base + drift * torch.sin(t / 3.0) + 0.01 * torch.randn(N, C, T, V, M, generator=g)
+    if absent_person and M > 1:
+        x[N // 2:, :, :, :, 1] = 0
+    if short:
+        lengths = torch.randint(1, T + 1, (N,), generator=g)
+        lengths[0] = T
+    else:
+        lengths = torch.full((N,), T)
+    valid = (torch.arange(T).view(1, T) < lengths.view(N, 1)).view(N, 1, T, 1, 1)
+    return x * valid, lengths
