@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Union
 
 from .layouts import Layout
 from .pipeline import OneOf, Pipeline
@@ -23,9 +23,13 @@ from .transforms import (
 )
 
 
-def paper_best(coord_channels: int = 3, two_views: bool = False) -> Pipeline:
-    """Coordinate perturbation + stretch + posterize time: the paper's best MG combination (section 4.1.1)."""
-    return Pipeline([CoordinatePerturbation(), Stretch(), PosterizeTime()], coord_channels, two_views)
+def paper_best(out_frames: Optional[int] = None, coord_channels: int = 3, two_views: bool = False) -> Pipeline:
+    """Coordinate perturbation + stretch + posterize time: the paper's best MG combination (section 4.1.1).
+    ``out_frames`` first resizes each whole valid sequence to that many frames (no crop)."""
+    ops = [CoordinatePerturbation(), Stretch(), PosterizeTime()]
+    if out_frames is not None:
+        ops.insert(0, CropResize(scale=(1.0, 1.0), min_len=1, out_frames=out_frames))
+    return Pipeline(ops, coord_channels, two_views)
 
 
 def skeletonclr(coord_channels: int = 3, two_views: bool = False) -> Pipeline:

@@ -1,0 +1,166 @@
+"""Pipeline: fused == one op at a time, two views, replay, OneOf, presets, dtypes, torch.library."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import make_transform, skeleton_batch
+
+from mgclr.augment import (
+    ALL_TRANSFORMS,
+    AxisMask,
+    CoordinatePerturbation,
+    CropResize,
+    Flip,
+    GaussianBlur,
+    GaussianNoise,
+    JointMask,
+    JointShake,
+    OneOf,
+    Pipeline,
+    PosterizeTime,
+    RepeatClip,
+    Shear,
+    Stretch,
+    TemporalCrop,
+    ViewPerturbation,
+    aimclr_extreme,
+    isc,
+    paper_best,
+    skeletonclr,
+)
+from mgclr.ops.augment import augment_op
+from mgclr.ops.reference import augment_reference
+
+MIXED = [
+    [CropResize(min_len=4, out_frames=20), Shear(), JointShake()],
+    [CoordinatePerturbation(), Stretch(), PosterizeTime()],
+    [Shear(), TemporalCrop(), ViewPerturbation(), CoordinatePerturbation(), GaussianNoise(p=1.0)],
+    [RepeatClip(), CropResize(min_len=4, out_frames=15), JointMask(joints=(1, 3)), AxisMask(p=1.0),
+     GaussianBlur(p=1.0)],
+]
+
+
+def _flip_pipeline(V):
+    return [TemporalCrop(), make_transform(Flip, V, p=0.7), CoordinatePerturbation(m=2), Shear(),
+            JointMask(joints=(1, 2)), GaussianNoise(p=1.0)]
+
+
+def _sequential(pipe, x, lengths, params, view=0):
+    """Apply the pipeline's ops one at a time with the kernel, replaying each op's recorded parameters."""
+    y, L = x, lengths
+    for j, op in enumerate(pipe.ops):
+        single = Pipeline([op], coord_channels=pipe.coord_channels)
+        sub = params.select_op(j)
+        sub.records = sub.records[view:view + 1]
+        y, info = single(y, L, params=sub, return_params=True)
+        L = info.lengths[0]
+    return y, L
+
+
+@pytest.mark.parametrize("ops_", MIXED + ["flip"], ids=["isc-like", "paper", "spatial", "resample2", "flip"])
+@pytest.mark.parametrize("cc", [2, 3])
+def test_fused_equals_one_op_at_a_time_and_reference(ops_, cc):
+    x, lengths = skeleton_batch(5, 3, 24, 7, 2, seed=11)
+    ops_ = _flip_pipeline(7) if ops_ == "flip" else ops_
+    pipe = Pipeline(ops_, coord_channels=cc, two_views=True)
+    (q, k), params = pipe(x, lengths, seed=21, return_params=True)
+    for view, out in enumerate((q, k)):
+        seq, seq_len = _sequential(pipe, x, lengths, params, view)
+        assert torch.equal(seq_len, params.lengths[view])
+        torch.testing.assert_close(out, seq, rtol=1e-5, atol=1e-5)
+        ref, _ = augment_reference(x, lengths, params, pipe.ops, cc, view=view)
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_execution_order_is_canonical_and_stable():
+    pipe = Pipeline([GaussianNoise(), Shear(), TemporalCrop(), AxisMask(), ViewPerturbation(), GaussianBlur()])
+    assert pipe.execution_order == ("temporal_crop", "shear", "view_perturbation", "gaussian_noise", "axis_mask",
+                                    "gaussian_blur")
+
+
+def test_two_views_differ_and_replay_is_exact():
+    x, lengths = skeleton_batch(6, 3, 30, 25, 2, seed=1)
+    pipe = aimclr_extreme(two_views=True)
+    (q, k), params = pipe(x, lengths, seed=4, return_params=True)
+    assert not torch.equal(q, k)
+    q2, k2 = pipe(x, lengths, params=params)
+    assert torch.equal(q, q2) and torch.equal(k, k2)
+    single = Pipeline(list(pipe.ops))
+    out = single(x, lengths, seed=4)
+    assert torch.equal(out, q)  # view 0 of a two-view call == the one-view call with the same seed
+
+
+def test_one_of_applies_exactly_one_member():
+    x, lengths = skeleton_batch(64, 3, 10, 5, 1, seed=2)
+    pipe = Pipeline([OneOf([Shear(), JointShake()])])
+    _, params = pipe(x, lengths, seed=0, return_params=True)
+    chosen = params.applied(0).int() + params.applied(1).int()
+    assert (chosen == 1).all()
+    assert 10 < int(params.applied(0).sum()) < 54
+    with pytest.raises(ValueError, match="one stage"):
+        OneOf([Shear(), TemporalCrop()])
+
+
+@pytest.mark.parametrize("preset", [paper_best, skeletonclr, isc, aimclr_extreme])
+def test_presets_run_and_match_reference(preset):
+    x, lengths = skeleton_batch(4, 3, 80, 25, 2, seed=3)
+    pipe = preset()
+    out, params = pipe(x, lengths, seed=8, return_params=True)
+    ref, _ = augment_reference(x, lengths, params, pipe.ops)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    assert torch.isfinite(out).all()
+
+
+def test_paper_best_can_resize_to_a_fixed_length():
+    x, lengths = skeleton_batch(3, 3, 50, 25, 1)
+    out = paper_best(out_frames=16)(x, lengths, seed=0)
+    assert out.shape == (3, 3, 16, 25, 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_other_float_dtypes_are_computed_in_float32_and_cast_back(dtype):
+    x, lengths = skeleton_batch()
+    pipe = Pipeline([ViewPerturbation(), TemporalCrop()])
+    out = pipe(x.to(dtype), lengths, seed=1)
+    assert out.dtype == dtype
+    expected = pipe(x.to(dtype).float(), lengths, seed=1)
+    torch.testing.assert_close(out.float(), expected.to(dtype).float())
+
+
+def test_non_contiguous_input():
+    x, lengths = skeleton_batch(4, 3, 12, 5, 2)
+    xt = x.transpose(3, 4).contiguous().transpose(3, 4)
+    assert not xt.is_contiguous()
+    pipe = Pipeline([ViewPerturbation(), RepeatClip()])
+    assert torch.equal(pipe(xt, lengths, seed=2), pipe(x, lengths, seed=2))
+
+
+def test_empty_batch_returns_empty():
+    x = torch.zeros(0, 3, 10, 5, 2)
+    out = paper_best(two_views=False)(x, torch.zeros(0, dtype=torch.int64), seed=1)
+    assert out.shape == (0, 3, 10, 5, 2)
+    q, k = isc(two_views=True)(x, seed=1)
+    assert q.shape == (0, 3, 64, 5, 2)
+
+
+def test_opcheck_and_torch_compile_fullgraph():
+    x, lengths = skeleton_batch(3, 3, 12, 5, 2)
+    pipe = Pipeline([CropResize(min_len=3, out_frames=8), ViewPerturbation(), GaussianNoise(p=1.0)], two_views=True)
+    prog_i, prog_f = pipe.program(5, 12)
+    torch.library.opcheck(augment_op, (x, lengths, prog_i, prog_f, 2, 7, 0, None))
+    _, params = pipe(x, lengths, seed=7, return_params=True)
+    torch.library.opcheck(augment_op, (x, lengths, prog_i, prog_f, 2, 7, 0, params.records))
+
+    def step(inp):
+        q, k = pipe(inp, seed=7)
+        return q - k
+
+    compiled = torch.compile(step, fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(x), step(x))
+
+
+def test_every_transform_has_a_readable_repr():
+    for cls in ALL_TRANSFORMS:
+        text = repr(make_transform(cls, 5))
+        assert cls.__name__ in text and "p=" in text
