@@ -18,13 +18,17 @@ def _compare(pipe, x, lengths, seed):
     gpu_out, gpu_params = pipe(x.cuda(), lengths.cuda(), seed=seed, return_params=True)
     torch.cuda.synchronize()
     rec_cpu, rec_gpu = cpu_params.records, gpu_params.records.cpu()
-    # Integer words must match exactly; float words (matrices from sin/cos) to a few ulp.
     assert torch.equal(cpu_params.lengths, gpu_params.lengths.cpu())
-    torch.testing.assert_close(rec_gpu.view(torch.float32), rec_cpu.view(torch.float32), rtol=1e-6, atol=1e-6,
-                               equal_nan=True)
-    for view in range(rec_cpu.shape[0]):
-        for j in range(rec_cpu.shape[2]):
-            assert torch.equal(rec_gpu[view, :, j, 0], rec_cpu[view, :, j, 0]), "applied decisions differ"
+    # Integer words (decisions, frames, joints) must be bit-identical; float words (matrices from sin/cos,
+    # lambda from a reduction) may differ by a few ulp.
+    for j, op in enumerate(pipe.ops):
+        float_words = {w for f in op.fields if f.kind == "f" for w in range(f.word, f.word + f.count)}
+        int_words = [w for w in range(32) if w not in float_words]
+        assert torch.equal(rec_gpu[:, :, j, int_words], rec_cpu[:, :, j, int_words]), op.op_name
+        if float_words:
+            fw = sorted(float_words)
+            torch.testing.assert_close(rec_gpu[:, :, j, fw].view(torch.float32),
+                                       rec_cpu[:, :, j, fw].view(torch.float32), rtol=1e-5, atol=1e-6)
     outs = (cpu_out, gpu_out) if isinstance(cpu_out, torch.Tensor) else None
     pairs = [outs] if outs else list(zip(cpu_out, gpu_out))
     for c, g in pairs:

@@ -133,14 +133,19 @@ MGCLR_HD void euler_zyx(float ax, float ay, float az, float* R) {
   mat3_mul(zy, rx, R);
 }
 
-MGCLR_HD void mat3_apply(const Record& r, int first_word, float* p) {
+// p <- A @ p for a row-major 3x3 A.
+MGCLR_HD void mat3_apply(const float* A, float* p) {
   const float x = p[0], y = p[1], z = p[2];
   for (int row = 0; row < 3; ++row) {
-    float acc = r.f(first_word + row * 3 + 0) * x;
-    acc = acc + r.f(first_word + row * 3 + 1) * y;
-    acc = acc + r.f(first_word + row * 3 + 2) * z;
+    float acc = A[row * 3 + 0] * x;
+    acc = acc + A[row * 3 + 1] * y;
+    acc = acc + A[row * 3 + 2] * z;
     p[row] = acc;
   }
+}
+
+MGCLR_HD void load_mat3(const Record& r, int first_word, float* A) {
+  for (int k = 0; k < 9; ++k) A[k] = r.f(first_word + k);
 }
 
 MGCLR_HD void store_mat3(Record& r, int first_word, const float* A) {
@@ -345,6 +350,19 @@ MGCLR_HD bool point_is_missing(const float* p, int cc) {
   return p[0] == 0.f && p[1] == 0.f && (cc == 2 || p[2] == 0.f);
 }
 
+// Offset lambda * R_v of joint v for coordinate_perturbation (R_v ~ U[-1, 1]^3, one Philox block per joint).
+MGCLR_HD void perturbation_offset(const Record& r, int32_t v, uint64_t seed, uint32_t offset, float* d) {
+  PhiloxStream rng(seed, offset, static_cast<uint32_t>(r.w[31]), static_cast<uint32_t>(r.w[30]));
+  const Philox4 u = rng.at(kPerJointBlock + static_cast<uint32_t>(v));
+  const float lambda = r.f(2);
+  for (int c = 0; c < 3; ++c) d[c] = lambda * uint32_to_symmetric_float(u.v[c]);
+}
+
+MGCLR_HD bool is_matrix_op(int32_t code) {
+  return code == VIEW_PERTURBATION || code == STRETCH || code == SHEAR || code == RANDOM_ROTATE ||
+         code == EULER_ROTATE || code == AXIS_ROTATE;
+}
+
 MGCLR_HD void apply_point(const Program& prog, int j, const Record& r, float* p, int32_t& v, int32_t t,
                           int32_t v_out, int32_t m, const Shape& s, uint64_t seed, uint32_t offset) {
   const OpSpec& op = prog.ops[j];
@@ -360,28 +378,32 @@ MGCLR_HD void apply_point(const Program& prog, int j, const Record& r, float* p,
     case COORDINATE_PERTURBATION: {
       // Missing points (all coordinates exactly zero: an absent person, an untracked joint) stay missing.
       if (!r.joint_selected(4, v) || point_is_missing(p, cc)) return;
-      PhiloxStream rng(seed, offset, static_cast<uint32_t>(r.w[31]), static_cast<uint32_t>(r.w[30]),
-                       kPerJointBlock + static_cast<uint32_t>(v));
-      const Philox4 u = rng.at(kPerJointBlock + static_cast<uint32_t>(v));
-      const float lambda = r.f(2);
-      for (int c = 0; c < cc; ++c) p[c] = p[c] + lambda * uint32_to_symmetric_float(u.v[c]);
+      float d[3];
+      perturbation_offset(r, v, seed, offset, d);
+      for (int c = 0; c < cc; ++c) p[c] = p[c] + d[c];
       return;
     }
-    case VIEW_PERTURBATION:
+    case VIEW_PERTURBATION:  // is_matrix_op
     case STRETCH:
     case SHEAR:
     case RANDOM_ROTATE:
     case EULER_ROTATE:
     case AXIS_ROTATE:
-      mat3_apply(r, 2, p);
+    {
+      float A[9];
+      load_mat3(r, 2, A);
+      mat3_apply(A, p);
       if (cc == 2) p[2] = 0.f;
       return;
+    }
     case JOINT_SHAKE:
       if (!r.joint_selected(12, v)) return;
       if (r.w[2] == 0) {
         p[0] = p[1] = p[2] = 0.f;
       } else {
-        mat3_apply(r, 3, p);
+        float A[9];
+        load_mat3(r, 3, A);
+        mat3_apply(A, p);
         if (cc == 2) p[2] = 0.f;
       }
       return;

@@ -39,6 +39,7 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
     std::vector<float> px(VM), py(VM), pz(VM);
     std::vector<int32_t> joint(VM), src(s.V);
     int64_t cached_job = -1;
+    bool identity_joints = true;
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < rows; ++row) {
       const int64_t job = row / prog.t_out;
@@ -51,17 +52,34 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
       }
       const Record* r = recs + job * prog.n_ops;
       if (job != cached_job) {
-        for (int32_t v = 0; v < s.V; ++v) src[v] = source_joint(prog, r, prog.n_ops, v);
+        identity_joints = true;
+        for (int32_t v = 0; v < s.V; ++v) {
+          src[v] = source_joint(prog, r, prog.n_ops, v);
+          identity_joints = identity_joints && src[v] == v;
+        }
         cached_job = job;
       }
       Taps taps;
       temporal_taps(prog, r, t, seed, offset, taps);
       const float* xs = x + n * s.C * in_plane;
-      // Gather: every channel through the taps, from the source joint of each output joint.
+      // Gather: every channel through the taps, from the source joint of each output joint. Without a
+      // joint permutation a frame row is contiguous, and the loop over it vectorises.
       for (int64_t c = 0; c < s.C; ++c) {
         float* dst = c == 0 ? px.data() : c == 1 ? py.data() : c == 2 && cc == 3 ? pz.data() : o + c * out_plane;
+        const float* plane = xs + c * in_plane;
+        if (identity_joints) {
+          const float* a = plane + taps.frame[0] * VM;
+          const float w0 = taps.weight[0];
+          for (int64_t k = 0; k < VM; ++k) dst[k] = w0 * a[k];
+          for (int tap = 1; tap < taps.n; ++tap) {
+            const float* b = plane + taps.frame[tap] * VM;
+            const float w = taps.weight[tap];
+            for (int64_t k = 0; k < VM; ++k) dst[k] = dst[k] + w * b[k];
+          }
+          continue;
+        }
         for (int32_t v = 0; v < s.V; ++v) {
-          const float* line = xs + c * in_plane + static_cast<int64_t>(src[v]) * s.M;
+          const float* line = plane + static_cast<int64_t>(src[v]) * s.M;
           for (int32_t m = 0; m < s.M; ++m) {
             float acc = 0.f;
             for (int k = 0; k < taps.n; ++k) acc = acc + taps.weight[k] * line[taps.frame[k] * VM + m];
@@ -72,8 +90,46 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
       if (cc == 2) std::fill(pz.begin(), pz.end(), 0.f);
       for (int64_t k = 0; k < VM; ++k) joint[k] = src[k / s.M];
       for (int j = 0; j < prog.n_ops; ++j) {
-        if (stage_of(prog.ops[j].code) == STAGE_TEMPORAL) continue;
-        if (!r[j].applied()) continue;
+        const int32_t code = prog.ops[j].code;
+        if (stage_of(code) == STAGE_TEMPORAL || !r[j].applied()) continue;
+        if (is_matrix_op(code)) {  // the hot case: a 3x3 map of every point, vectorised
+          float A[9];
+          load_mat3(r[j], 2, A);
+          for (int64_t k = 0; k < VM; ++k) {
+            float p[3] = {px[k], py[k], pz[k]};
+            mat3_apply(A, p);
+            px[k] = p[0];
+            py[k] = p[1];
+            pz[k] = cc == 2 ? 0.f : p[2];
+          }
+          continue;
+        }
+        if (code == COORDINATE_PERTURBATION) {  // offsets per joint, computed once per row
+          for (int32_t v = 0; v < s.V; ++v) {
+            if (!r[j].joint_selected(4, v)) continue;
+            float d[3];
+            perturbation_offset(r[j], v, seed, offset, d);
+            for (int32_t m = 0; m < s.M; ++m) {
+              const int64_t k = static_cast<int64_t>(v) * s.M + m;
+              float p[3] = {px[k], py[k], pz[k]};
+              if (joint[k] != v || point_is_missing(p, cc)) continue;
+              px[k] = p[0] + d[0];
+              py[k] = p[1] + d[1];
+              if (cc == 3) pz[k] = p[2] + d[2];
+            }
+          }
+          // Points whose joint index differs from their slot (after a flip) take the generic path.
+          for (int64_t k = 0; k < VM; ++k) {
+            if (joint[k] == static_cast<int32_t>(k / s.M)) continue;
+            float p[3] = {px[k], py[k], pz[k]};
+            apply_point(prog, j, r[j], p, joint[k], t, static_cast<int32_t>(k / s.M), static_cast<int32_t>(k % s.M),
+                        s, seed, offset);
+            px[k] = p[0];
+            py[k] = p[1];
+            pz[k] = p[2];
+          }
+          continue;
+        }
         for (int64_t k = 0; k < VM; ++k) {
           float p[3] = {px[k], py[k], pz[k]};
           apply_point(prog, j, r[j], p, joint[k], t, static_cast<int32_t>(k / s.M), static_cast<int32_t>(k % s.M),

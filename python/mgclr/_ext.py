@@ -29,7 +29,7 @@ def native() -> Any:
     return _C
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cuda_compiled() -> bool:
     """True when the CUDA kernels were compiled into mgclr._C."""
     return _C is not None and bool(_C.build_info()["cuda_compiled"])

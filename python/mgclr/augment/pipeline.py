@@ -90,13 +90,13 @@ class AugmentParams:
             out[f.name] = value[:, 0] if f.count == 1 else value
         return out
 
-    def select_op(self, op: Union[int, str]) -> "AugmentParams":
+    def select_op(self, op: Union[int, str]) -> AugmentParams:
         """The records of a single op, to replay it alone with its own transform."""
         j = self.index(op)
         return AugmentParams(self.records[:, :, j:j + 1].contiguous(), self.lengths, self.seed, self.offset,
                              (self.op_names[j],), (self.transforms[j],), self.num_joints)
 
-    def to(self, device) -> "AugmentParams":
+    def to(self, device) -> AugmentParams:
         return AugmentParams(self.records.to(device), self.lengths.to(device), self.seed, self.offset,
                              self.op_names, self.transforms, self.num_joints)
 

@@ -23,8 +23,9 @@ def _make(cls) -> Callable:
         inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD),
         inspect.Parameter("lengths", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
     ]
+    skip = ("self", "kw", "p", "same_on_batch")
     own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-           for name, p in inspect.signature(cls.__init__).parameters.items() if name not in ("self", "kw", "p", "same_on_batch")]
+           for name, p in inspect.signature(cls.__init__).parameters.items() if name not in skip]
     base = [
         inspect.Parameter("p", inspect.Parameter.KEYWORD_ONLY, default=cls.default_p),
         inspect.Parameter("same_on_batch", inspect.Parameter.KEYWORD_ONLY, default=False),
