@@ -415,16 +415,19 @@ MGCLR_HD void apply_point(const Program& prog, int j, const Record& r, float* p,
       const uint32_t element = static_cast<uint32_t>((static_cast<int64_t>(t) * s.V + v_out) * s.M + m);
       PhiloxStream rng(seed, offset, static_cast<uint32_t>(r.w[31]), static_cast<uint32_t>(r.w[30]));
       const Philox4 u = rng.at(kPerElementBlock | element);
-      // Box-Muller on two pairs of uniforms; u1 in (0, 1] so that log never sees 0.
+      // Box-Muller on two pairs of uniforms (x, y from the first pair, z from the second); u1 in (0, 1]
+      // so that log never sees 0.
       const float sigma = op.f[0];
-      for (int c = 0; c < cc; ++c) {
-        const uint32_t a = u.v[(c & 2)], b = u.v[(c & 2) + 1];
-        const float u1 = static_cast<float>((a >> 8) + 1u) * 5.9604644775390625e-08f;
-        const float angle = 6.2831853071795864f * uint32_to_unit_float(b);
+      float normal[3];
+      for (int pair = 0; pair < 2; ++pair) {
+        const float u1 = static_cast<float>((u.v[2 * pair] >> 8) + 1u) * 5.9604644775390625e-08f;
+        const float angle = 6.2831853071795864f * uint32_to_unit_float(u.v[2 * pair + 1]);
         const float radius = sqrtf(-2.f * logf(u1));
-        const float normal = (c & 1) ? radius * sinf(angle) : radius * cosf(angle);
-        p[c] = p[c] + sigma * normal;
+        normal[2 * pair] = radius * cosf(angle);
+        if (pair == 0) normal[1] = radius * sinf(angle);
+        if (cc == 2) break;
       }
+      for (int c = 0; c < cc; ++c) p[c] = p[c] + sigma * normal[c];
       return;
     }
     case AXIS_MASK:
@@ -724,13 +727,19 @@ MGCLR_HD void write_point(const Program& prog, const Record* recs, const Shape& 
 
 // Gaussian blur over the valid frames of one (channel, joint, person) line: weights exp(-k^2 / 2 sigma^2)
 // renormalised over the taps that fall inside [0, L) (zero padding would pull the clip ends to the origin).
-MGCLR_HD float blur_at(const float* line, int64_t stride, int32_t L, int32_t t, float sigma, int32_t radius) {
-  float acc = 0.f, norm = 0.f;
+// weights[k + radius] for k in [-radius, radius] come from blur_weights, once per sample.
+MGCLR_HD void blur_weights(float sigma, int32_t radius, float* weights) {
   const float inv = 1.f / (2.f * sigma * sigma);
+  for (int32_t k = -radius; k <= radius; ++k) weights[k + radius] = expf(-static_cast<float>(k * k) * inv);
+}
+
+MGCLR_HD float blur_at(const float* line, int64_t stride, int32_t L, int32_t t, const float* weights,
+                       int32_t radius) {
+  float acc = 0.f, norm = 0.f;
   for (int32_t k = -radius; k <= radius; ++k) {
     const int32_t f = t + k;
     if (f < 0 || f >= L) continue;
-    const float w = expf(-static_cast<float>(k * k) * inv);
+    const float w = weights[k + radius];
     acc = acc + w * line[f * stride];
     norm = norm + w;
   }

@@ -147,21 +147,38 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
 
   // Optional temporal filter: an extra pass over each blurred (view, sample).
   if (prog.blur_op < 0) return;
-  const int64_t lines = jobs * prog.coord_channels * VM;
+  // Whole frame rows at a time: the same weights apply to all V*M points of a row, so the inner loop runs
+  // over contiguous memory. norm(t) is blur_at's renormalisation, taken from the same weights.
+  const int64_t planes = jobs * prog.coord_channels;
 #pragma omp parallel
   {
-    std::vector<float> line(static_cast<size_t>(prog.t_out));
+    std::vector<float> plane(static_cast<size_t>(prog.t_out * VM));
+    float weights[2 * kMaxBlurRadius + 1];
 #pragma omp for schedule(static)
-    for (int64_t li = 0; li < lines; ++li) {
-      const int64_t job = li / (prog.coord_channels * VM);
-      const int64_t c = (li / VM) % prog.coord_channels;
-      const int64_t k = li % VM;
+    for (int64_t pi = 0; pi < planes; ++pi) {
+      const int64_t job = pi / prog.coord_channels;
+      const int64_t c = pi % prog.coord_channels;
       const Record& r = recs[job * prog.n_ops + prog.blur_op];
       if (!r.applied()) continue;
+      const int32_t radius = r.w[3];
+      blur_weights(r.f(2), radius, weights);
       const int32_t L = static_cast<int32_t>(out_lengths[job]);
-      float* base = out + job * out_sample + c * prog.t_out * VM + k;
-      for (int32_t t = 0; t < L; ++t) line[t] = base[t * VM];
-      for (int32_t t = 0; t < L; ++t) base[t * VM] = blur_at(line.data(), 1, L, t, r.f(2), r.w[3]);
+      float* base = out + job * out_sample + c * prog.t_out * VM;
+      std::copy(base, base + static_cast<int64_t>(L) * VM, plane.begin());
+      for (int32_t t = 0; t < L; ++t) {
+        float* dst = base + static_cast<int64_t>(t) * VM;
+        std::fill(dst, dst + VM, 0.f);
+        float norm = 0.f;
+        for (int32_t k = -radius; k <= radius; ++k) {
+          const int32_t f = t + k;
+          if (f < 0 || f >= L) continue;
+          const float w = weights[k + radius];
+          const float* row = plane.data() + static_cast<int64_t>(f) * VM;
+          for (int64_t q = 0; q < VM; ++q) dst[q] = dst[q] + w * row[q];
+          norm = norm + w;
+        }
+        for (int64_t q = 0; q < VM; ++q) dst[q] = dst[q] / norm;
+      }
     }
   }
 }

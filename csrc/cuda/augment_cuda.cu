@@ -59,8 +59,10 @@ __global__ void blur_kernel(const float* __restrict__ src, Shape s, Program prog
   const Record& r = recs[job * prog.n_ops + prog.blur_op];
   const int64_t base = job * s.C * prog.t_out * VM + c * prog.t_out * VM + k;
   const int32_t L = static_cast<int32_t>(out_lengths[job]);
-  for (int32_t t = 0; t < L; ++t)
-    out[base + t * VM] = r.applied() ? blur_at(src + base, VM, L, t, r.f(2), r.w[3]) : src[base + t * VM];
+  if (!r.applied()) return;  // out already holds the unblurred copy
+  float weights[2 * kMaxBlurRadius + 1];
+  blur_weights(r.f(2), r.w[3], weights);
+  for (int32_t t = 0; t < L; ++t) out[base + t * VM] = blur_at(src + base, VM, L, t, weights, r.w[3]);
 }
 
 unsigned blocks_for(int64_t work, int threads) { return static_cast<unsigned>((work + threads - 1) / threads); }
