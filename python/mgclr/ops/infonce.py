@@ -268,3 +268,27 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
     return QueueInfoNCEStats(loss, per_sample, top1, top5, rank)
 
 
+
+
+# ------------------------------------------------------------------------------- queue enqueue ----
+
+
+@torch.library.custom_op("mgclr::queue_enqueue_", mutates_args=("queue", "ptr"))
+def queue_enqueue_(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None:
+    """Writes ``keys (n, D)`` into the ring buffer ``queue (K, D)`` at the device-side pointer ``ptr``
+    (0-d int64) and advances it modulo K, in place, for any n and without a host sync. When n > K only the
+    last K keys survive, at the slots they would have reached had all n been written one by one.
+    """
+    K = queue.shape[0]
+    n = keys.shape[0]
+    if n == 0:
+        return
+    kept = min(n, K)
+    idx = torch.remainder(ptr + (n - kept) + torch.arange(kept, device=queue.device), K)
+    queue.index_copy_(0, idx, keys[n - kept:].to(queue.dtype))
+    ptr.copy_(torch.remainder(ptr + n, K))
+
+
+@queue_enqueue_.register_fake
+def _(queue, ptr, keys):
+    return None
