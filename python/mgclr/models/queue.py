@@ -9,8 +9,6 @@ stay identical.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,7 +17,8 @@ from ..ops._checks import check_number, check_tensor
 from ..ops.infonce import queue_enqueue_, queue_infonce
 
 
-def _random_unit_rows(size: int, dim: int, generator: Optional[torch.Generator], device, dtype) -> torch.Tensor:
+def _random_unit_rows(size: int, dim: int, generator: torch.Generator | None, device,
+                      dtype) -> torch.Tensor:
     gen_device = generator.device if generator is not None else device
     rows = torch.randn(size, dim, generator=generator, device=gen_device, dtype=torch.float32)
     return F.normalize(rows, dim=1).to(device=device, dtype=dtype)
@@ -33,8 +32,8 @@ class MoCoQueue(nn.Module):
     queue; the loss it returns is not changed by a later ``enqueue`` (snapshot semantics).
     """
 
-    def __init__(self, size: int, dim: int, *, generator: Optional[torch.Generator] = None,
-                 device: Optional[torch.device] = None, dtype: torch.dtype = torch.float32,
+    def __init__(self, size: int, dim: int, *, generator: torch.Generator | None = None,
+                 device: torch.device | None = None, dtype: torch.dtype = torch.float32,
                  gather_distributed: bool = True) -> None:
         super().__init__()
         check_number("size", size, low=1, integer=True)
@@ -67,15 +66,16 @@ class MoCoQueue(nn.Module):
             raise ValueError(f"keys: expected a tensor on {self.queue.device} (the queue's device), "
                              f"got {keys.device}")
         keys = keys.detach()
-        if self.gather_distributed and torch.distributed.is_available() and torch.distributed.is_initialized():
+        dist = torch.distributed
+        if self.gather_distributed and dist.is_available() and dist.is_initialized():
             keys = keys.contiguous()
-            parts = [torch.empty_like(keys) for _ in range(torch.distributed.get_world_size())]
-            torch.distributed.all_gather(parts, keys)
+            parts = [torch.empty_like(keys) for _ in range(dist.get_world_size())]
+            dist.all_gather(parts, keys)
             keys = torch.cat(parts, dim=0)
         queue_enqueue_(self.queue, self.ptr, keys)
 
     @torch.no_grad()
-    def resize(self, size: int, *, generator: Optional[torch.Generator] = None) -> None:
+    def resize(self, size: int, *, generator: torch.Generator | None = None) -> None:
         """Changes the capacity to ``size``, keeping the newest min(old, new) keys; new slots get random
         unit vectors (older than every kept key) and the pointer restarts at the oldest slot, 0."""
         check_number("size", size, low=1, integer=True)

@@ -95,9 +95,9 @@ def _fused_forward(q, k, queue, temperature: float, tf32: bool):
         ws_cnt = torch.empty((S, N), dtype=torch.int64, device=q.device)
         stream, dev = _cuda_args(q)
         C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
-                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), ws_m.data_ptr(),
-                             ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl, bool(tf32), stream,
-                             dev)
+                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(),
+                             ws_m.data_ptr(), ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl,
+                             bool(tf32), stream, dev)
     else:
         C.infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), dbl)
