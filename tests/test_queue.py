@@ -164,6 +164,8 @@ def _ddp_worker(rank: int, world: int, port: int, out) -> None:
             mq.enqueue(keys)
         # Plain lists: tensors would travel as shared-memory handles that die with this process.
         out.put((rank, mq.queue.tolist(), int(mq.ptr)))
+        # Rank 0 hosts the TCP store: leaving before rank 1 is done aborts rank 1's teardown.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
