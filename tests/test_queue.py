@@ -193,3 +193,29 @@ def test_ddp_queues_identical():
             keys = torch.full((n, D), float(10 * step + r)) + torch.arange(n, dtype=torch.float32)[:, None]
             expected, ptr = model_enqueue(expected, ptr, keys)
     assert torch.equal(q0, expected) and p0 == ptr == (2 * 12) % K
+
+
+def test_compiled_loss_then_enqueue_inductor():
+    # One compiled training-style step (default inductor backend on CPU): loss against the queue, then
+    # enqueue the keys; the loss must be the one of the queue before the enqueue.
+    mq = MoCoQueue(300, 32, generator=torch.Generator().manual_seed(0))
+    torch._dynamo.reset()
+
+    @torch.compile(fullgraph=True)
+    def step(q, k):
+        loss = mq(q, k, 0.07, impl="fused")
+        mq.enqueue(k)
+        return loss
+
+    g = torch.Generator().manual_seed(1)
+    q = F.normalize(torch.randn(12, 32, generator=g), dim=1).requires_grad_()
+    k = F.normalize(torch.randn(12, 32, generator=g), dim=1)
+    before = mq.queue.clone()
+    loss = step(q, k)
+    loss.backward()
+    qr = q.detach().clone().requires_grad_()
+    ref = queue_infonce(qr, k, before, 0.07, "reference")
+    ref.backward()
+    torch.testing.assert_close(loss.detach(), ref.detach(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(q.grad, qr.grad, rtol=1e-4, atol=1e-5)
+    assert int(mq.ptr) == 12 and torch.equal(mq.queue[:12], k)
