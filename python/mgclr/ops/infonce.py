@@ -239,7 +239,8 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
             the positive, rank) instead of the scalar loss.
         check_finite: also reject NaN/inf inputs (one device-to-host sync per tensor).
         chunk_size: queue rows per matmul for ``impl="chunked"``.
-        tf32: CUDA fused only: compute the logits on TF32 tensor cores (fp32 accumulation).
+        tf32: CUDA fused with float32 data only (ignored otherwise): logits on TF32 tensor cores
+            (fp32 accumulation; the positive stays an fp32 dot, so near-ties may rank differently).
 
     Returns:
         the scalar mean loss, or :class:`QueueInfoNCEStats` when ``return_stats``.
