@@ -15,11 +15,11 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from . import _philox
 
-# ---------------------------------------------------------------------------------------------------
-# Augmentation
+# ========================================== augmentation ============================================
 
 
 def _f32(value) -> torch.Tensor:
@@ -291,4 +291,31 @@ def rotation_matrix(angles: torch.Tensor) -> torch.Tensor:
     return rz @ ry @ rx
 
 
-__all__ = ["augment_reference", "rotation_matrix"]
+# ======================================= queue InfoNCE ==============================================
+
+
+def queue_infonce_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor,
+                            temperature: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Eager MoCo InfoNCE: ``q·k``, ``q·queueᵀ``, ``cat``, ``cross_entropy`` (the ISC/MoCo formulation).
+
+    q, k: ``(N, D)``; queue: ``(K, D)``; all one floating dtype on one device, no validation (see
+    :func:`mgclr.ops.queue_infonce`). Returns ``(per_sample_loss (N,), rank (N,) int64)`` where ``rank`` is
+    the number of negatives whose logit is strictly above the positive's (top-k correct iff rank < k).
+    Gradient flows to ``q`` only. The queue is cloned: ``mm`` saves its second operand for backward, and
+    the clone is what makes a later in-place enqueue safe (snapshot semantics, like the fused kernels).
+    """
+    k = k.detach()
+    queue = queue.detach().clone()
+    pos = (q * k).sum(dim=1, keepdim=True)
+    neg = q @ queue.t()
+    logits = torch.cat([pos, neg], dim=1) / temperature
+    labels = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
+    per_sample = F.cross_entropy(logits, labels, reduction="none")
+    with torch.no_grad():
+        rank = (logits[:, 1:] > logits[:, :1]).sum(dim=1)
+    return per_sample, rank
+
+
+# ===================================== end queue InfoNCE ============================================
+
+__all__ = ["augment_reference", "queue_infonce_reference", "rotation_matrix"]

@@ -1,0 +1,187 @@
+"""Queue InfoNCE benchmark: reference vs chunked vs fused, forward + backward, side by side in one run.
+
+Sizes: N in {256, 1024}, K in {16384, 65536}, D = 128, tau = 0.07 (``--quick``: N=256, K=16384 only).
+
+What is measured, and how:
+
+* Time of one training use, ``loss = queue_infonce(q, k, queue, tau, impl); loss.backward()`` (q requires
+  grad). CPU: wall clock, median over ``--repeats`` after one warm-up. GPU: CUDA events around the same
+  call, median over repeats; TFLOP/s counts the two N×K×D matmul-shaped products every implementation
+  does (logits and dq): 4·N·K·D flops.
+* Peak extra memory: the largest amount of memory alive at once during that call beyond the inputs.
+  GPU: ``torch.cuda.max_memory_allocated()`` minus the allocation before the call (the caching allocator
+  counts exactly the tensors alive). CPU: tracemalloc cannot see torch's allocations, so every
+  (impl, size) point runs in a FRESH subprocess that builds the inputs, warms the implementation up on a
+  tiny problem (loads code pages, starts the OpenMP/intra-op thread pools), resets the kernel's peak-RSS
+  counter (``/proc/self/clear_refs`` = 5), runs one forward + backward and reports VmHWM − VmRSS before the
+  call. This is an honest upper bound of the tensors alive at the peak (RSS also counts allocator slack
+  and first-touch pages), with a resolution of a few pages. The child runs with
+  MALLOC_MMAP_THRESHOLD_=65536 so every block of 64 KiB or more is a fresh mapping returned on free: a
+  point neither inherits another's peak nor hides in memory glibc kept from earlier frees (smaller
+  blocks can, so peaks under ~1 MiB are lower bounds). Without /proc it falls back to ``ru_maxrss``.
+
+Ratios are against ``reference`` at the same size. Results: a table on stdout and JSON at ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+IMPLS = ("reference", "chunked", "fused")
+D, TAU = 128, 0.07
+
+
+def make_inputs(N: int, K: int, device: str):
+    g = torch.Generator().manual_seed(0)
+    q = F.normalize(torch.randn(N, D, generator=g), dim=1).to(device)
+    k = F.normalize(q.cpu() + 0.3 * torch.randn(N, D, generator=g), dim=1).to(device)
+    queue = F.normalize(torch.randn(K, D, generator=g), dim=1).to(device)
+    return q, k, queue
+
+
+def step(impl: str, q, k, queue) -> None:
+    from mgclr.ops import queue_infonce
+
+    qq = q.detach().requires_grad_()
+    queue_infonce(qq, k, queue, TAU, impl).backward()
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def cpu_peak_child(impl: str, N: int, K: int) -> None:
+    """Runs in a fresh interpreter: prints the peak extra memory of one forward + backward in bytes."""
+    q, k, queue = make_inputs(N, K, "cpu")
+    step(impl, *make_inputs(4, 64, "cpu"))
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        before = _status_kb("VmRSS")
+        step(impl, q, k, queue)
+        peak = _status_kb("VmHWM")
+    except OSError:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        step(impl, q, k, queue)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(max(0, peak - before) * 1024)
+
+
+def cpu_peak(impl: str, N: int, K: int) -> int:
+    # A fixed mmap threshold makes every block >= 64 KiB a fresh mapping returned on free, so RSS follows
+    # the tensors instead of glibc's reuse of memory freed earlier in the process.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    out = subprocess.run([sys.executable, __file__, "--_child", impl, str(N), str(K)], check=True,
+                         capture_output=True, text=True, env=env)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def time_cpu(impl: str, q, k, queue, repeats: int) -> float:
+    step(impl, q, k, queue)
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step(impl, q, k, queue)
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def time_and_peak_cuda(impl: str, q, k, queue, repeats: int):
+    step(impl, q, k, queue)
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(repeats):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        step(impl, q, k, queue)
+        b.record()
+        torch.cuda.synchronize()
+        ts.append(a.elapsed_time(b) / 1e3)
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    step(impl, q, k, queue)
+    torch.cuda.synchronize()
+    return statistics.median(ts), torch.cuda.max_memory_allocated() - base
+
+
+def machine(device: str) -> dict:
+    import mgclr
+
+    info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "mgclr": mgclr.build_info()}
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    info["cpu"] = f"{cpu}, {os.cpu_count()} logical cores"
+    if device == "cuda":
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="only N=256, K=16384, 2 repeats")
+    ap.add_argument("--json", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out",
+                                                   "infonce.json"))
+    ap.add_argument("--_child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._child:
+        impl, N, K = args._child
+        cpu_peak_child(impl, int(N), int(K))
+        return
+
+    sizes = [(256, 16384)] if args.quick else [(256, 16384), (256, 65536), (1024, 16384), (1024, 65536)]
+    repeats = 2 if args.quick else args.repeats
+    rows = []
+    for N, K in sizes:
+        q, k, queue = make_inputs(N, K, args.device)
+        for impl in IMPLS:
+            if args.device == "cuda":
+                t, peak = time_and_peak_cuda(impl, q, k, queue, repeats)
+            else:
+                t = time_cpu(impl, q, k, queue, repeats)
+                peak = cpu_peak(impl, N, K)
+            rows.append({"impl": impl, "N": N, "K": K, "D": D, "tau": TAU, "device": args.device,
+                         "time_ms": t * 1e3, "peak_extra_bytes": int(peak),
+                         "tflops": 4.0 * N * K * D / t / 1e12})
+    for r in rows:
+        ref = next(x for x in rows if x["impl"] == "reference" and x["N"] == r["N"] and x["K"] == r["K"])
+        r["time_vs_reference"] = r["time_ms"] / ref["time_ms"]
+        r["memory_vs_reference"] = r["peak_extra_bytes"] / max(1, ref["peak_extra_bytes"])
+
+    header = (f"{'N':>5} {'K':>6} {'impl':>9} {'time ms':>9} {'x ref':>6} {'peak extra MiB':>15} "
+              f"{'x ref':>8} {'TFLOP/s':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['N']:>5} {r['K']:>6} {r['impl']:>9} {r['time_ms']:>9.2f} {r['time_vs_reference']:>6.2f} "
+              f"{r['peak_extra_bytes'] / 2**20:>15.2f} {r['memory_vs_reference']:>8.4f} {r['tflops']:>8.3f}")
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump({"machine": machine(args.device), "repeats": repeats, "results": rows}, f, indent=2)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+// infonce_cuda.cu — CUDA kernels of the queue InfoNCE loss; see infonce_cuda.h and core/infonce.h.
+//
+// Every reduction has a fixed order (sequential dots and tile sums, xor-shuffle trees, split merge in
+// index order) and no atomics, so results do not depend on scheduling. Dots use explicit fma so the
+// positive and the negatives round identically whatever the file's --fmad setting.
+#include "cuda/infonce_cuda.h"
+
+#include <cuda_runtime.h>
+#include <mma.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "core/infonce.h"
+#include "core/nvtx.h"
+
+namespace mgclr {
+namespace cuda {
+namespace {
+
+constexpr int kBM = 16;        // q rows per block
+constexpr int kBN = 32;        // queue rows per tile (one warp lane each in the row update)
+constexpr int kThreads = 256;  // 8 warps
+constexpr int kWarps = kThreads / 32;
+
+__device__ __forceinline__ float fma_(float a, float b, float c) { return __fmaf_rn(a, b, c); }
+__device__ __forceinline__ double fma_(double a, double b, double c) { return __fma_rn(a, b, c); }
+
+template <typename T>
+__device__ __forceinline__ T dot_fma(const T* a, const T* b, int D) {
+  T acc = T(0);
+  for (int d = 0; d < D; ++d) acc = fma_(a[d], b[d], acc);
+  return acc;
+}
+
+template <typename T>
+__device__ __forceinline__ T warp_max(T v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+template <typename T>
+__device__ __forceinline__ T warp_sum(T v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Leading dimension of the shared tiles: +1 breaks bank conflicts of the scalar dots; the TF32 path
+// needs a multiple of 4 floats and D rounded up to the MMA k-step of 8 (padding columns are zero).
+__host__ __device__ inline int tile_ld(int D, bool tf32) { return tf32 ? ((D + 7) / 8) * 8 + 4 : D + 1; }
+
+template <typename T, bool TF32>
+__global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __restrict__ q, const T* __restrict__ k,
+                                                                 const T* __restrict__ queue, int64_t N, int64_t K,
+                                                                 int D, T inv_tau, int64_t slice, T* ws_m, T* ws_l,
+                                                                 T* ws_acc, int64_t* ws_cnt) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int ld = tile_ld(D, TF32);
+  const int dpad = TF32 ? ((D + 7) / 8) * 8 : D;
+  T* sq = reinterpret_cast<T*>(smem_raw);  // kBM x ld
+  T* st = sq + kBM * ld;                    // kBN x ld
+  T* sacc = st + kBN * ld;                  // kBM x ld
+  T* ss = sacc + kBM * ld;                  // kBM x kBN logits, then p
+  __shared__ T s_m[kBM], s_l[kBM], s_scale[kBM], s_s0[kBM];
+  __shared__ long long s_cnt[kBM];
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
+  const int64_t split = blockIdx.y;
+  const int64_t kb = split * slice;
+  const int64_t ke = kb + slice < K ? kb + slice : K;
+
+  for (int e = tid; e < kBM * ld; e += kThreads) {
+    const int r = e / ld, d = e % ld;
+    const int64_t i = row0 + r;
+    sq[e] = (i < N && d < D) ? q[i * D + d] : T(0);
+    sacc[e] = T(0);
+  }
+  __syncthreads();
+  if (tid < kBM) {
+    const int64_t i = row0 + tid;
+    s_s0[tid] = i < N ? dot_fma(sq + tid * ld, k + i * D, D) * inv_tau : T(0);
+    s_m[tid] = -INFINITY;
+    s_l[tid] = T(0);
+    s_cnt[tid] = 0;
+  }
+
+  for (int64_t t0 = kb; t0 < ke; t0 += kBN) {
+    const int tk = static_cast<int>(ke - t0 < kBN ? ke - t0 : kBN);
+    __syncthreads();  // previous tile fully consumed
+    for (int e = tid; e < kBN * ld; e += kThreads) {
+      const int j = e / ld, d = e % ld;
+      st[e] = (j < tk && d < D) ? queue[(t0 + j) * D + d] : T(0);
+    }
+    __syncthreads();
+
+    bool scaled = true;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if constexpr (TF32) {
+      using namespace nvcuda;
+      scaled = false;
+      if (warp < kBN / 16) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fa;
+        wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> fb;
+        wmma::fragment<wmma::accumulator, 16, 16, 8, float> fc;
+        wmma::fill_fragment(fc, 0.f);
+        for (int kk = 0; kk < dpad; kk += 8) {
+          wmma::load_matrix_sync(fa, reinterpret_cast<const float*>(sq) + kk, ld);
+          wmma::load_matrix_sync(fb, reinterpret_cast<const float*>(st) + warp * 16 * ld + kk, ld);
+          for (int t = 0; t < fa.num_elements; ++t) fa.x[t] = wmma::__float_to_tf32(fa.x[t]);
+          for (int t = 0; t < fb.num_elements; ++t) fb.x[t] = wmma::__float_to_tf32(fb.x[t]);
+          wmma::mma_sync(fc, fa, fb, fc);
+        }
+        wmma::store_matrix_sync(reinterpret_cast<float*>(ss) + warp * 16, fc, kBN, wmma::mem_row_major);
+      }
+    } else
+#endif
+    {
+      (void)dpad;
+      for (int e = tid; e < kBM * kBN; e += kThreads) {
+        const int r = e / kBN, j = e % kBN;
+        ss[e] = dot_fma(sq + r * ld, st + j * ld, D) * inv_tau;
+      }
+    }
+    __syncthreads();
+
+    // Online-softmax update: warp w owns rows w and w + 8, lane j owns logit j of the tile.
+    for (int r = warp; r < kBM; r += kWarps) {
+      const bool valid = lane < tk;
+      T s = ss[r * kBN + lane];
+      if (!scaled) s = s * inv_tau;
+      s = valid ? s : T(-INFINITY);
+      const T mx = warp_max(s);
+      const unsigned above = __ballot_sync(0xffffffffu, valid && s > s_s0[r]);
+      const T m_old = s_m[r];
+      const T m_new = mx > m_old ? mx : m_old;
+      const T scale = infonce::exp_(m_old - m_new);  // m_old = -inf on the first tile: scale 0
+      const T p = valid ? infonce::exp_(s - m_new) : T(0);
+      const T sum = warp_sum(p);
+      ss[r * kBN + lane] = p;
+      __syncwarp();
+      if (lane == 0) {
+        s_m[r] = m_new;
+        s_l[r] = s_l[r] * scale + sum;
+        s_scale[r] = scale;
+        s_cnt[r] += __popc(above);
+      }
+    }
+    __syncthreads();
+
+    for (int e = tid; e < kBM * D; e += kThreads) {
+      const int r = e / D, d = e % D;
+      T a = sacc[r * ld + d] * s_scale[r];
+      for (int j = 0; j < tk; ++j) a = fma_(ss[r * kBN + j], st[j * ld + d], a);
+      sacc[r * ld + d] = a;
+    }
+  }
+  __syncthreads();
+
+  for (int e = tid; e < kBM * D; e += kThreads) {
+    const int r = e / D, d = e % D;
+    const int64_t i = row0 + r;
+    if (i < N) ws_acc[(split * N + i) * D + d] = sacc[r * ld + d];
+  }
+  if (tid < kBM && row0 + tid < N) {
+    const int64_t i = row0 + tid;
+    ws_m[split * N + i] = s_m[tid];
+    ws_l[split * N + i] = s_l[tid];
+    ws_cnt[split * N + i] = s_cnt[tid];
+  }
+}
+
+constexpr int kMaxSplits = 64;
+
+template <typename T>
+__global__ void fused_combine_kernel(const T* __restrict__ q, const T* __restrict__ k, int64_t N, int D, T inv_tau,
+                                     int splits, const T* ws_m, const T* ws_l, const T* ws_acc,
+                                     const int64_t* ws_cnt, T* loss, T* lse, int64_t* rank, T* dq) {
+  __shared__ T s_scale_acc[kMaxSplits + 1];  // [0]: factor of the positive's start state after all merges
+  __shared__ T s_scale_part[kMaxSplits];
+  __shared__ T s_l;
+  const int64_t i = blockIdx.x;
+  if (threadIdx.x == 0) {
+    const T s0 = dot_fma(q + i * D, k + i * D, D) * inv_tau;
+    infonce::RowState<T> st = infonce::start_state(s0);
+    int64_t cnt = 0;
+    // Running product form: acc = (((k * a_0 + p_0 * b_0) * a_1 + p_1 * b_1) ...), applied below in order.
+    for (int s = 0; s < splits; ++s) {
+      infonce::RowState<T> part{ws_m[s * N + i], ws_l[s * N + i]};
+      T sa, sb;
+      infonce::merge_state(st, part, &sa, &sb);
+      s_scale_acc[s] = sa;
+      s_scale_part[s] = sb;
+      cnt += ws_cnt[s * N + i];
+    }
+    T v, lo;
+    infonce::finish_loss(st, s0, &v, &lo);
+    lse[i] = v;
+    loss[i] = lo;
+    rank[i] = cnt;
+    s_l = st.l;
+  }
+  __syncthreads();
+  for (int d = threadIdx.x; d < D; d += blockDim.x) {
+    T a = k[i * D + d];
+    for (int s = 0; s < splits; ++s) {
+      const T part = s_scale_part[s] == T(0) ? T(0) : ws_acc[(s * N + i) * D + d] * s_scale_part[s];
+      a = a * s_scale_acc[s] + part;
+    }
+    dq[i * D + d] = infonce::finish_dq(a, s_l, k[i * D + d], inv_tau);
+  }
+}
+
+// Fixed-order block reduction over kThreads values (tree over warps, then over warp results).
+template <typename T, typename Op>
+__device__ T block_reduce(T v, Op op, T* scratch) {
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  T r = scratch[0];
+  for (int w = 1; w < kWarps; ++w) r = op(r, scratch[w]);
+  return r;
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) online_update_kernel(T* scores, int64_t C, int64_t ld, const T* s0,
+                                                                 T* m, T* l, int64_t* rank, T* scale) {
+  __shared__ T scratch[kWarps];
+  __shared__ long long cscratch[kWarps];
+  const int64_t i = blockIdx.x;
+  T* s = scores + i * ld;
+  const T pos = s0[i];
+  T mx = -INFINITY;
+  long long c = 0;
+  for (int64_t j = threadIdx.x; j < C; j += kThreads) {
+    mx = fmax(mx, s[j]);
+    c += s[j] > pos ? 1 : 0;
+  }
+  mx = block_reduce(mx, [](T a, T b) { return fmax(a, b); }, scratch);
+  c = block_reduce(c, [](long long a, long long b) { return a + b; }, cscratch);
+  infonce::RowState<T> st{m[i], l[i]};
+  const T sc = infonce::rescale_to(st, mx);
+  T sum = T(0);
+  for (int64_t j = threadIdx.x; j < C; j += kThreads) {
+    const T p = infonce::exp_(s[j] - st.m);
+    s[j] = p;
+    sum += p;
+  }
+  sum = block_reduce(sum, [](T a, T b) { return a + b; }, scratch);
+  if (threadIdx.x == 0) {
+    m[i] = st.m;
+    l[i] = st.l + sum;
+    rank[i] += c;
+    scale[i] = sc;
+  }
+}
+
+void check_launch(const char* what) {
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
+}
+
+void set_device(int device) {
+  cudaError_t err = cudaSetDevice(device);
+  if (err != cudaSuccess) throw std::runtime_error(std::string("cudaSetDevice: ") + cudaGetErrorString(err));
+}
+
+template <typename T, bool TF32>
+void launch_fused(const InfonceArgs& a, cudaStream_t stream, int device) {
+  const int D = static_cast<int>(a.D);
+  const int ld = tile_ld(D, TF32);
+  const size_t smem = sizeof(T) * (static_cast<size_t>(2 * kBM + kBN) * ld + kBM * kBN);
+  int optin = 0;
+  cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (smem > static_cast<size_t>(optin))
+    throw std::runtime_error("infonce_fused_cuda: D = " + std::to_string(D) + " needs " + std::to_string(smem) +
+                             " bytes of shared memory per block, the device allows " + std::to_string(optin));
+  auto kernel = fused_partial_kernel<T, TF32>;
+  if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  const int64_t S = a.splits;
+  const int64_t slice = (a.K + S - 1) / S;
+  const T inv_tau = static_cast<T>(1.0 / a.tau);
+  dim3 grid(static_cast<unsigned>((a.N + kBM - 1) / kBM), static_cast<unsigned>(S));
+  kernel<<<grid, kThreads, smem, stream>>>(reinterpret_cast<const T*>(a.q), reinterpret_cast<const T*>(a.k),
+                                           reinterpret_cast<const T*>(a.queue), a.N, a.K, D, inv_tau, slice,
+                                           reinterpret_cast<T*>(a.ws_m), reinterpret_cast<T*>(a.ws_l),
+                                           reinterpret_cast<T*>(a.ws_acc), reinterpret_cast<int64_t*>(a.ws_cnt));
+  check_launch("infonce fused_partial_kernel");
+  fused_combine_kernel<T><<<static_cast<unsigned>(a.N), 128, 0, stream>>>(
+      reinterpret_cast<const T*>(a.q), reinterpret_cast<const T*>(a.k), a.N, D, inv_tau, static_cast<int>(S),
+      reinterpret_cast<const T*>(a.ws_m), reinterpret_cast<const T*>(a.ws_l), reinterpret_cast<const T*>(a.ws_acc),
+      reinterpret_cast<const int64_t*>(a.ws_cnt), reinterpret_cast<T*>(a.loss), reinterpret_cast<T*>(a.lse),
+      reinterpret_cast<int64_t*>(a.rank), reinterpret_cast<T*>(a.dq));
+  check_launch("infonce fused_combine_kernel");
+}
+
+}  // namespace
+
+void infonce_fused(const InfonceArgs& a, bool double_precision, bool tf32, uintptr_t stream, int device) {
+  NvtxRange range("mgclr::queue_infonce_fused");
+  if (a.splits < 1 || a.splits > kMaxSplits)
+    throw std::invalid_argument("infonce_fused_cuda: splits must be in [1, " + std::to_string(kMaxSplits) + "]");
+  set_device(device);
+  auto s = reinterpret_cast<cudaStream_t>(stream);
+  if (double_precision) {
+    launch_fused<double, false>(a, s, device);
+  } else if (tf32) {
+    launch_fused<float, true>(a, s, device);
+  } else {
+    launch_fused<float, false>(a, s, device);
+  }
+}
+
+void infonce_online_update(uintptr_t scores, int64_t N, int64_t C, int64_t ld, uintptr_t s0, uintptr_t m,
+                           uintptr_t l, uintptr_t rank, uintptr_t scale, bool double_precision,
+                           uintptr_t stream, int device) {
+  NvtxRange range("mgclr::queue_infonce_online_update");
+  set_device(device);
+  auto s = reinterpret_cast<cudaStream_t>(stream);
+  if (double_precision) {
+    online_update_kernel<double><<<static_cast<unsigned>(N), kThreads, 0, s>>>(
+        reinterpret_cast<double*>(scores), C, ld, reinterpret_cast<const double*>(s0), reinterpret_cast<double*>(m),
+        reinterpret_cast<double*>(l), reinterpret_cast<int64_t*>(rank), reinterpret_cast<double*>(scale));
+  } else {
+    online_update_kernel<float><<<static_cast<unsigned>(N), kThreads, 0, s>>>(
+        reinterpret_cast<float*>(scores), C, ld, reinterpret_cast<const float*>(s0), reinterpret_cast<float*>(m),
+        reinterpret_cast<float*>(l), reinterpret_cast<int64_t*>(rank), reinterpret_cast<float*>(scale));
+  }
+  check_launch("infonce online_update_kernel");
+}
+
+}  // namespace cuda
+}  // namespace mgclr

@@ -1,0 +1,3 @@
+"""mgclr.models: encoders, heads and the MoCo machinery."""
+
+from .queue import MoCoQueue  # noqa: F401

@@ -1,0 +1,295 @@
+"""Queue InfoNCE (MoCo's contrastive loss against a queue of negatives) without the N×K logits.
+
+``queue_infonce(q, k, queue, temperature)`` returns the mean over the batch of
+``ℓ_i = logsumexp_j s_ij − s_i0`` with ``s_i0 = q_i·k_i/τ`` and ``s_ij = q_i·queue_j/τ``. Only ``q`` gets a
+gradient (``k`` and ``queue`` are constants); ``∂ℓ_i/∂q_i = (Σ_j p_ij c_j − k_i)/τ``, c = [k_i; queue].
+
+Implementations (``impl=``):
+
+* ``"reference"``: eager torch (``mm`` + ``cat`` + ``cross_entropy``); memory O(N·K).
+* ``"chunked"``: torch matmuls over chunks of ``chunk_size`` queue rows, folded by mgclr's online-logsumexp
+  kernel; memory O(N·chunk_size).
+* ``"fused"``: mgclr's kernel end to end: one online-softmax pass gives the loss, the rank of the positive
+  and dq, which is stored for backward (backward only scales it by the incoming gradient); memory O(N·D).
+  CPU: OpenMP, AVX-512 when the CPU has it. CUDA: tiles split over K with a fixed-order combine (same bits
+  every run), fp32 accumulation; ``tf32=True`` computes the logits on TF32 tensor cores.
+* ``"auto"`` (default): ``"fused"`` when the extension (and, for CUDA tensors, its CUDA kernels) is
+  built, else ``"reference"``.
+
+Because chunked and fused compute dq in the forward, an in-place ``enqueue`` after the forward does not
+change the backward; the reference snapshots the queue for the same reason.
+
+Dtypes: float32 and float64 run in their own precision (float64 makes ``gradcheck`` meaningful);
+bfloat16/float16 inputs are upcast to float32 (fp32 accumulation), the loss is returned in float32 and the
+gradient reaches ``q`` in its own dtype through the cast.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Tuple, Union
+
+import torch
+
+from .. import _ext
+from ._checks import check_finite_tensor, check_number, check_same_device, check_tensor
+from .reference import queue_infonce_reference
+
+IMPLS = ("auto", "reference", "chunked", "fused")
+_SUPPORTED = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+
+
+class QueueInfoNCEStats(NamedTuple):
+    """What ``queue_infonce(..., return_stats=True)`` returns; every field is a tensor (no host sync).
+
+    loss: ``()`` mean over the batch (differentiable w.r.t. q). per_sample: ``(N,)`` ℓ_i (differentiable).
+    top1, top5: ``()`` fraction of rows whose positive ranks first / in the first five among the K+1
+    logits (ties count for the positive). rank: ``(N,)`` int64 number of negatives scoring strictly above
+    the positive.
+    """
+
+    loss: torch.Tensor
+    per_sample: torch.Tensor
+    top1: torch.Tensor
+    top5: torch.Tensor
+    rank: torch.Tensor
+
+
+# ------------------------------------------------------------------------------------- kernels ----
+
+
+def _cuda_args(t: torch.Tensor) -> Tuple[int, int]:
+    return torch.cuda.current_stream(t.device).cuda_stream, t.device.index
+
+
+def _require_cuda_kernels(impl: str) -> None:
+    if not _ext.cuda_compiled():
+        raise RuntimeError(
+            f"queue_infonce(impl={impl!r}): got CUDA tensors but mgclr was built without its CUDA kernels; "
+            "rebuild with nvcc on PATH (MGCLR_CUDA=ON pip install .) or use impl='reference'")
+
+
+def _cuda_splits(N: int, K: int, device: torch.device) -> int:
+    # Enough (row block, K slice) pairs to fill the GPU twice; a function of the shapes and the device
+    # only, so a given problem always combines the same partials in the same order.
+    sms = torch.cuda.get_device_properties(device).multi_processor_count
+    row_blocks = -(-N // 16)
+    return int(max(1, min(64, -(-K // 256), -(-2 * sms // row_blocks))))
+
+
+def _fused_forward(q, k, queue, temperature: float, tf32: bool):
+    q, k, queue = q.contiguous(), k.contiguous(), queue.contiguous()
+    N, D = q.shape
+    K = queue.shape[0]
+    dbl = q.dtype == torch.float64
+    loss = q.new_empty((N,))
+    lse = q.new_empty((N,))
+    rank = torch.empty((N,), dtype=torch.int64, device=q.device)
+    dq = q.new_empty((N, D))
+    C = _ext.native()
+    if q.is_cuda:
+        _require_cuda_kernels("fused")
+        S = _cuda_splits(N, K, q.device)
+        ws_m = q.new_empty((S, N))
+        ws_l = q.new_empty((S, N))
+        ws_acc = q.new_empty((S, N, D))
+        ws_cnt = torch.empty((S, N), dtype=torch.int64, device=q.device)
+        stream, dev = _cuda_args(q)
+        C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
+                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(),
+                             ws_m.data_ptr(), ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl,
+                             bool(tf32), stream, dev)
+    else:
+        C.infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
+                            loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), dbl)
+    return loss, rank, dq
+
+
+def _chunked_forward(q, k, queue, temperature: float, chunk_size: int):
+    q, k, queue = q.contiguous(), k.contiguous(), queue.contiguous()
+    N, D = q.shape
+    K = queue.shape[0]
+    dbl = q.dtype == torch.float64
+    C = _ext.native()
+    if q.is_cuda:
+        _require_cuda_kernels("chunked")
+        stream, dev = _cuda_args(q)
+
+        def update(s, n_cols, s0, m, l, rank, scale):
+            C.infonce_online_update_cuda(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(),
+                                         l.data_ptr(), rank.data_ptr(), scale.data_ptr(), dbl, stream, dev)
+    else:
+
+        def update(s, n_cols, s0, m, l, rank, scale):
+            C.infonce_online_update_cpu(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(),
+                                        l.data_ptr(), rank.data_ptr(), scale.data_ptr(), dbl)
+
+    inv_tau = 1.0 / temperature
+    qs = q * inv_tau
+    s0 = (qs * k).sum(dim=1)
+    m = s0.clone()
+    l = torch.ones_like(s0)
+    rank = torch.zeros((N,), dtype=torch.int64, device=q.device)
+    scale = torch.empty_like(s0)
+    acc = k.clone()  # the positive's term exp(s0 - m) * k with m = s0
+    chunk = min(chunk_size, K)
+    buf = q.new_empty((N * chunk,))
+    for c0 in range(0, K, chunk):
+        part = queue[c0:c0 + chunk]
+        n_cols = part.shape[0]
+        s = buf[: N * n_cols].view(N, n_cols)
+        torch.mm(qs, part.t(), out=s)
+        update(s, n_cols, s0, m, l, rank, scale)
+        acc.mul_(scale.unsqueeze(1)).addmm_(s, part)
+    loss = m + torch.log(l) - s0
+    dq = (acc / l.unsqueeze(1) - k) * inv_tau
+    return loss, rank, dq
+
+
+# ------------------------------------------------------------------------- torch.library ops ----
+
+
+@torch.library.custom_op("mgclr::queue_infonce_fused", mutates_args=())
+def _fused_op(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float,
+              tf32: bool) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(per_sample_loss (N,), rank (N,) int64, dq (N, D)) by the fused kernel."""
+    return _fused_forward(q, k, queue, temperature, tf32)
+
+
+@torch.library.custom_op("mgclr::queue_infonce_chunked", mutates_args=())
+def _chunked_op(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float,
+                chunk_size: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(per_sample_loss (N,), rank (N,) int64, dq (N, D)) by chunked matmuls + the online-lse kernel."""
+    return _chunked_forward(q, k, queue, temperature, chunk_size)
+
+
+def _fake(q, k, queue, temperature, extra):
+    N, D = q.shape
+    return q.new_empty((N,)), q.new_empty((N,), dtype=torch.int64), q.new_empty((N, D))
+
+
+def _setup_context(ctx, inputs, output):
+    ctx.save_for_backward(output[2])
+
+
+def _backward(ctx, grad_loss, grad_rank, grad_dq):
+    # dq was computed in the forward; the other outputs are internal (rank is an integer, dq is only
+    # ever consumed here), so only the loss gradient flows.
+    (dq,) = ctx.saved_tensors
+    return grad_loss.unsqueeze(1) * dq, None, None, None, None
+
+
+for _op in (_fused_op, _chunked_op):
+    _op.register_fake(_fake)
+    _op.register_autograd(_backward, setup_context=_setup_context)
+
+
+# ------------------------------------------------------------------------------ public entry ----
+
+
+def _resolve_impl(impl: str, device: torch.device) -> str:
+    if impl != "auto":
+        return impl
+    if _ext._C is None or (device.type == "cuda" and not _ext.cuda_compiled()):
+        return "reference"
+    if device.type not in ("cpu", "cuda"):
+        return "reference"
+    return "fused"
+
+
+def _validate(q, k, queue, temperature, impl, check_finite, chunk_size):
+    check_tensor("q", q, ndim=2, dtypes=_SUPPORTED, shape_hint="(N, D)")
+    check_tensor("k", k, ndim=2, dtypes=_SUPPORTED, shape_hint="(N, D)")
+    check_tensor("queue", queue, ndim=2, dtypes=_SUPPORTED, shape_hint="(K, D)")
+    N, D = q.shape
+    if N < 1 or D < 1:
+        raise ValueError(f"q: expected shape (N, D) with N >= 1 and D >= 1, got {tuple(q.shape)}")
+    if tuple(k.shape) != (N, D):
+        raise ValueError(f"k: expected shape (N, D) = {(N, D)} like q, got {tuple(k.shape)}")
+    if queue.shape[1] != D:
+        raise ValueError(f"queue: expected shape (K, D) with D = {D} like q, got {tuple(queue.shape)}")
+    if queue.shape[0] < 1:
+        raise ValueError(f"queue: expected K >= 1 rows, got shape {tuple(queue.shape)}")
+    check_number("temperature", temperature, low=0.0, low_inclusive=False)
+    check_same_device(q=q, k=k, queue=queue)
+    for name, t in (("k", k), ("queue", queue)):
+        if t.dtype != q.dtype:
+            raise TypeError(f"{name}: expected dtype {str(q.dtype).replace('torch.', '')} (the dtype of q), "
+                            f"got {str(t.dtype).replace('torch.', '')}")
+    if impl not in IMPLS:
+        raise ValueError(f"impl: expected one of {IMPLS}, got {impl!r}")
+    check_number("chunk_size", chunk_size, low=1, integer=True)
+    if check_finite:
+        check_finite_tensor("q", q)
+        check_finite_tensor("k", k)
+        check_finite_tensor("queue", queue)
+
+
+def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float,
+                  impl: str = "auto", *, return_stats: bool = False, check_finite: bool = False,
+                  chunk_size: int = 4096, tf32: bool = False) -> Union[torch.Tensor, QueueInfoNCEStats]:
+    """MoCo InfoNCE of queries ``q`` against their keys ``k`` and the negatives in ``queue``.
+
+    Args:
+        q: ``(N, D)`` L2-normalised queries; the only argument that receives a gradient.
+        k: ``(N, D)`` L2-normalised positive keys (detached).
+        queue: ``(K, D)`` negatives, K >= 1, row-major (detached; snapshot taken at call time).
+        temperature: τ > 0, a Python number.
+        impl: ``"auto"``, ``"reference"``, ``"chunked"`` or ``"fused"`` (see the module docstring).
+        return_stats: return a :class:`QueueInfoNCEStats` (loss, per-sample loss, top-1/top-5 accuracy of
+            the positive, rank) instead of the scalar loss.
+        check_finite: also reject NaN/inf inputs (one device-to-host sync per tensor).
+        chunk_size: queue rows per matmul for ``impl="chunked"``.
+        tf32: CUDA fused with float32 data only (ignored otherwise): logits on TF32 tensor cores
+            (fp32 accumulation; the positive stays an fp32 dot, so near-ties may rank differently).
+
+    Returns:
+        the scalar mean loss, or :class:`QueueInfoNCEStats` when ``return_stats``.
+
+    Raises:
+        TypeError / ValueError naming the argument on a bad shape, dtype, device or temperature.
+    """
+    _validate(q, k, queue, temperature, impl, check_finite, chunk_size)
+    impl = _resolve_impl(impl, q.device)
+    k = k.detach()
+    queue = queue.detach()
+    if q.dtype in (torch.bfloat16, torch.float16):
+        q, k, queue = q.float(), k.float(), queue.float()
+    temperature = float(temperature)
+    if impl == "reference":
+        per_sample, rank = queue_infonce_reference(q, k, queue, temperature)
+    elif impl == "fused":
+        per_sample, rank, _ = _fused_op(q, k, queue, temperature, bool(tf32))
+    else:
+        per_sample, rank, _ = _chunked_op(q, k, queue, temperature, int(chunk_size))
+    loss = per_sample.mean()
+    if not return_stats:
+        return loss
+    top1 = (rank < 1).to(per_sample.dtype).mean()
+    top5 = (rank < 5).to(per_sample.dtype).mean()
+    return QueueInfoNCEStats(loss, per_sample, top1, top5, rank)
+
+
+
+
+# ------------------------------------------------------------------------------- queue enqueue ----
+
+
+@torch.library.custom_op("mgclr::queue_enqueue_", mutates_args=("queue", "ptr"))
+def queue_enqueue_(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None:
+    """Writes ``keys (n, D)`` into the ring buffer ``queue (K, D)`` at the device-side pointer ``ptr``
+    (0-d int64) and advances it modulo K, in place, for any n and without a host sync. When n > K only the
+    last K keys survive, at the slots they would have reached had all n been written one by one.
+    """
+    K = queue.shape[0]
+    n = keys.shape[0]
+    if n == 0:
+        return
+    kept = min(n, K)
+    idx = torch.remainder(ptr + (n - kept) + torch.arange(kept, device=queue.device), K)
+    queue.index_copy_(0, idx, keys[n - kept:].to(queue.dtype))
+    ptr.copy_(torch.remainder(ptr + n, K))
+
+
+@queue_enqueue_.register_fake
+def _(queue, ptr, keys):
+    return None

@@ -1,0 +1,282 @@
+"""Queue InfoNCE: fused and chunked against the eager reference, gradients, determinism, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mgclr
+from mgclr.ops import queue_infonce
+from mgclr.ops.infonce import QueueInfoNCEStats
+from mgclr.ops.reference import queue_infonce_reference
+
+pytest.importorskip("mgclr._C", reason="mgclr's extension is not built")
+
+TAUS = (0.01, 0.07, 1.0)
+# (N, K, D): N=1, K=1, D and K off the 64-row tile and the chunk size used below, a 4-row micro-kernel tail.
+SIZES = ((1, 1, 3), (1, 70, 16), (5, 1, 33), (7, 129, 130), (33, 200, 64), (64, 1000, 128))
+
+
+def make(N, K, D, *, seed=0, dtype=torch.float32, device="cpu", noise=0.3):
+    g = torch.Generator().manual_seed(seed)
+    q = F.normalize(torch.randn(N, D, generator=g, dtype=torch.float64), dim=1)
+    k = F.normalize(q + noise * torch.randn(N, D, generator=g, dtype=torch.float64), dim=1)
+    queue = F.normalize(torch.randn(K, D, generator=g, dtype=torch.float64), dim=1)
+    return tuple(t.to(device=device, dtype=dtype) for t in (q, k, queue))
+
+
+def run(impl, q, k, queue, tau, grad_out, **kw):
+    qq = q.clone().requires_grad_()
+    st = queue_infonce(qq, k, queue, tau, impl, return_stats=True, **kw)
+    st.per_sample.backward(grad_out)
+    return st, qq.grad
+
+
+def tolerances(tau):
+    # Logits are dots / tau: fp32 rounding of the logits scales with 1/tau, and dq carries another 1/tau.
+    return dict(rtol=1e-4, atol=2e-6 / tau), dict(rtol=1e-4, atol=4e-6 / tau**2)
+
+
+@pytest.mark.parametrize("impl", ["fused", "chunked"])
+@pytest.mark.parametrize("tau", TAUS)
+@pytest.mark.parametrize("size", SIZES)
+def test_matches_reference(impl, tau, size):
+    N, K, D = size
+    q, k, queue = make(N, K, D, seed=N * 1000 + K)
+    grad_out = torch.randn(N, generator=torch.Generator().manual_seed(1))
+    ref, ref_dq = run("reference", q, k, queue, tau, grad_out)
+    out, dq = run(impl, q, k, queue, tau, grad_out, chunk_size=50)
+    loss_tol, dq_tol = tolerances(tau)
+    torch.testing.assert_close(out.per_sample, ref.per_sample, **loss_tol)
+    torch.testing.assert_close(out.loss, ref.loss, **loss_tol)
+    torch.testing.assert_close(dq, ref_dq, **dq_tol)
+    assert torch.equal(out.rank, ref.rank)
+    assert out.top1.item() == pytest.approx(ref.top1.item())
+    assert out.top5.item() == pytest.approx(ref.top5.item())
+
+
+def test_stats_accuracy_meaning():
+    # k == q and an orthogonal-ish queue: every positive ranks first; k opposite to q: ranks last.
+    q, _, queue = make(16, 300, 32, seed=3)
+    st = queue_infonce(q, q, queue, 0.07, "fused", return_stats=True)
+    assert isinstance(st, QueueInfoNCEStats)
+    assert st.top1.item() == 1.0 and st.top5.item() == 1.0 and int(st.rank.max()) == 0
+    st = queue_infonce(q, -q, queue, 0.07, "fused", return_stats=True)
+    assert st.top1.item() == 0.0 and st.top5.item() == 0.0
+    # Rank 2 or 3 is top-5 but not top-1.
+    queue2 = torch.cat([q[:1] * 1.0, q[:1] * 1.0 + 0.0, queue[:5]], 0)
+    queue2[0] = F.normalize(q[0] + 0.01 * queue[0], dim=0)
+    k = F.normalize(q[:1] + 0.2 * queue[:1], dim=1)
+    st = queue_infonce(q[:1], k, queue2, 0.07, "fused", return_stats=True)
+    ref = queue_infonce(q[:1], k, queue2, 0.07, "reference", return_stats=True)
+    assert int(st.rank[0]) == int(ref.rank[0]) == 2
+    assert st.top1.item() == 0.0 and st.top5.item() == 1.0
+
+
+@pytest.mark.parametrize("impl", ["fused", "chunked"])
+@pytest.mark.parametrize("tau", (0.05, 1.0))
+def test_gradcheck_float64(impl, tau):
+    q, k, queue = make(3, 37, 5, seed=5, dtype=torch.float64)
+    q.requires_grad_()
+    assert torch.autograd.gradcheck(lambda x: queue_infonce(x, k, queue, tau, impl, chunk_size=8), (q,))
+    assert torch.autograd.gradcheck(
+        lambda x: queue_infonce(x, k, queue, tau, impl, return_stats=True, chunk_size=8).per_sample, (q,))
+
+
+def test_float64_matches_reference_tightly():
+    q, k, queue = make(9, 150, 20, seed=6, dtype=torch.float64)
+    g = torch.randn(9, dtype=torch.float64)
+    ref, ref_dq = run("reference", q, k, queue, 0.07, g)
+    for impl in ("fused", "chunked"):
+        out, dq = run(impl, q, k, queue, 0.07, g, chunk_size=64)
+        torch.testing.assert_close(out.per_sample, ref.per_sample, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(dq, ref_dq, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_inputs_upcast(dtype):
+    q, k, queue = make(8, 100, 32, seed=7, dtype=dtype)
+    qq = q.clone().requires_grad_()
+    loss = queue_infonce(qq, k, queue, 0.07, "fused")
+    loss.backward()
+    ref = queue_infonce(q.float(), k.float(), queue.float(), 0.07, "reference")
+    assert loss.dtype == torch.float32 and qq.grad.dtype == dtype
+    torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("impl", ["fused", "chunked", "reference"])
+def test_extreme_logits_finite(impl):
+    # tau = 0.01 with unit vectors gives |logits| up to 100; scaling the queue up gives far larger ones.
+    q, k, queue = make(6, 90, 16, seed=8)
+    for tau, scale in ((0.01, 1.0), (0.01, 50.0), (1e-3, 1.0)):
+        qq = q.clone().requires_grad_()
+        st = queue_infonce(qq, k, queue * scale, tau, impl, return_stats=True, chunk_size=32)
+        st.loss.backward()
+        assert torch.isfinite(st.per_sample).all() and torch.isfinite(qq.grad).all()
+        assert (st.per_sample >= -1e-3).all()
+
+
+def test_determinism_bitwise():
+    q, k, queue = make(70, 2000, 128, seed=9)
+    g = torch.randn(70)
+    for impl in ("fused", "chunked"):
+        a, da = run(impl, q, k, queue, 0.07, g)
+        b, db = run(impl, q, k, queue, 0.07, g)
+        assert torch.equal(a.per_sample, b.per_sample) and torch.equal(da, db)
+
+
+def test_fused_bits_independent_of_thread_count():
+    q, k, queue = make(50, 300, 40, seed=10)
+    n = torch.get_num_threads()
+    from mgclr import _ext
+
+    def once():
+        loss = torch.empty(50)
+        lse = torch.empty(50)
+        rank = torch.empty(50, dtype=torch.int64)
+        dq = torch.empty(50, 40)
+        _ext.native().infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), 50, 300, 40, 0.07,
+                                        loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(),
+                                        False)
+        return loss, dq
+
+    a = once()
+    try:
+        torch.set_num_threads(1)
+        b = once()
+    finally:
+        torch.set_num_threads(n)
+    # Same per-row operation sequence whatever the partition (the torch setting may or may not reach the
+    # extension's OpenMP runtime; either way the bits must agree).
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_auto_picks_fused_when_built():
+    q, k, queue = make(4, 10, 8)
+    a = queue_infonce(q, k, queue, 0.1)
+    b = queue_infonce(q, k, queue, 0.1, "fused")
+    assert torch.equal(a, b)
+
+
+def test_opcheck():
+    q, k, queue = make(5, 70, 16, seed=11)
+    q.requires_grad_()
+    torch.library.opcheck(torch.ops.mgclr.queue_infonce_fused.default, (q, k, queue, 0.07, False))
+    torch.library.opcheck(torch.ops.mgclr.queue_infonce_chunked.default, (q, k, queue, 0.07, 32))
+    q64, k64, queue64 = make(3, 9, 4, dtype=torch.float64)
+    q64.requires_grad_()
+    torch.library.opcheck(torch.ops.mgclr.queue_infonce_fused.default, (q64, k64, queue64, 0.5, False))
+
+
+def test_torch_compile_fullgraph_cpu():
+    q, k, queue = make(12, 300, 32, seed=12)
+    torch._dynamo.reset()
+
+    @torch.compile(fullgraph=True, backend="aot_eager")
+    def step(x, kk, qu):
+        st = queue_infonce(x, kk, qu, 0.07, "fused", return_stats=True)
+        return st.loss * 2.0, st.top1
+
+    qq = q.clone().requires_grad_()
+    loss, top1 = step(qq, k, queue)
+    loss.backward()
+    qr = q.clone().requires_grad_()
+    ref = queue_infonce(qr, k, queue, 0.07, "reference") * 2.0
+    ref.backward()
+    torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(qq.grad, qr.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_reference_function_directly():
+    q, k, queue = make(4, 6, 3, seed=13)
+    per, rank = queue_infonce_reference(q, k, queue, 0.5)
+    logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], 1) / 0.5
+    torch.testing.assert_close(per, torch.logsumexp(logits, 1) - logits[:, 0])
+    assert torch.equal(rank, (logits[:, 1:] > logits[:, :1]).sum(1))
+
+
+# ---------------------------------------------------------------------------------------- errors ----
+
+
+def test_bad_inputs():
+    q, k, queue = make(4, 10, 8)
+    with pytest.raises(ValueError, match=r"k: expected shape \(N, D\) = \(4, 8\).*\(3, 8\)"):
+        queue_infonce(q, k[:3], queue, 0.1)
+    with pytest.raises(ValueError, match=r"k: expected shape .*\(4, 7\)"):
+        queue_infonce(q, k[:, :7], queue, 0.1)
+    with pytest.raises(ValueError, match=r"queue: expected shape \(K, D\) with D = 8.*\(10, 5\)"):
+        queue_infonce(q, k, queue[:, :5], 0.1)
+    with pytest.raises(ValueError, match=r"queue: expected K >= 1 rows, got shape \(0, 8\)"):
+        queue_infonce(q, k, queue[:0], 0.1)
+    with pytest.raises(ValueError, match=r"q: expected a 2-D tensor"):
+        queue_infonce(q[0], k, queue, 0.1)
+    with pytest.raises(ValueError, match=r"q: expected shape \(N, D\) with N >= 1"):
+        queue_infonce(q[:0], k[:0], queue, 0.1)
+    for tau in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="temperature"):
+            queue_infonce(q, k, queue, tau)
+    with pytest.raises(TypeError, match="temperature"):
+        queue_infonce(q, k, queue, torch.tensor(0.1))
+    with pytest.raises(TypeError, match=r"queue: expected dtype float32 \(the dtype of q\), got float64"):
+        queue_infonce(q, k, queue.double(), 0.1)
+    with pytest.raises(TypeError, match=r"k: expected dtype in"):
+        queue_infonce(q, k.long(), queue, 0.1)
+    with pytest.raises(TypeError, match=r"q: expected a torch.Tensor"):
+        queue_infonce(q.numpy(), k, queue, 0.1)
+    with pytest.raises(ValueError, match="impl"):
+        queue_infonce(q, k, queue, 0.1, "flash")
+    with pytest.raises(ValueError, match="queue: expected a tensor on cpu"):
+        queue_infonce(q, k, queue.to("meta"), 0.1)
+    bad = q.clone()
+    bad[1, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"q: expected finite values, got 1 NaN/inf"):
+        queue_infonce(bad, k, queue, 0.1, check_finite=True)
+    badq = queue.clone()
+    badq[0, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"queue: expected finite values"):
+        queue_infonce(q, k, badq, 0.1, check_finite=True)
+
+
+# ------------------------------------------------------------------------------------------ CUDA ----
+
+needs_cuda = pytest.mark.skipif(not mgclr.cuda_available(),
+                                reason="no usable GPU, or mgclr built without its CUDA kernels")
+
+
+@pytest.mark.cuda
+@needs_cuda
+@pytest.mark.parametrize("impl", ["fused", "chunked"])
+@pytest.mark.parametrize("size", SIZES + ((256, 16384, 128),))
+def test_cuda_matches_cpu(impl, size):
+    N, K, D = size
+    q, k, queue = make(N, K, D, seed=21)
+    g = torch.randn(N)
+    cpu, cpu_dq = run("reference", q, k, queue, 0.07, g)
+    out, dq = run(impl, q.cuda(), k.cuda(), queue.cuda(), 0.07, g.cuda(), chunk_size=50)
+    loss_tol, dq_tol = tolerances(0.07)
+    torch.testing.assert_close(out.per_sample.cpu(), cpu.per_sample, **loss_tol)
+    torch.testing.assert_close(dq.cpu(), cpu_dq, **dq_tol)
+    assert (out.rank.cpu() != cpu.rank).sum() <= max(1, N // 100)
+
+
+@pytest.mark.cuda
+@needs_cuda
+@pytest.mark.parametrize("tf32", [False, True])
+def test_cuda_fused_deterministic(tf32):
+    q, k, queue = (t.cuda() for t in make(300, 5000, 128, seed=22))
+    g = torch.randn(300, device="cuda")
+    a, da = run("fused", q, k, queue, 0.07, g, tf32=tf32)
+    b, db = run("fused", q, k, queue, 0.07, g, tf32=tf32)
+    assert torch.equal(a.per_sample, b.per_sample) and torch.equal(da, db)
+    if tf32:
+        ref, ref_dq = run("reference", q, k, queue, 0.07, g)
+        torch.testing.assert_close(a.per_sample, ref.per_sample, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_cuda_float64_gradcheck():
+    q, k, queue = make(3, 37, 5, seed=23, dtype=torch.float64, device="cuda")
+    q.requires_grad_()
+    assert torch.autograd.gradcheck(lambda x: queue_infonce(x, k, queue, 0.1, "fused"), (q,))
