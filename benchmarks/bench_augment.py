@@ -104,6 +104,11 @@ def bench_pipeline(name, pipe, x, lengths, workers, repeats):
     r["torch_reference_s"] = median_time(
         lambda: [augment_reference(x, lengths, params, pipe.ops, view=v) for v in (0, 1)], max(2, repeats // 2))
     r["fused_cpu_s"] = median_time(lambda: pipe(x, lengths, seed=1), repeats)
+    # Memory roofline on the CPU: a large copy (bytes read + written) and the fused pass's fewest bytes.
+    big = torch.randn(64 * 2**20 // 4)
+    dst = torch.empty_like(big)
+    r["cpu_copy_GBps"] = 2 * big.numel() * 4 / median_time(lambda: dst.copy_(big), repeats) / 1e9
+    r["fused_cpu_GBps"] = bytes_moved(x, lengths, 64) / r["fused_cpu_s"] / 1e9
     r["fused_cpu_vs_numpy"] = r["numpy_per_sample_s"] / r["fused_cpu_s"]
     r["fused_cpu_vs_reference"] = r["torch_reference_s"] / r["fused_cpu_s"]
     if mgclr.cuda_available():
@@ -148,14 +153,14 @@ def main(argv=None):
     print(f"\nmgclr augmentation benchmark — N={N} C={C} T={T} V={V} M={M}, 2 views x 64 frames, "
           f"{os.cpu_count()} CPU cores, {args.workers} DataLoader workers")
     header = (f"{'pipeline':<11} {'(a) numpy ms':>13} {'(b) ref ms':>11} {'(c) fused ms':>13} {'c vs a':>8} "
-              f"{'c vs b':>8}")
+              f"{'c vs b':>8} {'c GB/s':>7} {'copy GB/s':>10}")
     if mgclr.cuda_available():
         header += f" {'(d) cuda ms':>12} {'GB/s':>8} {'% copy':>7}"
     print(header)
     for name, r in rows:
         line = (f"{name:<11} {r['numpy_per_sample_s'] * 1e3:>13.1f} {r['torch_reference_s'] * 1e3:>11.1f} "
                 f"{r['fused_cpu_s'] * 1e3:>13.2f} {r['fused_cpu_vs_numpy']:>7.1f}x "
-                f"{r['fused_cpu_vs_reference']:>7.1f}x")
+                f"{r['fused_cpu_vs_reference']:>7.1f}x {r['fused_cpu_GBps']:>7.1f} {r['cpu_copy_GBps']:>10.1f}")
         if "fused_cuda_s" in r:
             line += (f" {r['fused_cuda_s'] * 1e3:>12.3f} {r['fused_cuda_GBps']:>8.0f} "
                      f"{100 * r['fused_cuda_fraction_of_copy']:>6.0f}%")

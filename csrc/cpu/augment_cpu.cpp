@@ -8,6 +8,181 @@ namespace mgclr {
 
 using namespace aug;
 
+namespace {
+
+// Per-thread buffers of phase 2.
+struct JobScratch {
+  std::vector<int32_t> joint, src;
+  std::vector<float> zeros, slot_storage;
+  std::vector<Taps> taps;
+  float* slot[3];
+  JobScratch(const Shape& s, const Program& prog)
+      : joint(s.V * s.M), src(s.V), zeros(prog.coord_channels == 2 ? prog.t_out * s.V * s.M : 0, 0.f),
+        slot_storage(3 * s.V * s.M), taps(prog.t_out) {
+    for (int c = 0; c < 3; ++c) slot[c] = slot_storage.data() + c * s.V * s.M;
+  }
+};
+
+// Wheels are built for baseline x86-64 (SSE2); on GCC the hot loop is also compiled for AVX2 and picked at
+// load time. No FMA contraction either way (-ffp-contract=off), so both clones give the same bits.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define MGCLR_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MGCLR_CPU_CLONES
+#endif
+
+// Phase 2 of one (view, sample) job: gather the output planes through the taps, then each op in place.
+MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& prog, int64_t job, uint64_t seed,
+                              uint32_t offset, const Record* recs, const int64_t* out_lengths, float* out,
+                              JobScratch& scratch) {
+  const int64_t VM = s.V * s.M;
+  const int64_t out_sample = s.C * prog.t_out * VM;
+  const int64_t in_plane = s.T * VM;
+  const int64_t out_plane = static_cast<int64_t>(prog.t_out) * VM;
+  const int cc = prog.coord_channels;
+  std::vector<int32_t>& joint = scratch.joint;
+  std::vector<int32_t>& src = scratch.src;
+  std::vector<float>& zeros = scratch.zeros;
+  std::vector<Taps>& taps = scratch.taps;
+  float* const* slot = scratch.slot;
+  const int64_t n = job % s.N;
+  const int32_t L = static_cast<int32_t>(out_lengths[job]);
+  const Record* r = recs + job * prog.n_ops;
+  float* o = out + job * out_sample;
+  const float* xs = x + n * s.C * in_plane;
+  bool identity_joints = true;
+  for (int32_t v = 0; v < s.V; ++v) {
+    src[v] = source_joint(prog, r, prog.n_ops, v);
+    identity_joints = identity_joints && src[v] == v;
+    for (int32_t m = 0; m < s.M; ++m) joint[v * s.M + m] = src[v];
+  }
+  for (int32_t t = 0; t < L; ++t) temporal_taps(prog, r, t, seed, offset, taps[t]);
+  // Gather every channel through the taps, from the source joint of each output joint.
+  for (int64_t c = 0; c < s.C; ++c) {
+    const float* plane = xs + c * in_plane;
+    float* dst_plane = o + c * out_plane;
+    for (int32_t t = 0; t < L; ++t) {
+      float* dst = dst_plane + static_cast<int64_t>(t) * VM;
+      const Taps& tp = taps[t];
+      if (identity_joints) {
+        const float* a = plane + static_cast<int64_t>(tp.frame[0]) * VM;
+        const float w0 = tp.weight[0];
+        for (int64_t k = 0; k < VM; ++k) dst[k] = w0 * a[k];
+        for (int tap = 1; tap < tp.n; ++tap) {
+          const float* b = plane + static_cast<int64_t>(tp.frame[tap]) * VM;
+          const float w = tp.weight[tap];
+          for (int64_t k = 0; k < VM; ++k) dst[k] = dst[k] + w * b[k];
+        }
+        continue;
+      }
+      for (int32_t v = 0; v < s.V; ++v) {
+        const float* line = plane + static_cast<int64_t>(src[v]) * s.M;
+        for (int32_t m = 0; m < s.M; ++m) {
+          float acc = 0.f;
+          for (int k = 0; k < tp.n; ++k) acc = acc + tp.weight[k] * line[static_cast<int64_t>(tp.frame[k]) * VM + m];
+          dst[v * s.M + m] = acc;
+        }
+      }
+    }
+    std::fill(dst_plane + static_cast<int64_t>(L) * VM, dst_plane + out_plane, 0.f);  // padding
+  }
+  float* X = o;
+  float* Y = o + out_plane;
+  // 2-D data: z lives in a scratch plane that is kept at 0 between ops (projected back, DESIGN.md).
+  float* Z = cc == 3 ? o + 2 * out_plane : zeros.data();
+  const int64_t valid = static_cast<int64_t>(L) * VM;
+  for (int j = 0; j < prog.n_ops; ++j) {
+    const int32_t code = prog.ops[j].code;
+    if (stage_of(code) == STAGE_TEMPORAL || stage_of(code) == STAGE_FILTER || !r[j].applied()) continue;
+    if (code == FLIP) {  // the permutation is already in src; mirror x and advance the joint indices
+      if (prog.ops[j].i[0])
+        for (int64_t i = 0; i < valid; ++i) X[i] = -X[i];
+      for (int64_t k = 0; k < VM; ++k) joint[k] = prog.perm[joint[k]];
+      continue;
+    }
+    if (is_matrix_op(code)) {  // the hot case: a 3x3 map of every point
+      float A[9];
+      load_mat3(r[j], 2, A);
+      float* __restrict x0 = X;
+      float* __restrict y0 = Y;
+      float* __restrict z0 = Z;
+      for (int64_t i = 0; i < valid; ++i) {
+        float p[3] = {x0[i], y0[i], z0[i]};
+        mat3_apply(A, p);
+        x0[i] = p[0];
+        y0[i] = p[1];
+        z0[i] = p[2];
+      }
+      if (cc == 2) std::fill(Z, Z + valid, 0.f);
+      continue;
+    }
+    if (code == COORDINATE_PERTURBATION && identity_joints) {
+      // Only the m chosen joints move: one offset per joint, the same in every frame; missing points stay.
+      for (int32_t v = 0; v < s.V; ++v) {
+        if (!r[j].joint_selected(4, v)) continue;
+        float d[3];
+        perturbation_offset(r[j], v, seed, offset, d);
+        for (int32_t t = 0; t < L; ++t)
+          for (int32_t m = 0; m < s.M; ++m) {
+            const int64_t i = static_cast<int64_t>(t) * VM + static_cast<int64_t>(v) * s.M + m;
+            float p[3] = {X[i], Y[i], Z[i]};
+            if (point_is_missing(p, cc)) continue;
+            X[i] = p[0] + d[0];
+            Y[i] = p[1] + d[1];
+            if (cc == 3) Z[i] = p[2] + d[2];
+          }
+      }
+      continue;
+    }
+    if (code == JOINT_SHAKE && identity_joints) {  // chosen joints: zero, or one 3x3 map
+      float A[9];
+      load_mat3(r[j], 3, A);
+      // Blend weights per slot: keep (1 for joints not chosen) and take (1 for chosen ones, 0 in zero mode).
+      const float take_value = r[j].w[2] == 0 ? 0.f : 1.f;
+      for (int32_t v = 0; v < s.V; ++v) {
+        const bool chosen = r[j].joint_selected(12, v);
+        for (int32_t m = 0; m < s.M; ++m) {
+          slot[0][v * s.M + m] = chosen ? 0.f : 1.f;
+          slot[1][v * s.M + m] = chosen ? take_value : 0.f;
+        }
+      }
+      const float* __restrict keep = slot[0];
+      const float* __restrict take = slot[1];
+      for (int32_t t = 0; t < L; ++t) {
+        float* __restrict x0 = X + static_cast<int64_t>(t) * VM;
+        float* __restrict y0 = Y + static_cast<int64_t>(t) * VM;
+        float* __restrict z0 = Z + static_cast<int64_t>(t) * VM;
+        for (int64_t k = 0; k < VM; ++k) {
+          float q[3] = {x0[k], y0[k], z0[k]};
+          mat3_apply(A, q);
+          x0[k] = keep[k] * x0[k] + take[k] * q[0];
+          y0[k] = keep[k] * y0[k] + take[k] * q[1];
+          z0[k] = keep[k] * z0[k] + take[k] * q[2];
+        }
+      }
+      if (cc == 2) std::fill(Z, Z + valid, 0.f);
+      continue;
+    }
+    // Everything else, one point at a time through core's apply_point.
+    for (int32_t t = 0; t < L; ++t)
+      for (int32_t v = 0; v < s.V; ++v)
+        for (int32_t m = 0; m < s.M; ++m) {
+          const int64_t k = static_cast<int64_t>(v) * s.M + m;
+          const int64_t i = static_cast<int64_t>(t) * VM + k;
+          float p[3] = {X[i], Y[i], Z[i]};
+          int32_t jv = joint[k];
+          apply_point(prog, j, r[j], p, jv, t, v, m, s, seed, offset);
+          X[i] = p[0];
+          Y[i] = p[1];
+          if (cc == 3) Z[i] = p[2];
+        }
+    // apply_point advances the joint index only for FLIP, handled above.
+  }
+}
+
+}  // namespace
+
+
 void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const Program& prog, int32_t n_views,
                  uint64_t seed, uint32_t offset, bool replay, int32_t* records, int64_t* out_lengths,
                  float* out) {
@@ -25,128 +200,24 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
                               : sample_records(prog, s, x, n, view, L0, seed, offset, r);
   }
 
-  // Phase 2: one read of x, one write of each output element. A row is one output frame of one
-  // (view, sample): its taps are computed once, then each op runs over the row's V*M points (the op's
-  // switch is hoisted out of the point loop), which lets the compiler vectorise the common cases.
-  const int64_t VM = s.V * s.M;
-  const int64_t out_sample = s.C * prog.t_out * VM;
-  const int64_t rows = jobs * prog.t_out;
-  const int64_t in_plane = s.T * VM;
-  const int64_t out_plane = static_cast<int64_t>(prog.t_out) * VM;
-  const int cc = prog.coord_channels;
+  // Phase 2: one read of x, one write of each output element. Work is split by (sample, view), run
+  // sample-major so that both views of a sample are made while its frames are in cache. Within a job the
+  // output planes (one per channel, t_out x V*M contiguous) are gathered through the taps, then each op
+  // runs over whole planes in place (hot in L1/L2): long contiguous loops that the compiler vectorises.
 #pragma omp parallel
   {
-    std::vector<float> px(VM), py(VM), pz(VM);
-    std::vector<int32_t> joint(VM), src(s.V);
-    int64_t cached_job = -1;
-    bool identity_joints = true;
+    JobScratch scratch(s, prog);
 #pragma omp for schedule(static)
-    for (int64_t row = 0; row < rows; ++row) {
-      const int64_t job = row / prog.t_out;
-      const int32_t t = static_cast<int32_t>(row % prog.t_out);
-      const int64_t n = job % s.N;
-      float* o = out + job * out_sample + static_cast<int64_t>(t) * VM;
-      if (t >= out_lengths[job]) {
-        for (int64_t c = 0; c < s.C; ++c) std::fill(o + c * out_plane, o + c * out_plane + VM, 0.f);
-        continue;
-      }
-      const Record* r = recs + job * prog.n_ops;
-      if (job != cached_job) {
-        identity_joints = true;
-        for (int32_t v = 0; v < s.V; ++v) {
-          src[v] = source_joint(prog, r, prog.n_ops, v);
-          identity_joints = identity_joints && src[v] == v;
-        }
-        cached_job = job;
-      }
-      Taps taps;
-      temporal_taps(prog, r, t, seed, offset, taps);
-      const float* xs = x + n * s.C * in_plane;
-      // Gather: every channel through the taps, from the source joint of each output joint. Without a
-      // joint permutation a frame row is contiguous, and the loop over it vectorises.
-      for (int64_t c = 0; c < s.C; ++c) {
-        float* dst = c == 0 ? px.data() : c == 1 ? py.data() : c == 2 && cc == 3 ? pz.data() : o + c * out_plane;
-        const float* plane = xs + c * in_plane;
-        if (identity_joints) {
-          const float* a = plane + taps.frame[0] * VM;
-          const float w0 = taps.weight[0];
-          for (int64_t k = 0; k < VM; ++k) dst[k] = w0 * a[k];
-          for (int tap = 1; tap < taps.n; ++tap) {
-            const float* b = plane + taps.frame[tap] * VM;
-            const float w = taps.weight[tap];
-            for (int64_t k = 0; k < VM; ++k) dst[k] = dst[k] + w * b[k];
-          }
-          continue;
-        }
-        for (int32_t v = 0; v < s.V; ++v) {
-          const float* line = plane + static_cast<int64_t>(src[v]) * s.M;
-          for (int32_t m = 0; m < s.M; ++m) {
-            float acc = 0.f;
-            for (int k = 0; k < taps.n; ++k) acc = acc + taps.weight[k] * line[taps.frame[k] * VM + m];
-            dst[v * s.M + m] = acc;
-          }
-        }
-      }
-      if (cc == 2) std::fill(pz.begin(), pz.end(), 0.f);
-      for (int64_t k = 0; k < VM; ++k) joint[k] = src[k / s.M];
-      for (int j = 0; j < prog.n_ops; ++j) {
-        const int32_t code = prog.ops[j].code;
-        if (stage_of(code) == STAGE_TEMPORAL || !r[j].applied()) continue;
-        if (is_matrix_op(code)) {  // the hot case: a 3x3 map of every point, vectorised
-          float A[9];
-          load_mat3(r[j], 2, A);
-          for (int64_t k = 0; k < VM; ++k) {
-            float p[3] = {px[k], py[k], pz[k]};
-            mat3_apply(A, p);
-            px[k] = p[0];
-            py[k] = p[1];
-            pz[k] = cc == 2 ? 0.f : p[2];
-          }
-          continue;
-        }
-        if (code == COORDINATE_PERTURBATION) {  // offsets per joint, computed once per row
-          for (int32_t v = 0; v < s.V; ++v) {
-            if (!r[j].joint_selected(4, v)) continue;
-            float d[3];
-            perturbation_offset(r[j], v, seed, offset, d);
-            for (int32_t m = 0; m < s.M; ++m) {
-              const int64_t k = static_cast<int64_t>(v) * s.M + m;
-              float p[3] = {px[k], py[k], pz[k]};
-              if (joint[k] != v || point_is_missing(p, cc)) continue;
-              px[k] = p[0] + d[0];
-              py[k] = p[1] + d[1];
-              if (cc == 3) pz[k] = p[2] + d[2];
-            }
-          }
-          // Points whose joint index differs from their slot (after a flip) take the generic path.
-          for (int64_t k = 0; k < VM; ++k) {
-            if (joint[k] == static_cast<int32_t>(k / s.M)) continue;
-            float p[3] = {px[k], py[k], pz[k]};
-            apply_point(prog, j, r[j], p, joint[k], t, static_cast<int32_t>(k / s.M), static_cast<int32_t>(k % s.M),
-                        s, seed, offset);
-            px[k] = p[0];
-            py[k] = p[1];
-            pz[k] = p[2];
-          }
-          continue;
-        }
-        for (int64_t k = 0; k < VM; ++k) {
-          float p[3] = {px[k], py[k], pz[k]};
-          apply_point(prog, j, r[j], p, joint[k], t, static_cast<int32_t>(k / s.M), static_cast<int32_t>(k % s.M),
-                      s, seed, offset);
-          px[k] = p[0];
-          py[k] = p[1];
-          pz[k] = p[2];
-        }
-      }
-      std::copy(px.begin(), px.end(), o);
-      std::copy(py.begin(), py.end(), o + out_plane);
-      if (cc == 3) std::copy(pz.begin(), pz.end(), o + 2 * out_plane);
+    for (int64_t sample_view = 0; sample_view < jobs; ++sample_view) {
+      const int64_t job = (sample_view % n_views) * s.N + sample_view / n_views;
+      run_job(x, s, prog, job, seed, offset, recs, out_lengths, out, scratch);
     }
   }
 
   // Optional temporal filter: an extra pass over each blurred (view, sample).
   if (prog.blur_op < 0) return;
+  const int64_t VM = s.V * s.M;
+  const int64_t out_sample = s.C * prog.t_out * VM;
   // Whole frame rows at a time: the same weights apply to all V*M points of a row, so the inner loop runs
   // over contiguous memory. norm(t) is blur_at's renormalisation, taken from the same weights.
   const int64_t planes = jobs * prog.coord_channels;

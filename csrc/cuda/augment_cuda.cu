@@ -29,9 +29,12 @@ __global__ void apply_kernel(const float* __restrict__ x, Shape s, Program prog,
   const int64_t points = n_views * s.N * prog.t_out * VM;
   const int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (idx >= points) return;
+  // Sample-major (sample, view, frame, point): both views of a sample read its frames close in time, so
+  // the second read hits L2.
   const int64_t k = idx % VM;
   const int32_t t = static_cast<int32_t>((idx / VM) % prog.t_out);
-  const int64_t job = idx / (VM * prog.t_out);
+  const int64_t sample_view = idx / (VM * prog.t_out);
+  const int64_t job = (sample_view % n_views) * s.N + sample_view / n_views;
   const int64_t n = job % s.N;
   float* o = out + job * s.C * prog.t_out * VM;
   if (t >= out_lengths[job]) {

@@ -151,6 +151,7 @@ class Pipeline(nn.Module):
         if len(flips) > 1:
             raise ValueError(f"Pipeline: transforms: all flips must use one layout, got {sorted(flips)}")
         self._entries = entries
+        self._programs: Dict[Tuple[int, int], Tuple[List[int], List[float]]] = {}
         self.ops = nn.ModuleList([e[2] for e in entries])
         self.coord_channels = int(check_number("coord_channels", coord_channels, low=2, high=3, integer=True))
         if not isinstance(two_views, bool):
@@ -170,7 +171,14 @@ class Pipeline(nn.Module):
         return frames
 
     def program(self, num_joints: int, frames: int) -> Tuple[List[int], List[float]]:
-        """The (integer, float) program of csrc/core/augment_program.h for V joints and T frames."""
+        """The (integer, float) program of csrc/core/augment_program.h for V joints and T frames (cached:
+        transforms are treated as immutable once in a pipeline)."""
+        key = (num_joints, frames)
+        if key not in self._programs:
+            self._programs[key] = self._build_program(num_joints, frames)
+        return self._programs[key]
+
+    def _build_program(self, num_joints: int, frames: int) -> Tuple[List[int], List[float]]:
         if num_joints > MAX_JOINTS:
             raise ValueError(f"x: at most {MAX_JOINTS} joints (V) are supported, got V={num_joints}")
         prog_i = [len(self._entries), self.coord_channels, num_joints, self.output_frames(frames)]
