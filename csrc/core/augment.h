@@ -190,6 +190,20 @@ MGCLR_HD void choose_joints(PhiloxStream& rng, int32_t m, int32_t V, Record& r, 
   }
 }
 
+// Rotation ops record R = Rz Ry Rx (words 2..10), their angles (11..13) and main axis (14).
+MGCLR_HD void store_rotation(Record& r, const float* angles, int32_t axis) {
+  float R[9];
+  euler_zyx(angles[0], angles[1], angles[2], R);
+  store_mat3(r, 2, R);
+  for (int a = 0; a < 3; ++a) r.set_f(11 + a, angles[a]);
+  r.w[14] = axis;
+}
+
+// Identity plus the six off-diagonals drawn from U[lo, hi) (shear, stretch's tilt).
+MGCLR_HD void draw_shear(PhiloxStream& rng, float lo, float hi, float* A) {
+  for (int k = 0; k < 9; ++k) A[k] = k % 4 == 0 ? 1.f : rng.uniform(lo, hi);
+}
+
 // Integer range [ceil(lo*L), floor(hi*L)] clamped to [1, L].
 MGCLR_HD void fraction_range(float lo, float hi, int32_t L, int32_t& a, int32_t& b) {
   const float fl = static_cast<float>(L);
@@ -597,19 +611,14 @@ MGCLR_HD int32_t sample_records(const Program& prog, const Shape& s, const float
           const float limit = a == axis ? op.f[0] : op.f[1];
           angles[a] = rng.uniform(-limit, limit);
         }
-        float R[9];
-        euler_zyx(angles[0], angles[1], angles[2], R);
-        store_mat3(r, 2, R);
-        for (int a = 0; a < 3; ++a) r.set_f(11 + a, angles[a]);
-        r.w[14] = axis;
+        store_rotation(r, angles, axis);
         break;
       }
       case STRETCH: {
         float A[9] = {1.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f, 0.f, 1.f};
         const int32_t tilt = rng.next_u32() >> 31;
         if (tilt) {
-          for (int k = 0; k < 9; ++k)
-            if (k % 4 != 0) A[k] = rng.uniform(-op.f[2], op.f[2]);
+          draw_shear(rng, -op.f[2], op.f[2], A);
         } else {
           for (int k = 0; k < 3; ++k) A[k * 4] = rng.uniform(op.f[0], op.f[1]);
         }
@@ -618,9 +627,8 @@ MGCLR_HD int32_t sample_records(const Program& prog, const Shape& s, const float
         break;
       }
       case SHEAR: {
-        float A[9] = {1.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f, 0.f, 1.f};
-        for (int k = 0; k < 9; ++k)
-          if (k % 4 != 0) A[k] = rng.uniform(-op.f[0], op.f[0]);
+        float A[9];
+        draw_shear(rng, -op.f[0], op.f[0], A);
         store_mat3(r, 2, A);
         break;
       }
@@ -628,31 +636,20 @@ MGCLR_HD int32_t sample_records(const Program& prog, const Shape& s, const float
         const int32_t axis = rng.integer(0, 2);
         float angles[3];
         for (int a = 0; a < 3; ++a) angles[a] = rng.uniform(0.f, a == axis ? op.f[0] : op.f[1]);
-        float R[9];
-        euler_zyx(angles[0], angles[1], angles[2], R);
-        store_mat3(r, 2, R);
-        for (int a = 0; a < 3; ++a) r.set_f(11 + a, angles[a]);
-        r.w[14] = axis;
+        store_rotation(r, angles, axis);
         break;
       }
       case EULER_ROTATE: {
         float angles[3];
         for (int a = 0; a < 3; ++a) angles[a] = rng.uniform(-op.f[0], op.f[0]);
-        float R[9];
-        euler_zyx(angles[0], angles[1], angles[2], R);
-        store_mat3(r, 2, R);
-        for (int a = 0; a < 3; ++a) r.set_f(11 + a, angles[a]);
+        store_rotation(r, angles, -1);
         break;
       }
       case AXIS_ROTATE: {
         const int32_t axis = rng.integer(0, 2);
         float angles[3] = {0.f, 0.f, 0.f};
         angles[axis] = rng.uniform(0.f, op.f[0]);
-        float R[9];
-        euler_zyx(angles[0], angles[1], angles[2], R);
-        store_mat3(r, 2, R);
-        for (int a = 0; a < 3; ++a) r.set_f(11 + a, angles[a]);
-        r.w[14] = axis;
+        store_rotation(r, angles, axis);
         break;
       }
       case JOINT_SHAKE: {
