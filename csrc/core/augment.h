@@ -690,6 +690,13 @@ MGCLR_HD int32_t sample_records(const Program& prog, const Shape& s, const float
   return L;
 }
 
+// Valid frames of sample n. Python validates lengths; clamping here keeps every read inside x even when a
+// caller skipped that check (check_lengths=False) and passed a bad value.
+MGCLR_HD int32_t valid_length(const int64_t* lengths, int64_t n, int64_t T) {
+  const int64_t L = lengths ? lengths[n] : T;
+  return static_cast<int32_t>(L < 1 ? 1 : (L > T ? T : L));
+}
+
 // Length after the temporal stage for replayed records (phase 1 skipped).
 MGCLR_HD int32_t replayed_length(const Program& prog, const Record* recs, int32_t L0) {
   int32_t L = L0;

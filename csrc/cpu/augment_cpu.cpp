@@ -194,7 +194,7 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
   for (int64_t job = 0; job < jobs; ++job) {
     const int32_t view = static_cast<int32_t>(job / s.N);
     const int64_t n = job % s.N;
-    const int32_t L0 = lengths ? static_cast<int32_t>(lengths[n]) : static_cast<int32_t>(s.T);
+    const int32_t L0 = valid_length(lengths, n, s.T);
     Record* r = recs + job * prog.n_ops;
     out_lengths[job] = replay ? replayed_length(prog, r, L0)
                               : sample_records(prog, s, x, n, view, L0, seed, offset, r);

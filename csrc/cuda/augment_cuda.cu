@@ -9,20 +9,22 @@ using namespace aug;
 
 namespace {
 
+// The Program (~1.7 KB) is a __grid_constant__ parameter: read in place from the constant bank, never
+// copied to each thread's local memory although the maths takes it by reference.
 __global__ void sample_kernel(const float* __restrict__ x, const int64_t* __restrict__ lengths, Shape s,
-                              Program prog, int32_t n_views, uint64_t seed, uint32_t offset, bool replay,
+                              const __grid_constant__ Program prog, int32_t n_views, uint64_t seed, uint32_t offset, bool replay,
                               Record* recs, int64_t* out_lengths) {
   const int64_t job = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (job >= n_views * s.N) return;
   const int32_t view = static_cast<int32_t>(job / s.N);
   const int64_t n = job % s.N;
-  const int32_t L0 = lengths ? static_cast<int32_t>(lengths[n]) : static_cast<int32_t>(s.T);
+  const int32_t L0 = valid_length(lengths, n, s.T);
   Record* r = recs + job * prog.n_ops;
   out_lengths[job] = replay ? replayed_length(prog, r, L0) : sample_records(prog, s, x, n, view, L0, seed, offset, r);
 }
 
 // One thread per output point (view, n, t, v, m); consecutive threads walk (v, m), the contiguous axis.
-__global__ void apply_kernel(const float* __restrict__ x, Shape s, Program prog, int32_t n_views, uint64_t seed,
+__global__ void apply_kernel(const float* __restrict__ x, Shape s, const __grid_constant__ Program prog, int32_t n_views, uint64_t seed,
                              uint32_t offset, const Record* __restrict__ recs,
                              const int64_t* __restrict__ out_lengths, float* __restrict__ out) {
   const int64_t VM = s.V * s.M;
@@ -49,7 +51,7 @@ __global__ void apply_kernel(const float* __restrict__ x, Shape s, Program prog,
 }
 
 // One thread per (view, n, coordinate channel, v, m) line: reads the unblurred output from `src`.
-__global__ void blur_kernel(const float* __restrict__ src, Shape s, Program prog, int32_t n_views,
+__global__ void blur_kernel(const float* __restrict__ src, Shape s, const __grid_constant__ Program prog, int32_t n_views,
                             const Record* __restrict__ recs, const int64_t* __restrict__ out_lengths,
                             float* __restrict__ out) {
   const int64_t VM = s.V * s.M;

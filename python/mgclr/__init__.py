@@ -9,3 +9,12 @@ __version__ = "0.1.0"
 from ._ext import build_info, cuda_available  # noqa: E402
 
 __all__ = ["__version__", "build_info", "cuda_available"]
+
+
+def __getattr__(name):
+    # `import mgclr; mgclr.augment.Pipeline(...)` without importing the subpackages up front.
+    if name in ("augment", "models", "ops", "profiling"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'mgclr' has no attribute {name!r}")

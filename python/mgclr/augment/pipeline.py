@@ -119,7 +119,9 @@ class Pipeline(nn.Module):
     Call: ``pipeline(x, lengths=None, *, generator=None, seed=None, return_params=False, params=None)`` with
     ``x`` (N, C, T, V, M) float (float16/bfloat16/float64 are computed in float32 and cast back), ``lengths``
     (N,) integer valid frames in [1, T]. Returns the output(s) (frames past each sample's valid length are
-    zero), plus an :class:`AugmentParams` with ``return_params=True``.
+    zero), plus an :class:`AugmentParams` with ``return_params=True``. ``check_lengths`` validates the
+    lengths (for CUDA tensors that is a device synchronisation; pass False in a hot loop whose lengths are
+    known good: the kernels then clamp them into [1, T]). ``check_finite`` rejects NaN/inf in ``x``.
     """
 
     def __init__(self, transforms: Sequence[Union[SkeletonTransform, OneOf]], coord_channels: int = 3,
@@ -197,7 +199,8 @@ class Pipeline(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, *,
                 generator: Optional[torch.Generator] = None, seed: Optional[int] = None,
-                return_params: bool = False, params: Optional[AugmentParams] = None, check_finite: bool = False):
+                return_params: bool = False, params: Optional[AugmentParams] = None, check_finite: bool = False,
+                check_lengths: bool = True):
         x = check_tensor("x", x, ndim=5, shape_hint="(N, C, T, V, M)")
         N, C, T, V, M = x.shape
         if C < self.coord_channels:
@@ -214,7 +217,7 @@ class Pipeline(nn.Module):
                 raise ValueError(f"lengths: expected shape ({N},) to match x's batch, got {tuple(lengths.shape)}")
             check_same_device(x=x, lengths=lengths)
             lengths = lengths.to(torch.int64).contiguous()
-            if N and not torch.compiler.is_compiling() and (bool((lengths < 1).any()) or bool((lengths > T).any())):
+            if check_lengths and N and not torch.compiler.is_compiling() and (bool((lengths < 1).any()) or bool((lengths > T).any())):
                 raise ValueError(f"lengths: expected values in [1, T={T}] (zero-length sequences are not "
                                  f"allowed), got min {int(lengths.min())}, max {int(lengths.max())}")
         n_views = 2 if self.two_views else 1
