@@ -217,7 +217,8 @@ class Pipeline(nn.Module):
                 raise ValueError(f"lengths: expected shape ({N},) to match x's batch, got {tuple(lengths.shape)}")
             check_same_device(x=x, lengths=lengths)
             lengths = lengths.to(torch.int64).contiguous()
-            if check_lengths and N and not torch.compiler.is_compiling() and (bool((lengths < 1).any()) or bool((lengths > T).any())):
+            checking = check_lengths and N and not torch.compiler.is_compiling()
+            if checking and (bool((lengths < 1).any()) or bool((lengths > T).any())):
                 raise ValueError(f"lengths: expected values in [1, T={T}] (zero-length sequences are not "
                                  f"allowed), got min {int(lengths.min())}, max {int(lengths.max())}")
         n_views = 2 if self.two_views else 1
