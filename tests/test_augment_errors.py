@@ -17,6 +17,7 @@ from mgclr.augment import (
     Pipeline,
     PosterizeTime,
     RepeatClip,
+    ReverseClip,
     Shear,
     Stretch,
     ViewPerturbation,
@@ -137,3 +138,11 @@ def test_replay_checks_its_parameters():
         Pipeline([Shear()])(x, lengths.clamp(max=3), params=params)
     with pytest.raises(TypeError, match="params: expected AugmentParams"):
         Pipeline([Shear()])(x, lengths, params={"records": 1})
+
+
+def test_unchecked_bad_lengths_are_clamped_not_read_out_of_bounds():
+    x, _ = skeleton_batch(3, 3, 10, 5, 1, short=False)
+    bad = torch.tensor([0, 10, 1000])
+    out, params = Pipeline([ReverseClip(p=1.0)])(x, bad, seed=1, return_params=True, check_lengths=False)
+    assert params.lengths[0].tolist() == [1, 10, 10]
+    assert torch.isfinite(out).all()
