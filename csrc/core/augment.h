@@ -231,18 +231,19 @@ MGCLR_HD float posterize_scale(const Record& r) {
   return played > 0.f ? static_cast<float>(middle) / played : 0.f;
 }
 
+// Output frame t -> input frame. Segment i (m_i input frames at rate r_i) lasts out_len_i output frames,
+// precomputed by phase 1 into words 20.. (derived from the lengths and rates: see posterize_scale).
 MGCLR_HD int32_t posterize_source(const Record& r, int32_t t) {
   const int32_t L = r.w[1], head = r.w[2], k = r.w[3];
   const int32_t middle = L - 2 * head;
   if (t < head || t >= head + middle) return t;
-  const float scale = posterize_scale(r);
   const float u = static_cast<float>(t - head) + 0.5f;
   float out_start = 0.f;
   int32_t in_start = head;
   for (int i = 0; i < k; ++i) {
     const int32_t m = r.w[4 + i];
     if (m == 0) continue;
-    const float out_len = static_cast<float>(m) / r.f(12 + i) * scale;
+    const float out_len = r.f(20 + i);
     if (u < out_start + out_len) {
       const float local = (u - out_start) / out_len * static_cast<float>(m);
       return in_start + clamp_value<int32_t>(static_cast<int32_t>(local), 0, m - 1);
@@ -568,6 +569,8 @@ MGCLR_HD int32_t sample_records(const Program& prog, const Shape& s, const float
           r.w[4 + i] = cuts[i + 1] - cuts[i];
           r.set_f(12 + i, rng.uniform(op.f[1], op.f[2]));
         }
+        const float scale = posterize_scale(r);
+        for (int i = 0; i < k; ++i) r.set_f(20 + i, static_cast<float>(r.w[4 + i]) / r.f(12 + i) * scale);
         break;
       }
       case DROP_FRAMES: {

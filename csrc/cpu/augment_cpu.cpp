@@ -2,6 +2,9 @@
 #include "cpu/augment_cpu.h"
 
 #include <algorithm>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 #include <vector>
 
 namespace mgclr {
@@ -10,23 +13,35 @@ using namespace aug;
 
 namespace {
 
+// dst <- src with non-temporal stores where SSE is there (dst is written once and not read back here).
+void stream_store(float* dst, const float* src, int64_t n) {
+#if defined(__SSE2__)
+  int64_t i = 0;
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 15) != 0; ++i) dst[i] = src[i];
+  for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+#else
+  std::copy(src, src + n, dst);
+#endif
+}
+
 // Per-thread buffers of phase 2.
 struct JobScratch {
   std::vector<int32_t> joint, src;
-  std::vector<float> zeros, slot_storage;
+  std::vector<float> zeros, slot_storage, work;
   std::vector<Taps> taps;
   float* slot[3];
   JobScratch(const Shape& s, const Program& prog)
       : joint(s.V * s.M), src(s.V), zeros(prog.coord_channels == 2 ? prog.t_out * s.V * s.M : 0, 0.f),
-        slot_storage(3 * s.V * s.M), taps(prog.t_out) {
+        slot_storage(3 * s.V * s.M), work(s.C * prog.t_out * s.V * s.M), taps(prog.t_out) {
     for (int c = 0; c < 3; ++c) slot[c] = slot_storage.data() + c * s.V * s.M;
   }
 };
 
-// Wheels are built for baseline x86-64 (SSE2); on GCC the hot loop is also compiled for AVX2 and picked at
-// load time. No FMA contraction either way (-ffp-contract=off), so both clones give the same bits.
+// Wheels are built for baseline x86-64 (SSE2); on GCC the hot loop is also compiled for AVX-512 and AVX2,
+// picked at load time. No FMA contraction in any (-ffp-contract=off), so all clones give the same bits.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define MGCLR_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#define MGCLR_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MGCLR_CPU_CLONES
 #endif
@@ -34,7 +49,7 @@ struct JobScratch {
 // Phase 2 of one (view, sample) job: gather the output planes through the taps, then each op in place.
 MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& prog, int64_t job, uint64_t seed,
                               uint32_t offset, const Record* recs, const int64_t* out_lengths, float* out,
-                              JobScratch& scratch) {
+                              JobScratch& scratch, bool stream) {
   const int64_t VM = s.V * s.M;
   const int64_t out_sample = s.C * prog.t_out * VM;
   const int64_t in_plane = s.T * VM;
@@ -48,7 +63,9 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
   const int64_t n = job % s.N;
   const int32_t L = static_cast<int32_t>(out_lengths[job]);
   const Record* r = recs + job * prog.n_ops;
-  float* o = out + job * out_sample;
+  // The job is built in a per-thread buffer that stays in L1/L2 while the ops run over it, then leaves in
+  // one pass; for large outputs that pass uses streaming stores (no read-for-ownership of the output).
+  float* o = scratch.work.data();
   const float* xs = x + n * s.C * in_plane;
   bool identity_joints = true;
   for (int32_t v = 0; v < s.V; ++v) {
@@ -178,6 +195,11 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
         }
     // apply_point advances the joint index only for FLIP, handled above.
   }
+  float* dst = out + job * out_sample;
+  if (stream)
+    stream_store(dst, o, out_sample);
+  else
+    std::copy(o, o + out_sample, dst);
 }
 
 }  // namespace
@@ -204,14 +226,18 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
   // sample-major so that both views of a sample are made while its frames are in cache. Within a job the
   // output planes (one per channel, t_out x V*M contiguous) are gathered through the taps, then each op
   // runs over whole planes in place (hot in L1/L2): long contiguous loops that the compiler vectorises.
+  const bool stream = jobs * s.C * prog.t_out * s.V * s.M * 4 >= (int64_t{16} << 20);  // outgrows the caches
 #pragma omp parallel
   {
     JobScratch scratch(s, prog);
 #pragma omp for schedule(static)
     for (int64_t sample_view = 0; sample_view < jobs; ++sample_view) {
       const int64_t job = (sample_view % n_views) * s.N + sample_view / n_views;
-      run_job(x, s, prog, job, seed, offset, recs, out_lengths, out, scratch);
+      run_job(x, s, prog, job, seed, offset, recs, out_lengths, out, scratch, stream);
     }
+#if defined(__SSE2__)
+    _mm_sfence();  // order the streaming stores before the results are used
+#endif
   }
 
   // Optional temporal filter: an extra pass over each blurred (view, sample).

@@ -211,7 +211,8 @@ class PosterizeTime(SkeletonTransform):
     segments played at rates ``U[r_lo, r_hi]``, rescaled to keep the length; frames are held, not blended."""
 
     op_name, code, stage = "posterize_time", 5, TEMPORAL
-    fields = (Field("head", 2), Field("segments", 3), Field("segment_lengths", 4, 8), Field("rates", 12, 8, "f"))
+    fields = (Field("head", 2), Field("segments", 3), Field("segment_lengths", 4, 8), Field("rates", 12, 8, "f"),
+              Field("output_lengths", 20, 8, "f"))
 
     def __init__(self, h: float = 0.1, k: int = 4, rate: Sequence[float] = (0.5, 2.0), **kw):
         super().__init__(**kw)
