@@ -48,8 +48,8 @@ struct JobScratch {
 
 // Phase 2 of one (view, sample) job: gather the output planes through the taps, then each op in place.
 MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& prog, int64_t job, uint64_t seed,
-                              uint32_t offset, const Record* recs, const int64_t* out_lengths, float* out,
-                              JobScratch& scratch, bool stream) {
+                              uint32_t offset, Record* recs, const int64_t* out_lengths, float* out,
+                              JobScratch& scratch, bool stream, bool replay) {
   const int64_t VM = s.V * s.M;
   const int64_t out_sample = s.C * prog.t_out * VM;
   const int64_t in_plane = s.T * VM;
@@ -62,7 +62,7 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
   float* const* slot = scratch.slot;
   const int64_t n = job % s.N;
   const int32_t L = static_cast<int32_t>(out_lengths[job]);
-  const Record* r = recs + job * prog.n_ops;
+  Record* r = recs + job * prog.n_ops;
   // The job is built in a per-thread buffer that stays in L1/L2 while the ops run over it, then leaves in
   // one pass; for large outputs that pass uses streaming stores (no read-for-ownership of the output).
   float* o = scratch.work.data();
@@ -132,6 +132,23 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
       }
       if (cc == 2) std::fill(Z, Z + valid, 0.f);
       continue;
+    }
+    if (code == COORDINATE_PERTURBATION && !replay) {
+      // lambda from the planes as they stand at this op (phase 1 left it: the data is in cache now).
+      int32_t frames[3];
+      lambda_frames(L, frames);
+      float fin_mid = 0.f, mid_sta = 0.f;
+      for (int64_t k = 0; k < VM; ++k) {
+        float pts[3][3];
+        for (int f = 0; f < 3; ++f) {
+          const int64_t i = static_cast<int64_t>(frames[f]) * VM + k;
+          pts[f][0] = X[i];
+          pts[f][1] = Y[i];
+          pts[f][2] = Z[i];
+        }
+        lambda_accumulate(pts[0], pts[1], pts[2], cc, fin_mid, mid_sta);
+      }
+      r[j].set_f(2, lambda_finish(prog.ops[j], fin_mid, mid_sta));
     }
     if (code == COORDINATE_PERTURBATION && identity_joints) {
       // Only the m chosen joints move: one offset per joint, the same in every frame; missing points stay.
@@ -219,7 +236,7 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
     const int32_t L0 = valid_length(lengths, n, s.T);
     Record* r = recs + job * prog.n_ops;
     out_lengths[job] = replay ? replayed_length(prog, r, L0)
-                              : sample_records(prog, s, x, n, view, L0, seed, offset, r);
+                              : sample_records(prog, s, x, n, view, L0, seed, offset, r, false);
   }
 
   // Phase 2: one read of x, one write of each output element. Work is split by (sample, view), run
@@ -233,7 +250,7 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
 #pragma omp for schedule(static)
     for (int64_t sample_view = 0; sample_view < jobs; ++sample_view) {
       const int64_t job = (sample_view % n_views) * s.N + sample_view / n_views;
-      run_job(x, s, prog, job, seed, offset, recs, out_lengths, out, scratch, stream);
+      run_job(x, s, prog, job, seed, offset, recs, out_lengths, out, scratch, stream, replay);
     }
 #if defined(__SSE2__)
     _mm_sfence();  // order the streaming stores before the results are used

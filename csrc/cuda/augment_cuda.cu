@@ -20,7 +20,7 @@ __global__ void sample_kernel(const float* __restrict__ x, const int64_t* __rest
   const int64_t n = job % s.N;
   const int32_t L0 = valid_length(lengths, n, s.T);
   Record* r = recs + job * prog.n_ops;
-  out_lengths[job] = replay ? replayed_length(prog, r, L0) : sample_records(prog, s, x, n, view, L0, seed, offset, r);
+  out_lengths[job] = replay ? replayed_length(prog, r, L0) : sample_records(prog, s, x, n, view, L0, seed, offset, r, true);
 }
 
 // One thread per output point (view, n, t, v, m); consecutive threads walk (v, m), the contiguous axis.
