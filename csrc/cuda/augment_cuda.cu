@@ -20,7 +20,51 @@ __global__ void sample_kernel(const float* __restrict__ x, const int64_t* __rest
   const int64_t n = job % s.N;
   const int32_t L0 = valid_length(lengths, n, s.T);
   Record* r = recs + job * prog.n_ops;
-  out_lengths[job] = replay ? replayed_length(prog, r, L0) : sample_records(prog, s, x, n, view, L0, seed, offset, r, true);
+  out_lengths[job] = replay ? replayed_length(prog, r, L0) : sample_records(prog, s, x, n, view, L0, seed, offset, r, false);
+}
+
+// coordinate_perturbation's lambda: one block per (view, sample), its threads over the V*M points, then a
+// fixed-order tree reduction (the same bits every run). One thread per sample would serialise ~10^3
+// dependent global loads per sample; here they are spread over the block. Ops are taken in order, so a
+// later perturbation sees the offsets of an earlier one (its lambda is in the record after the barrier).
+constexpr int kLambdaThreads = 128;
+
+__global__ void lambda_kernel(const float* __restrict__ x, Shape s, const __grid_constant__ Program prog,
+                              int32_t n_views, uint64_t seed, uint32_t offset, Record* recs) {
+  const int64_t job = blockIdx.x;
+  const int64_t n = job % s.N;
+  Record* r = recs + job * prog.n_ops;
+  __shared__ float fin_mid_part[kLambdaThreads], mid_sta_part[kLambdaThreads];
+  __shared__ Taps taps[3];
+  __shared__ int32_t frames[3];
+  for (int j = 0; j < prog.n_ops; ++j) {
+    if (prog.ops[j].code != COORDINATE_PERTURBATION || !r[j].applied()) continue;
+    if (threadIdx.x == 0) {
+      lambda_frames(r[j].w[1], frames);
+      for (int f = 0; f < 3; ++f) temporal_taps(prog, r, frames[f], seed, offset, taps[f]);
+    }
+    __syncthreads();
+    float fin_mid = 0.f, mid_sta = 0.f;
+    for (int64_t k = threadIdx.x; k < s.V * s.M; k += blockDim.x) {
+      float pts[3][3];
+      for (int f = 0; f < 3; ++f)
+        eval_coords(prog, r, j, s, x, n, taps[f], frames[f], static_cast<int32_t>(k / s.M),
+                    static_cast<int32_t>(k % s.M), seed, offset, pts[f]);
+      lambda_accumulate(pts[0], pts[1], pts[2], prog.coord_channels, fin_mid, mid_sta);
+    }
+    fin_mid_part[threadIdx.x] = fin_mid;
+    mid_sta_part[threadIdx.x] = mid_sta;
+    __syncthreads();
+    for (int stride = kLambdaThreads / 2; stride > 0; stride /= 2) {
+      if (threadIdx.x < stride) {
+        fin_mid_part[threadIdx.x] = fin_mid_part[threadIdx.x] + fin_mid_part[threadIdx.x + stride];
+        mid_sta_part[threadIdx.x] = mid_sta_part[threadIdx.x] + mid_sta_part[threadIdx.x + stride];
+      }
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) r[j].set_f(2, lambda_finish(prog.ops[j], fin_mid_part[0], mid_sta_part[0]));
+    __syncthreads();
+  }
 }
 
 // One thread per output point (view, n, t, v, m); consecutive threads walk (v, m), the contiguous axis.
@@ -87,6 +131,13 @@ void augment_cuda(const float* x, const int64_t* lengths, const Shape& s, const 
   sample_kernel<<<blocks_for(jobs, kSampleThreads), kSampleThreads, 0, stream>>>(
       x, lengths, s, prog, n_views, seed, offset, replay, recs, out_lengths);
   MGCLR_CUDA_CHECK(cudaGetLastError());
+  bool perturbs = false;
+  for (int j = 0; j < prog.n_ops; ++j) perturbs = perturbs || prog.ops[j].code == COORDINATE_PERTURBATION;
+  if (perturbs && !replay) {
+    lambda_kernel<<<static_cast<unsigned>(jobs), kLambdaThreads, 0, stream>>>(x, s, prog, n_views, seed, offset,
+                                                                              recs);
+    MGCLR_CUDA_CHECK(cudaGetLastError());
+  }
   const bool blur = prog.blur_op >= 0;
   if (blur && scratch == nullptr) throw std::invalid_argument("augment_cuda: a blurring program needs scratch");
   float* target = blur ? scratch : out;
