@@ -186,6 +186,14 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
         float* __restrict x0 = X + static_cast<int64_t>(t) * VM;
         float* __restrict y0 = Y + static_cast<int64_t>(t) * VM;
         float* __restrict z0 = Z + static_cast<int64_t>(t) * VM;
+        if (take_value == 0.f) {  // zero mode: no matrix to apply
+          for (int64_t k = 0; k < VM; ++k) {
+            x0[k] = keep[k] * x0[k];
+            y0[k] = keep[k] * y0[k];
+            z0[k] = keep[k] * z0[k];
+          }
+          continue;
+        }
         for (int64_t k = 0; k < VM; ++k) {
           float q[3] = {x0[k], y0[k], z0[k]};
           mat3_apply(A, q);

@@ -217,10 +217,11 @@ class Pipeline(nn.Module):
                 raise ValueError(f"lengths: expected shape ({N},) to match x's batch, got {tuple(lengths.shape)}")
             check_same_device(x=x, lengths=lengths)
             lengths = lengths.to(torch.int64).contiguous()
-            checking = check_lengths and N and not torch.compiler.is_compiling()
-            if checking and (bool((lengths < 1).any()) or bool((lengths > T).any())):
-                raise ValueError(f"lengths: expected values in [1, T={T}] (zero-length sequences are not "
-                                 f"allowed), got min {int(lengths.min())}, max {int(lengths.max())}")
+            if check_lengths and N and not torch.compiler.is_compiling():
+                low, high = (int(v) for v in torch.aminmax(lengths))  # one reduction, one sync
+                if low < 1 or high > T:
+                    raise ValueError(f"lengths: expected values in [1, T={T}] (zero-length sequences are not "
+                                     f"allowed), got min {low}, max {high}")
         n_views = 2 if self.two_views else 1
         prog_i, prog_f = self.program(V, T)
         records = None
