@@ -105,3 +105,16 @@ def test_parameters_are_within_their_ranges():
     f = prm.fields(0)
     assert torch.equal(f["segment_lengths"].sum(1), (L - 2 * f["head"]).int())
     assert ((f["rates"][:, :5] >= 0.5) & (f["rates"][:, :5] <= 2.0)).all()
+
+
+@pytest.mark.parametrize("cls_name", ["view_perturbation", "random_rotate", "euler_rotate", "axis_rotate"])
+def test_rotation_records_hold_rz_ry_rx_of_their_angles(cls_name):
+    from mgclr.augment import TRANSFORMS
+    from mgclr.ops.reference import rotation_matrix
+
+    x, lengths = skeleton_batch(32, 3, 8, 4, 1)
+    _, params = Pipeline([TRANSFORMS[cls_name]()])(x, lengths, seed=2, return_params=True)
+    f = params.fields(0)
+    R = f["matrix"].view(-1, 3, 3)
+    torch.testing.assert_close(R, rotation_matrix(f["angles"]), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(R @ R.transpose(1, 2), torch.eye(3).expand(32, 3, 3), rtol=1e-5, atol=1e-5)
