@@ -164,3 +164,27 @@ def test_every_transform_has_a_readable_repr():
     for cls in ALL_TRANSFORMS:
         text = repr(make_transform(cls, 5))
         assert cls.__name__ in text and "p=" in text
+
+
+def test_works_in_forked_dataloader_workers_after_use_in_parent():
+    """OpenMP runtimes can hang in a forked child once the parent has used them: run the real pattern
+    (parent augments, then DataLoader workers augment) in a subprocess with a time limit."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import torch
+        from mgclr.augment import isc
+        pipe = isc(two_views=True)
+        x = torch.randn(16, 3, 100, 25, 2); L = torch.randint(64, 101, (16,))
+        pipe(x, L, seed=0)
+        class DS(torch.utils.data.Dataset):
+            def __len__(self): return 8
+            def __getitem__(self, i): return pipe(x[i:i + 2], L[i:i + 2], seed=i)[0].sum()
+        loader = torch.utils.data.DataLoader(DS(), batch_size=2, num_workers=2)
+        print(len([b for b in loader]))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "4"
