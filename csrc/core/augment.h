@@ -214,6 +214,70 @@ MGCLR_HD void fraction_range(float lo, float hi, int32_t L, int32_t& a, int32_t&
 }
 
 // ----------------------------------------------------------------------------------------------------
+// Gaussian draws. log and sin/cos are our own (Cephes single-precision polynomials, ~1 ulp): the same
+// arithmetic on host and device, branch-free so that the CPU loop over points vectorises (libm calls do
+// not), and no dependence on the platform's libm.
+
+// ln(x) for normal x > 0 (max relative error 8e-8 on the (0, 1] that Box-Muller uses).
+MGCLR_HD float portable_log(float x) {
+  const int32_t bits = float_to_bits(x);
+  const float f0 = bits_to_float((bits & 0x807fffff) | 0x3f000000);  // x = f0 * 2^(e + 1), f0 in [0.5, 1)
+  const int32_t small = f0 < 0.707106781186547524f ? 1 : 0;
+  const int32_t e = ((bits >> 23) & 0xff) - 126 - small;
+  const float f = (f0 + f0 * static_cast<float>(small)) - 1.f;  // in [sqrt(1/2) - 1, sqrt(2) - 1)
+  const float z = f * f;
+  float y = 7.0376836292e-2f;
+  y = y * f - 1.1514610310e-1f;
+  y = y * f + 1.1676998740e-1f;
+  y = y * f - 1.2420140846e-1f;
+  y = y * f + 1.4249322787e-1f;
+  y = y * f - 1.6668057665e-1f;
+  y = y * f + 2.0000714765e-1f;
+  y = y * f - 2.4999993993e-1f;
+  y = y * f + 3.3333331174e-1f;
+  y = y * f * z;
+  const float fe = static_cast<float>(e);
+  y = y + -2.12194440e-4f * fe;
+  y = y - 0.5f * z;
+  return (f + y) + 0.693359375f * fe;
+}
+
+// sin and cos of 2*pi*u for u in [0, 1) (max absolute error 5e-7): 2*pi*u = theta + pi with theta in
+// [-pi, pi); the polynomials run at theta / 4 in [-pi/4, pi/4], then two angle doublings. No quadrant
+// branches, so it vectorises.
+MGCLR_HD void portable_sincos_turns(float u, float& sin_out, float& cos_out) {
+  const float phi = (u - 0.5f) * 1.57079632679489662f;
+  const float z = phi * phi;
+  float s = -1.9515295891e-4f;
+  s = s * z + 8.3321608736e-3f;
+  s = s * z - 1.6666654611e-1f;
+  s = s * z * phi + phi;
+  float c = 2.443315711809948e-5f;
+  c = c * z - 1.388731625493765e-3f;
+  c = c * z + 4.166664568298827e-2f;
+  c = c * z * z - 0.5f * z + 1.f;
+  const float s2 = 2.f * s * c, c2 = c * c - s * s;
+  sin_out = -(2.f * s2 * c2);
+  cos_out = -(c2 * c2 - s2 * s2);
+}
+
+// Three standard normals of one output element from its Philox block (Box-Muller on two pairs; u1 in
+// (0, 1] so that log never sees 0): (n0, n1) from words 0-1, n2 from words 2-3.
+MGCLR_HD void element_normals(const Philox4& u, float* normal) {
+  const float u1a = static_cast<float>((u.v[0] >> 8) + 1u) * 5.9604644775390625e-08f;
+  const float u1b = static_cast<float>((u.v[2] >> 8) + 1u) * 5.9604644775390625e-08f;
+  const float radius_a = sqrtf(-2.f * portable_log(u1a));
+  const float radius_b = sqrtf(-2.f * portable_log(u1b));
+  float sa, ca, sb, cb;
+  portable_sincos_turns(uint32_to_unit_float(u.v[1]), sa, ca);
+  portable_sincos_turns(uint32_to_unit_float(u.v[3]), sb, cb);
+  normal[0] = radius_a * ca;
+  normal[1] = radius_a * sa;
+  normal[2] = radius_b * cb;
+  normal[3] = radius_b * sb;
+}
+
+// ----------------------------------------------------------------------------------------------------
 // Temporal ops: one output frame t (0 <= t < L_out of the op) -> one or two input frames with weights.
 
 struct Taps {
@@ -429,20 +493,9 @@ MGCLR_HD void apply_point(const Program& prog, int j, const Record& r, float* p,
       if (point_is_missing(p, cc)) return;
       const uint32_t element = static_cast<uint32_t>((static_cast<int64_t>(t) * s.V + v_out) * s.M + m);
       PhiloxStream rng(seed, offset, static_cast<uint32_t>(r.w[31]), static_cast<uint32_t>(r.w[30]));
-      const Philox4 u = rng.at(kPerElementBlock | element);
-      // Box-Muller on two pairs of uniforms (x, y from the first pair, z from the second); u1 in (0, 1]
-      // so that log never sees 0.
-      const float sigma = op.f[0];
-      float normal[3];
-      for (int pair = 0; pair < 2; ++pair) {
-        const float u1 = static_cast<float>((u.v[2 * pair] >> 8) + 1u) * 5.9604644775390625e-08f;
-        const float angle = 6.2831853071795864f * uint32_to_unit_float(u.v[2 * pair + 1]);
-        const float radius = sqrtf(-2.f * logf(u1));
-        normal[2 * pair] = radius * cosf(angle);
-        if (pair == 0) normal[1] = radius * sinf(angle);
-        if (cc == 2) break;
-      }
-      for (int c = 0; c < cc; ++c) p[c] = p[c] + sigma * normal[c];
+      float normal[4];
+      element_normals(rng.at(kPerElementBlock | element), normal);
+      for (int c = 0; c < cc; ++c) p[c] = p[c] + op.f[0] * normal[c];
       return;
     }
     case AXIS_MASK:

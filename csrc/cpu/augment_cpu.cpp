@@ -205,6 +205,26 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
       if (cc == 2) std::fill(Z, Z + valid, 0.f);
       continue;
     }
+    if (code == GAUSSIAN_NOISE) {  // one Philox block per point: a long independent loop that vectorises
+      const uint32_t stream = static_cast<uint32_t>(r[j].w[31]), sample = static_cast<uint32_t>(r[j].w[30]);
+      const uint32_t key0 = static_cast<uint32_t>(seed), key1 = static_cast<uint32_t>(seed >> 32);
+      const float sigma = prog.ops[j].f[0];
+      float* __restrict x0 = X;
+      float* __restrict y0 = Y;
+      float* __restrict z0 = Z;
+      for (int64_t i = 0; i < valid; ++i) {
+        const Philox4 counter{{kPerElementBlock | static_cast<uint32_t>(i), stream, sample, offset}};
+        float normal[4];
+        element_normals(philox4x32_10(counter, key0, key1), normal);
+        // point_is_missing (z is 0 for 2-D data) as a select on the scale, so the loop stays branch-free
+        const float scale = (x0[i] == 0.f && y0[i] == 0.f && z0[i] == 0.f) ? 0.f : sigma;
+        x0[i] = x0[i] + scale * normal[0];
+        y0[i] = y0[i] + scale * normal[1];
+        z0[i] = z0[i] + scale * normal[2];
+      }
+      if (cc == 2) std::fill(Z, Z + valid, 0.f);
+      continue;
+    }
     // Everything else, one point at a time through core's apply_point.
     for (int32_t t = 0; t < L; ++t)
       for (int32_t v = 0; v < s.V; ++v)
