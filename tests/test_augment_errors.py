@@ -146,3 +146,18 @@ def test_unchecked_bad_lengths_are_clamped_not_read_out_of_bounds():
     out, params = Pipeline([ReverseClip(p=1.0)])(x, bad, seed=1, return_params=True, check_lengths=False)
     assert params.lengths[0].tolist() == [1, 10, 10]
     assert torch.isfinite(out).all()
+
+
+def test_tampered_replay_records_stay_in_bounds():
+    """Replayed records come from the caller; nonsense values must not make the kernel read or write
+    outside its tensors (it clamps frames, lengths, radii and axes)."""
+    from mgclr.augment import AxisMask, CropResize, DropFrames, GaussianBlur, PosterizeTime
+
+    x, lengths = skeleton_batch(4, 3, 20, 5, 2, short=False)
+    pipe = Pipeline([CropResize(min_len=4, out_frames=12), PosterizeTime(), DropFrames(), AxisMask(p=1.0),
+                     GaussianBlur(p=1.0)])
+    _, params = pipe(x, lengths, seed=3, return_params=True)
+    params.records[..., 1:30] = torch.randint(-10**6, 10**6, params.records[..., 1:30].shape, dtype=torch.int32)
+    params.records[..., 0, 1] = lengths.to(torch.int32)  # keep the lengths check of the replay happy
+    out = pipe(x, lengths, params=params)
+    assert out.shape == (4, 3, 12, 5, 2)

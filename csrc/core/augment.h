@@ -288,7 +288,7 @@ struct Taps {
 
 // Posterize: output length of middle segment i, rescaled so that the middle keeps its length.
 MGCLR_HD float posterize_scale(const Record& r) {
-  const int32_t k = r.w[3];
+  const int32_t k = clamp_value<int32_t>(r.w[3], 0, kMaxSegments);
   const int32_t middle = r.w[1] - 2 * r.w[2];
   float played = 0.f;
   for (int i = 0; i < k; ++i) played = played + static_cast<float>(r.w[4 + i]) / r.f(12 + i);
@@ -298,7 +298,7 @@ MGCLR_HD float posterize_scale(const Record& r) {
 // Output frame t -> input frame. Segment i (m_i input frames at rate r_i) lasts out_len_i output frames,
 // precomputed by phase 1 into words 20.. (derived from the lengths and rates: see posterize_scale).
 MGCLR_HD int32_t posterize_source(const Record& r, int32_t t) {
-  const int32_t L = r.w[1], head = r.w[2], k = r.w[3];
+  const int32_t L = r.w[1], head = r.w[2], k = clamp_value<int32_t>(r.w[3], 0, kMaxSegments);
   const int32_t middle = L - 2 * head;
   if (t < head || t >= head + middle) return t;
   const float u = static_cast<float>(t - head) + 0.5f;
@@ -319,7 +319,7 @@ MGCLR_HD int32_t posterize_source(const Record& r, int32_t t) {
 }
 
 MGCLR_HD int32_t drop_frames_kept(const Record& r, int32_t j, uint64_t seed, uint32_t offset) {
-  const int32_t L = r.w[1], keep = r.w[2];
+  const int32_t L = r.w[1], keep = r.w[2] > 0 ? r.w[2] : 1;
   const int32_t lo = static_cast<int32_t>(static_cast<int64_t>(j) * L / keep);
   const int32_t hi = static_cast<int32_t>(static_cast<int64_t>(j + 1) * L / keep);
   PhiloxStream rng(seed, offset, static_cast<uint32_t>(r.w[31]), static_cast<uint32_t>(r.w[30]),
@@ -374,7 +374,7 @@ MGCLR_HD int temporal_source(const OpSpec& op, const Record& r, int32_t t, uint6
       if (!r.applied()) return 1;
       int32_t j0, j1;
       float w;
-      linear_source(t, L, r.w[2], j0, j1, w);
+      linear_source(t, L, r.w[2] > 0 ? r.w[2] : 1, j0, j1, w);
       frame[0] = drop_frames_kept(r, j0, seed, offset);
       weight[0] = 1.f - w;
       if (w == 0.f) {
@@ -412,6 +412,12 @@ MGCLR_HD void temporal_taps(const Program& prog, const Record* recs, int32_t t, 
     }
     taps = next;
   }
+}
+
+// Keeps every tap inside the input's T frames. Records from phase 1 never need it; replayed records come
+// from the caller and must not make a kernel read outside x.
+MGCLR_HD void clamp_taps(Taps& taps, int64_t T) {
+  for (int k = 0; k < taps.n; ++k) taps.frame[k] = clamp_value<int32_t>(taps.frame[k], 0, static_cast<int32_t>(T - 1));
 }
 
 // Joint read at the start of the spatial stage for output joint v, considering ops [0, stop).
@@ -499,7 +505,7 @@ MGCLR_HD void apply_point(const Program& prog, int j, const Record& r, float* p,
       return;
     }
     case AXIS_MASK:
-      p[r.w[2]] = 0.f;
+      p[clamp_value<int32_t>(r.w[2], 0, 2)] = 0.f;
       return;
     default:
       return;
@@ -531,8 +537,8 @@ MGCLR_HD void eval_coords(const Program& prog, const Record* recs, int stop, con
 
 // coordinate_perturbation's lambda = (1/tau) * clip(|L_fin - L_mid| / (|L_mid - L_sta| + eps), 0, r_max),
 // Frobenius norms over joints and persons of the data as it stands at the op. Accumulate every point with
-// lambda_accumulate (points in (v, m) order, so that every implementation sums in the same order), then
-// lambda_finish.
+// lambda_accumulate, then lambda_finish. The CPU sums points in (v, m) order; the CUDA kernel sums per
+// thread and reduces in a fixed tree, so lambda agrees across devices to rounding, not to the bit.
 MGCLR_HD void lambda_accumulate(const float* sta, const float* mid, const float* fin, int cc, float& fin_mid,
                                 float& mid_sta) {
   for (int c = 0; c < cc; ++c) {
@@ -791,7 +797,7 @@ MGCLR_HD int32_t replayed_length(const Program& prog, const Record* recs, int32_
   int32_t L = L0;
   for (int j = 0; j < prog.n_ops; ++j)
     if (prog.ops[j].code == CROP_RESIZE) L = recs[j].w[4];
-  return L;
+  return clamp_value<int32_t>(L, 1, prog.t_out);  // replayed records come from the caller: stay in bounds
 }
 
 // ----------------------------------------------------------------------------------------------------
@@ -821,7 +827,7 @@ MGCLR_HD void write_point(const Program& prog, const Record* recs, const Shape& 
 // Gaussian blur over the valid frames of one (channel, joint, person) line: weights exp(-k^2 / 2 sigma^2)
 // renormalised over the taps that fall inside [0, L) (zero padding would pull the clip ends to the origin).
 // weights[k + radius] for k in [-radius, radius] come from blur_weights, once per sample.
-MGCLR_HD void blur_weights(float sigma, int32_t radius, float* weights) {
+MGCLR_HD void blur_weights(float sigma, int32_t radius, float* weights) {  // radius <= kMaxBlurRadius
   const float inv = 1.f / (2.f * sigma * sigma);
   for (int32_t k = -radius; k <= radius; ++k) weights[k + radius] = expf(-static_cast<float>(k * k) * inv);
 }

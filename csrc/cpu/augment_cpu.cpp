@@ -73,7 +73,10 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
     identity_joints = identity_joints && src[v] == v;
     for (int32_t m = 0; m < s.M; ++m) joint[v * s.M + m] = src[v];
   }
-  for (int32_t t = 0; t < L; ++t) temporal_taps(prog, r, t, seed, offset, taps[t]);
+  for (int32_t t = 0; t < L; ++t) {
+    temporal_taps(prog, r, t, seed, offset, taps[t]);
+    clamp_taps(taps[t], s.T);
+  }
   // Gather every channel through the taps, from the source joint of each output joint.
   for (int64_t c = 0; c < s.C; ++c) {
     const float* plane = xs + c * in_plane;
@@ -302,7 +305,7 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
       const int64_t c = pi % prog.coord_channels;
       const Record& r = recs[job * prog.n_ops + prog.blur_op];
       if (!r.applied()) continue;
-      const int32_t radius = r.w[3];
+      const int32_t radius = clamp_value<int32_t>(r.w[3], 0, kMaxBlurRadius);
       blur_weights(r.f(2), radius, weights);
       const int32_t L = static_cast<int32_t>(out_lengths[job]);
       float* base = out + job * out_sample + c * prog.t_out * VM;

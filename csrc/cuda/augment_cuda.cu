@@ -90,6 +90,7 @@ __global__ void apply_kernel(const float* __restrict__ x, Shape s, const __grid_
   const Record* r = recs + job * prog.n_ops;
   Taps taps;
   temporal_taps(prog, r, t, seed, offset, taps);
+  clamp_taps(taps, s.T);
   write_point(prog, r, s, x, n, taps, t, static_cast<int32_t>(k / s.M), static_cast<int32_t>(k % s.M), seed,
               offset, o);
 }
@@ -110,8 +111,9 @@ __global__ void blur_kernel(const float* __restrict__ src, Shape s, const __grid
   const int32_t L = static_cast<int32_t>(out_lengths[job]);
   if (!r.applied()) return;  // out already holds the unblurred copy
   float weights[2 * kMaxBlurRadius + 1];
-  blur_weights(r.f(2), r.w[3], weights);
-  for (int32_t t = 0; t < L; ++t) out[base + t * VM] = blur_at(src + base, VM, L, t, weights, r.w[3]);
+  const int32_t radius = clamp_value<int32_t>(r.w[3], 0, kMaxBlurRadius);
+  blur_weights(r.f(2), radius, weights);
+  for (int32_t t = 0; t < L; ++t) out[base + t * VM] = blur_at(src + base, VM, L, t, weights, radius);
 }
 
 unsigned blocks_for(int64_t work, int threads) { return static_cast<unsigned>((work + threads - 1) / threads); }
@@ -142,6 +144,7 @@ void augment_cuda(const float* x, const int64_t* lengths, const Shape& s, const 
   if (blur && scratch == nullptr) throw std::invalid_argument("augment_cuda: a blurring program needs scratch");
   float* target = blur ? scratch : out;
   const int64_t points = jobs * prog.t_out * s.V * s.M;
+  if (points == 0) return;  // V or M of 0 through the raw op: nothing to write
   apply_kernel<<<blocks_for(points, kApplyThreads), kApplyThreads, 0, stream>>>(x, s, prog, n_views, seed, offset,
                                                                                recs, out_lengths, target);
   MGCLR_CUDA_CHECK(cudaGetLastError());

@@ -55,7 +55,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
                                                                  const T* __restrict__ queue, int64_t N, int64_t K,
                                                                  int D, T inv_tau, int64_t slice, T* ws_m, T* ws_l,
                                                                  T* ws_acc, int64_t* ws_cnt) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  extern __shared__ __align__(128) unsigned char smem_raw[];  // wmma needs 32-byte aligned tiles
   const int ld = tile_ld(D, TF32);
   const int dpad = TF32 ? ((D + 7) / 8) * 8 : D;
   T* sq = reinterpret_cast<T*>(smem_raw);  // kBM x ld
@@ -273,13 +273,22 @@ void launch_fused(const InfonceArgs& a, cudaStream_t stream, int device) {
   const int D = static_cast<int>(a.D);
   const int ld = tile_ld(D, TF32);
   const size_t smem = sizeof(T) * (static_cast<size_t>(2 * kBM + kBN) * ld + kBM * kBN);
+  // Limits apply to static + dynamic shared memory; the kernel's static arrays count too.
+  auto kernel = fused_partial_kernel<T, TF32>;
+  cudaFuncAttributes attributes{};
+  cudaError_t err = cudaFuncGetAttributes(&attributes, kernel);
+  if (err != cudaSuccess) throw std::runtime_error(std::string("cudaFuncGetAttributes: ") + cudaGetErrorString(err));
+  const size_t total = smem + attributes.sharedSizeBytes;
   int optin = 0;
   cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-  if (smem > static_cast<size_t>(optin))
-    throw std::runtime_error("infonce_fused_cuda: D = " + std::to_string(D) + " needs " + std::to_string(smem) +
-                             " bytes of shared memory per block, the device allows " + std::to_string(optin));
-  auto kernel = fused_partial_kernel<T, TF32>;
-  if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  if (total > static_cast<size_t>(optin))
+    throw std::runtime_error("infonce_fused_cuda: D = " + std::to_string(D) + " needs " + std::to_string(total) +
+                             " bytes of shared memory per block, the device allows " + std::to_string(optin) +
+                             "; use impl='chunked' for this D");
+  if (total > 48 * 1024) {
+    err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+    if (err != cudaSuccess) throw std::runtime_error(std::string("cudaFuncSetAttribute: ") + cudaGetErrorString(err));
+  }
   const int64_t S = a.splits;
   const int64_t slice = (a.K + S - 1) / S;
   const T inv_tau = static_cast<T>(1.0 / a.tau);

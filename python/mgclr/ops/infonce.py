@@ -94,10 +94,11 @@ def _fused_forward(q, k, queue, temperature: float, tf32: bool):
         ws_acc = q.new_empty((S, N, D))
         ws_cnt = torch.empty((S, N), dtype=torch.int64, device=q.device)
         stream, dev = _cuda_args(q)
-        C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
-                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(),
-                             ws_m.data_ptr(), ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl,
-                             bool(tf32), stream, dev)
+        with torch.cuda.device(q.device):  # the launcher sets the device; restore the caller's afterwards
+            C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
+                                 loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(),
+                                 ws_m.data_ptr(), ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl,
+                                 bool(tf32), stream, dev)
     else:
         C.infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), dbl)
@@ -115,8 +116,9 @@ def _chunked_forward(q, k, queue, temperature: float, chunk_size: int):
         stream, dev = _cuda_args(q)
 
         def update(s, n_cols, s0, m, l, rank, scale):
-            C.infonce_online_update_cuda(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(),
-                                         l.data_ptr(), rank.data_ptr(), scale.data_ptr(), dbl, stream, dev)
+            with torch.cuda.device(q.device):
+                C.infonce_online_update_cuda(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(),
+                                             l.data_ptr(), rank.data_ptr(), scale.data_ptr(), dbl, stream, dev)
     else:
 
         def update(s, n_cols, s0, m, l, rank, scale):
