@@ -188,13 +188,20 @@ for _op in (_fused_op, _chunked_op):
 # ------------------------------------------------------------------------------ public entry ----
 
 
-def _resolve_impl(impl: str, device: torch.device) -> str:
+# The CUDA fused kernel keeps (2*16 + 32) rows of D values in shared memory per block: past this D (float32:
+# about 900, float64: about 445 on sm_80/sm_90) it cannot launch, and "auto" takes the chunked path.
+_CUDA_FUSED_MAX_D = 384
+
+
+def _resolve_impl(impl: str, device: torch.device, D: int = 0) -> str:
     if impl != "auto":
         return impl
     if _ext._C is None or (device.type == "cuda" and not _ext.cuda_compiled()):
         return "reference"
     if device.type not in ("cpu", "cuda"):
         return "reference"
+    if device.type == "cuda" and D > _CUDA_FUSED_MAX_D:
+        return "chunked"
     return "fused"
 
 
@@ -251,7 +258,7 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
         TypeError / ValueError naming the argument on a bad shape, dtype, device or temperature.
     """
     _validate(q, k, queue, temperature, impl, check_finite, chunk_size)
-    impl = _resolve_impl(impl, q.device)
+    impl = _resolve_impl(impl, q.device, q.shape[1])
     k = k.detach()
     queue = queue.detach()
     if q.dtype in (torch.bfloat16, torch.float16):
