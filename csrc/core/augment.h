@@ -398,19 +398,26 @@ MGCLR_HD void temporal_taps(const Program& prog, const Record* recs, int32_t t, 
   taps.weight[0] = 1.f;
   for (int j = prog.n_ops - 1; j >= 0; --j) {
     if (stage_of(prog.ops[j].code) != STAGE_TEMPORAL) continue;
-    Taps next;
-    next.n = 0;
+    // Built in scalars and copied field by field: a struct copy here stalls on store forwarding and was
+    // a visible share of the CPU time.
+    int32_t next_frame[kMaxTaps];
+    float next_weight[kMaxTaps];
+    int next_n = 0;
     for (int k = 0; k < taps.n; ++k) {
       int32_t frame[2];
       float weight[2];
       const int n = temporal_source(prog.ops[j], recs[j], taps.frame[k], seed, offset, frame, weight);
-      for (int s = 0; s < n && next.n < kMaxTaps; ++s) {
-        next.frame[next.n] = frame[s];
-        next.weight[next.n] = taps.weight[k] * weight[s];
-        ++next.n;
+      for (int s = 0; s < n && next_n < kMaxTaps; ++s) {
+        next_frame[next_n] = frame[s];
+        next_weight[next_n] = taps.weight[k] * weight[s];
+        ++next_n;
       }
     }
-    taps = next;
+    taps.n = next_n;
+    for (int k = 0; k < next_n; ++k) {
+      taps.frame[k] = next_frame[k];
+      taps.weight[k] = next_weight[k];
+    }
   }
 }
 
