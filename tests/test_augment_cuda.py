@@ -68,3 +68,12 @@ def test_cuda_opcheck():
     pipe = isc(out_frames=8, two_views=True)
     prog_i, prog_f = pipe.program(5, 12)
     torch.library.opcheck(augment_op, (x.cuda(), lengths.cuda(), prog_i, prog_f, 2, 7, 0, None))
+
+
+def test_cuda_out_buffer():
+    x, lengths = skeleton_batch(8, 3, 40, 25, 2)
+    pipe = isc(out_frames=16, two_views=True)
+    q, k = pipe(x.cuda(), lengths.cuda(), seed=2)
+    buffer = torch.empty(2, 8, 3, 16, 25, 2, device="cuda")
+    q2, k2 = pipe(x.cuda(), lengths.cuda(), seed=2, out=buffer)
+    assert torch.equal(q, q2) and torch.equal(k, k2) and q2.data_ptr() == buffer.data_ptr()

@@ -188,3 +188,27 @@ def test_works_in_forked_dataloader_workers_after_use_in_parent():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "4"
+
+
+def test_out_buffer_is_reused_and_matches():
+    x, lengths = skeleton_batch(4, 3, 30, 25, 2, seed=4)
+    pipe = isc(out_frames=16, two_views=True)
+    q, k = pipe(x, lengths, seed=5)
+    buffer = torch.full((2, 4, 3, 16, 25, 2), float("nan"))
+    q2, k2 = pipe(x, lengths, seed=5, out=buffer)
+    assert q2.data_ptr() == buffer.data_ptr() and torch.equal(q2, q) and torch.equal(k2, k)
+    single = torch.empty(4, 3, 16, 25, 2)
+    assert torch.equal(isc(out_frames=16)(x, lengths, seed=5, out=single), q)
+    with pytest.raises(ValueError, match=r"out: expected shape \(2, 4, 3, 16, 25, 2\)"):
+        pipe(x, lengths, seed=5, out=single)
+    with pytest.raises(TypeError, match="out: expected dtype"):
+        pipe(x, lengths, seed=5, out=buffer.double())
+
+
+def test_out_variant_passes_opcheck():
+    from mgclr.ops.augment import augment_out_op
+
+    x, lengths = skeleton_batch(3, 3, 12, 5, 2)
+    pipe = Pipeline([CropResize(min_len=3, out_frames=8), ViewPerturbation()], two_views=True)
+    prog_i, prog_f = pipe.program(5, 12)
+    torch.library.opcheck(augment_out_op, (x, lengths, prog_i, prog_f, 2, 7, 0, None, torch.empty(2, 3, 3, 8, 5, 2)))

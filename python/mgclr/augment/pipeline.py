@@ -17,7 +17,7 @@ from torch import nn
 
 from ..ops._checks import check_finite_tensor, check_number, check_same_device, check_tensor
 from ..ops._random import resolve_seed
-from ..ops.augment import FLOATS_PER_OP, INTS_PER_OP, RECORD_WORDS, augment_op
+from ..ops.augment import FLOATS_PER_OP, INTS_PER_OP, RECORD_WORDS, augment_op, augment_out_op
 from ..profiling import range as nvtx_range
 from .transforms import FILTER, STAGE_NAMES, SkeletonTransform
 
@@ -122,6 +122,8 @@ class Pipeline(nn.Module):
     zero), plus an :class:`AugmentParams` with ``return_params=True``. ``check_lengths`` validates the
     lengths (for CUDA tensors that is a device synchronisation; pass False in a hot loop whose lengths are
     known good: the kernels then clamp them into [1, T]). ``check_finite`` rejects NaN/inf in ``x``.
+    ``out`` (float32 input only) is a buffer to write into — (N, C, t_out, V, M), or (2, N, C, t_out, V, M)
+    with two views — so that a loop can reuse it; large new outputs otherwise cost page faults every call.
     """
 
     def __init__(self, transforms: Sequence[Union[SkeletonTransform, OneOf]], coord_channels: int = 3,
@@ -200,7 +202,7 @@ class Pipeline(nn.Module):
     def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, *,
                 generator: Optional[torch.Generator] = None, seed: Optional[int] = None,
                 return_params: bool = False, params: Optional[AugmentParams] = None, check_finite: bool = False,
-                check_lengths: bool = True):
+                check_lengths: bool = True, out: Optional[torch.Tensor] = None):
         x = check_tensor("x", x, ndim=5, shape_hint="(N, C, T, V, M)")
         N, C, T, V, M = x.shape
         if C < self.coord_channels:
@@ -233,8 +235,13 @@ class Pipeline(nn.Module):
         dtype = x.dtype
         work = x if dtype == torch.float32 else x.float()
         with nvtx_range("mgclr.augment"):
-            out, out_lengths, recs = augment_op(work.contiguous(), lengths, prog_i, prog_f, n_views, seed_, offset,
-                                                records)
+            if out is None:
+                out, out_lengths, recs = augment_op(work.contiguous(), lengths, prog_i, prog_f, n_views, seed_,
+                                                    offset, records)
+            else:
+                out = self._check_out(out, (n_views, N, C, prog_i[3], V, M), x)
+                out_lengths, recs = augment_out_op(work.contiguous(), lengths, prog_i, prog_f, n_views, seed_,
+                                                   offset, records, out)
         if dtype != torch.float32:
             out = out.to(dtype)
         views = (out[0], out[1]) if self.two_views else out[0]
@@ -242,6 +249,19 @@ class Pipeline(nn.Module):
             return views
         info = AugmentParams(recs, out_lengths, seed_, offset, self.execution_order, tuple(self.ops), V)
         return views, info
+
+    @staticmethod
+    def _check_out(out: torch.Tensor, shape: Tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
+        out = check_tensor("out", out, dtypes=(torch.float32,))
+        expected = shape if shape[0] == 2 else shape[1:]
+        if tuple(out.shape) != expected:
+            raise ValueError(f"out: expected shape {expected}, got {tuple(out.shape)}")
+        check_same_device(x=x, out=out)
+        if not out.is_contiguous():
+            raise ValueError("out: expected a contiguous tensor")
+        if x.dtype != torch.float32:
+            raise TypeError(f"out: only float32 inputs can write into out (x is {x.dtype}); drop out= for them")
+        return out.view(shape)
 
     def _check_replay(self, params: AugmentParams, N: int, n_views: int, device: torch.device,
                       lengths: Optional[torch.Tensor], T: int) -> torch.Tensor:

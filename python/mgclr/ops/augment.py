@@ -25,21 +25,16 @@ def _program_sizes(prog_i: List[int]) -> Tuple[int, int]:
     return int(prog_i[0]), int(prog_i[3])
 
 
-@torch.library.custom_op("mgclr::augment", mutates_args=())
-def augment_op(x: torch.Tensor, lengths: Optional[torch.Tensor], prog_i: List[int], prog_f: List[float],
-               n_views: int, seed: int, offset: int, records: Optional[torch.Tensor]
-               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Raw op: x (N, C, T, V, M) float32 contiguous -> (out (n_views, N, C, t_out, V, M),
-    out_lengths (n_views, N) int64, records (n_views, N, n_ops, 32) int32). ``records`` given = replay."""
+def _run(x, lengths, prog_i, prog_f, n_views, seed, offset, records, out):
+    """Launch the kernels writing into ``out``; returns (out_lengths, records)."""
     n_ops, t_out = _program_sizes(prog_i)
     N, C, T, V, M = x.shape
-    out = torch.empty((n_views, N, C, t_out, V, M), dtype=x.dtype, device=x.device)
     out_lengths = torch.empty((n_views, N), dtype=torch.int64, device=x.device)
     replay = records is not None
     recs = records.clone() if replay else torch.zeros((n_views, N, n_ops, RECORD_WORDS), dtype=torch.int32,
                                                       device=x.device)
     if N == 0:
-        return out, out_lengths, recs
+        return out_lengths, recs
     ext = native()
     lengths_ptr = lengths.data_ptr() if lengths is not None else 0
     args = (x.data_ptr(), lengths_ptr, [N, C, T, V, M], prog_i, prog_f, n_views, seed, offset, replay,
@@ -57,13 +52,46 @@ def augment_op(x: torch.Tensor, lengths: Optional[torch.Tensor], prog_i: List[in
         ext.augment_cpu(*args)
     else:
         raise ValueError(f"x: expected a CPU or CUDA tensor, got device {x.device}")
+    return out_lengths, recs
+
+
+def _output_shape(x: torch.Tensor, prog_i: List[int], n_views: int) -> Tuple[int, ...]:
+    N, C, T, V, M = x.shape
+    return (n_views, N, C, _program_sizes(prog_i)[1], V, M)
+
+
+@torch.library.custom_op("mgclr::augment", mutates_args=())
+def augment_op(x: torch.Tensor, lengths: Optional[torch.Tensor], prog_i: List[int], prog_f: List[float],
+               n_views: int, seed: int, offset: int, records: Optional[torch.Tensor]
+               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Raw op: x (N, C, T, V, M) float32 contiguous -> (out (n_views, N, C, t_out, V, M),
+    out_lengths (n_views, N) int64, records (n_views, N, n_ops, 32) int32). ``records`` given = replay."""
+    out = torch.empty(_output_shape(x, prog_i, n_views), dtype=x.dtype, device=x.device)
+    out_lengths, recs = _run(x, lengths, prog_i, prog_f, n_views, seed, offset, records, out)
     return out, out_lengths, recs
 
 
 @augment_op.register_fake
 def _(x, lengths, prog_i, prog_f, n_views, seed, offset, records):
-    n_ops, t_out = _program_sizes(prog_i)
-    N, C, T, V, M = x.shape
-    return (x.new_empty((n_views, N, C, t_out, V, M)),
+    n_ops = _program_sizes(prog_i)[0]
+    N = x.shape[0]
+    return (x.new_empty(_output_shape(x, prog_i, n_views)),
             x.new_empty((n_views, N), dtype=torch.int64),
+            x.new_empty((n_views, N, n_ops, RECORD_WORDS), dtype=torch.int32))
+
+
+@torch.library.custom_op("mgclr::augment_out", mutates_args=("out",))
+def augment_out_op(x: torch.Tensor, lengths: Optional[torch.Tensor], prog_i: List[int], prog_f: List[float],
+                   n_views: int, seed: int, offset: int, records: Optional[torch.Tensor], out: torch.Tensor
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Like ``augment`` but writes into a caller's ``out`` (n_views, N, C, t_out, V, M) float32 contiguous,
+    so that a training loop can reuse one buffer. Returns (out_lengths, records)."""
+    return _run(x, lengths, prog_i, prog_f, n_views, seed, offset, records, out)
+
+
+@augment_out_op.register_fake
+def _(x, lengths, prog_i, prog_f, n_views, seed, offset, records, out):
+    n_ops = _program_sizes(prog_i)[0]
+    N = x.shape[0]
+    return (x.new_empty((n_views, N), dtype=torch.int64),
             x.new_empty((n_views, N, n_ops, RECORD_WORDS), dtype=torch.int32))
