@@ -203,27 +203,8 @@ class Pipeline(nn.Module):
                 generator: Optional[torch.Generator] = None, seed: Optional[int] = None,
                 return_params: bool = False, params: Optional[AugmentParams] = None, check_finite: bool = False,
                 check_lengths: bool = True, out: Optional[torch.Tensor] = None):
-        x = check_tensor("x", x, ndim=5, shape_hint="(N, C, T, V, M)")
+        lengths = self._check_inputs(x, lengths, check_finite, check_lengths)
         N, C, T, V, M = x.shape
-        if C < self.coord_channels:
-            raise ValueError(f"x: expected at least coord_channels={self.coord_channels} channels (dim 1), "
-                             f"got shape {tuple(x.shape)}")
-        if T < 1 or V < 1 or M < 1:
-            raise ValueError(f"x: expected T, V, M >= 1, got shape {tuple(x.shape)}")
-        if check_finite:
-            check_finite_tensor("x", x)
-        if lengths is not None:
-            lengths = check_tensor("lengths", lengths, ndim=1, dtypes=(torch.int64, torch.int32, torch.int16,
-                                                                       torch.uint8), shape_hint="(N,)")
-            if lengths.shape[0] != N:
-                raise ValueError(f"lengths: expected shape ({N},) to match x's batch, got {tuple(lengths.shape)}")
-            check_same_device(x=x, lengths=lengths)
-            lengths = lengths.to(torch.int64).contiguous()
-            if check_lengths and N and not torch.compiler.is_compiling():
-                low, high = (int(v) for v in torch.aminmax(lengths))  # one reduction, one sync
-                if low < 1 or high > T:
-                    raise ValueError(f"lengths: expected values in [1, T={T}] (zero-length sequences are not "
-                                     f"allowed), got min {low}, max {high}")
         n_views = 2 if self.two_views else 1
         prog_i, prog_f = self.program(V, T)
         records = None
@@ -249,6 +230,31 @@ class Pipeline(nn.Module):
             return views
         info = AugmentParams(recs, out_lengths, seed_, offset, self.execution_order, tuple(self.ops), V)
         return views, info
+
+    def _check_inputs(self, x, lengths, check_finite: bool, check_lengths: bool) -> Optional[torch.Tensor]:
+        """Validates x and lengths; returns lengths as contiguous int64 (or None)."""
+        x = check_tensor("x", x, ndim=5, shape_hint="(N, C, T, V, M)")
+        N, C, T, V, M = x.shape
+        if C < self.coord_channels:
+            raise ValueError(f"x: expected at least coord_channels={self.coord_channels} channels (dim 1), "
+                             f"got shape {tuple(x.shape)}")
+        if T < 1 or V < 1 or M < 1:
+            raise ValueError(f"x: expected T, V, M >= 1, got shape {tuple(x.shape)}")
+        if check_finite:
+            check_finite_tensor("x", x)
+        if lengths is not None:
+            lengths = check_tensor("lengths", lengths, ndim=1, dtypes=(torch.int64, torch.int32, torch.int16,
+                                                                       torch.uint8), shape_hint="(N,)")
+            if lengths.shape[0] != N:
+                raise ValueError(f"lengths: expected shape ({N},) to match x's batch, got {tuple(lengths.shape)}")
+            check_same_device(x=x, lengths=lengths)
+            lengths = lengths.to(torch.int64).contiguous()
+            if check_lengths and N and not torch.compiler.is_compiling():
+                low, high = (int(v) for v in torch.aminmax(lengths))  # one reduction, one sync
+                if low < 1 or high > T:
+                    raise ValueError(f"lengths: expected values in [1, T={T}] (zero-length sequences are not "
+                                     f"allowed), got min {low}, max {high}")
+        return lengths
 
     @staticmethod
     def _check_out(out: torch.Tensor, shape: Tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
