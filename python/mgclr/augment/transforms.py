@@ -109,7 +109,10 @@ class CoordinatePerturbation(SkeletonTransform):
     """Offset ``m`` random joints by ``lambda * R``, ``R ~ U[-1, 1]^3`` per joint, constant over time.
 
     ``lambda = (1/tau) * clip(|L_fin - L_mid| / (|L_mid - L_sta| + eps), 0, r_max)`` with L the sample's
-    coordinates at its first, middle and last valid frame: round-trip motions get larger offsets.
+    coordinates at its first, middle and last valid frame (Frobenius norms over joints and persons). The
+    ratio measures how the motion splits between the two halves of the clip: 0 when everything happens in
+    the first half, 1 for uniform motion (and for a symmetric round trip), clipped at ``r_max`` when it
+    happens late. (DESIGN.md's gloss "round trips get larger offsets" does not follow from the formula.)
     """
 
     op_name, code, stage = "coordinate_perturbation", 16, SPATIAL
