@@ -77,13 +77,14 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
     temporal_taps(prog, r, t, seed, offset, taps[t]);
     clamp_taps(taps[t], s.T);
   }
-  // Gather every channel through the taps, from the source joint of each output joint.
-  for (int64_t c = 0; c < s.C; ++c) {
-    const float* plane = xs + c * in_plane;
-    float* dst_plane = o + c * out_plane;
-    for (int32_t t = 0; t < L; ++t) {
-      float* dst = dst_plane + static_cast<int64_t>(t) * VM;
-      const Taps& tp = taps[t];
+  // Gather every channel through the taps, from the source joint of each output joint. Frame-major with
+  // the channels inside: the C input planes are read as C concurrent streams, which the hardware
+  // prefetcher follows together.
+  for (int32_t t = 0; t < L; ++t) {
+    const Taps& tp = taps[t];
+    for (int64_t c = 0; c < s.C; ++c) {
+      const float* plane = xs + c * in_plane;
+      float* dst = o + c * out_plane + static_cast<int64_t>(t) * VM;
       if (identity_joints) {
         const float* a = plane + static_cast<int64_t>(tp.frame[0]) * VM;
         const float w0 = tp.weight[0];
@@ -104,8 +105,10 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
         }
       }
     }
-    std::fill(dst_plane + static_cast<int64_t>(L) * VM, dst_plane + out_plane, 0.f);  // padding
   }
+  for (int64_t c = 0; c < s.C; ++c)  // padding frames
+    std::fill(o + c * out_plane + static_cast<int64_t>(L) * VM, o + (c + 1) * out_plane, 0.f);
+
   float* X = o;
   float* Y = o + out_plane;
   // 2-D data: z lives in a scratch plane that is kept at 0 between ops (projected back, DESIGN.md).
