@@ -520,24 +520,18 @@ MGCLR_HD void apply_point(const Program& prog, int j, const Record& r, float* p,
 }
 
 // Coordinates of output element (t, v_out, m) after the temporal stage and ops [first_spatial, stop).
-// Coordinates of input joint v, person m of sample xs (C, T, V, M) through the taps; z = 0 for 2-D data.
-MGCLR_HD void gather_coords(const Program& prog, const Shape& s, const float* xs, const Taps& taps, int32_t v,
-                            int32_t m, float* p) {
+MGCLR_HD void eval_coords(const Program& prog, const Record* recs, int stop, const Shape& s, const float* x,
+                          int64_t n, const Taps& taps, int32_t t, int32_t v_out, int32_t m, uint64_t seed,
+                          uint32_t offset, float* p) {
+  int32_t v = source_joint(prog, recs, stop, v_out);
   const int64_t plane = s.T * s.V * s.M;
-  const float* base = xs + static_cast<int64_t>(v) * s.M + m;
-  for (int c = 0; c < 3; ++c) {
+  const float* base = x + n * s.C * plane + static_cast<int64_t>(v) * s.M + m;
+  for (int c = 0; c < 3; ++c) {  // z = 0 for 2-D data
     float acc = 0.f;
     if (c < prog.coord_channels)
       for (int k = 0; k < taps.n; ++k) acc = acc + taps.weight[k] * base[c * plane + taps.frame[k] * s.V * s.M];
     p[c] = acc;
   }
-}
-
-MGCLR_HD void eval_coords(const Program& prog, const Record* recs, int stop, const Shape& s, const float* x,
-                          int64_t n, const Taps& taps, int32_t t, int32_t v_out, int32_t m, uint64_t seed,
-                          uint32_t offset, float* p) {
-  int32_t v = source_joint(prog, recs, stop, v_out);
-  gather_coords(prog, s, x + n * s.C * s.T * s.V * s.M, taps, v, m, p);
   for (int j = 0; j < stop; ++j)
     if (stage_of(prog.ops[j].code) != STAGE_TEMPORAL) apply_point(prog, j, recs[j], p, v, t, v_out, m, s, seed, offset);
 }
@@ -570,11 +564,11 @@ MGCLR_HD void lambda_frames(int32_t L, int32_t* frames) {
 
 // ----------------------------------------------------------------------------------------------------
 // Phase 1: sample the records of one (sample, view). L0 = the sample's valid length. Returns the length
-// after the temporal stage. x is needed only by coordinate_perturbation's lambda, which reads the data;
-// with_lambda = false leaves it to the caller (the CPU computes it in phase 2 from data already in cache).
+// after the temporal stage. Parameters only: coordinate_perturbation's data-dependent lambda is left to
+// the launchers.
 
-MGCLR_HD int32_t sample_records(const Program& prog, const Shape& s, const float* x, int64_t n, int32_t view,
-                                int32_t L0, uint64_t seed, uint32_t offset, Record* recs, bool with_lambda) {
+MGCLR_HD int32_t sample_records(const Program& prog, const Shape& s, int64_t n, int32_t view, int32_t L0,
+                                uint64_t seed, uint32_t offset, Record* recs) {
   int32_t L = L0;
   const int32_t V = static_cast<int32_t>(s.V);
   const int cc = prog.coord_channels;
@@ -682,28 +676,8 @@ MGCLR_HD int32_t sample_records(const Program& prog, const Shape& s, const float
         const int32_t m = op.i[0] < V ? op.i[0] : V;
         r.w[3] = m;
         choose_joints(rng, m, V, r, 4);
-        if (!applied || !with_lambda) break;
-        int32_t frames[3];
-        lambda_frames(L, frames);
-        Taps taps[3];
-        for (int f = 0; f < 3; ++f) temporal_taps(prog, recs, frames[f], seed, offset, taps[f]);
-        // When only temporal ops come before, the points are plain gathers (the common, cheap case).
-        bool spatial_before = false;
-        for (int jj = 0; jj < j; ++jj) spatial_before = spatial_before || stage_of(prog.ops[jj].code) != STAGE_TEMPORAL;
-        const float* xs = x + n * s.C * s.T * s.V * s.M;
-        float fin_mid = 0.f, mid_sta = 0.f;
-        for (int32_t v = 0; v < V; ++v)
-          for (int32_t mm = 0; mm < static_cast<int32_t>(s.M); ++mm) {
-            float pts[3][3];
-            for (int f = 0; f < 3; ++f) {
-              if (spatial_before)
-                eval_coords(prog, recs, j, s, x, n, taps[f], frames[f], v, mm, seed, offset, pts[f]);
-              else
-                gather_coords(prog, s, xs, taps[f], v, mm, pts[f]);
-            }
-            lambda_accumulate(pts[0], pts[1], pts[2], cc, fin_mid, mid_sta);
-          }
-        r.set_f(2, lambda_finish(op, fin_mid, mid_sta));
+        // lambda reads the data as it stands at this op; the launchers compute it after phase 1 (CPU:
+        // in phase 2 from the planes in cache; CUDA: lambda_kernel).
         break;
       }
       case VIEW_PERTURBATION: {

@@ -270,7 +270,7 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
     const int32_t L0 = valid_length(lengths, n, s.T);
     Record* r = recs + job * prog.n_ops;
     out_lengths[job] = replay ? replayed_length(prog, r, L0)
-                              : sample_records(prog, s, x, n, view, L0, seed, offset, r, false);
+                              : sample_records(prog, s, n, view, L0, seed, offset, r);
   }
 
   // Phase 2: one read of x, one write of each output element. Work is split by (sample, view), run

@@ -11,7 +11,7 @@ namespace {
 
 // The Program (~1.7 KB) is a __grid_constant__ parameter: read in place from the constant bank, never
 // copied to each thread's local memory although the maths takes it by reference.
-__global__ void sample_kernel(const float* __restrict__ x, const int64_t* __restrict__ lengths, Shape s,
+__global__ void sample_kernel(const int64_t* __restrict__ lengths, Shape s,
                               const __grid_constant__ Program prog, int32_t n_views, uint64_t seed, uint32_t offset, bool replay,
                               Record* recs, int64_t* out_lengths) {
   const int64_t job = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -20,7 +20,7 @@ __global__ void sample_kernel(const float* __restrict__ x, const int64_t* __rest
   const int64_t n = job % s.N;
   const int32_t L0 = valid_length(lengths, n, s.T);
   Record* r = recs + job * prog.n_ops;
-  out_lengths[job] = replay ? replayed_length(prog, r, L0) : sample_records(prog, s, x, n, view, L0, seed, offset, r, false);
+  out_lengths[job] = replay ? replayed_length(prog, r, L0) : sample_records(prog, s, n, view, L0, seed, offset, r);
 }
 
 // coordinate_perturbation's lambda: one block per (view, sample), its threads over the V*M points, then a
@@ -131,7 +131,7 @@ void augment_cuda(const float* x, const int64_t* lengths, const Shape& s, const 
   if (jobs == 0) return;
   constexpr int kSampleThreads = 64, kApplyThreads = 256;
   sample_kernel<<<blocks_for(jobs, kSampleThreads), kSampleThreads, 0, stream>>>(
-      x, lengths, s, prog, n_views, seed, offset, replay, recs, out_lengths);
+      lengths, s, prog, n_views, seed, offset, replay, recs, out_lengths);
   MGCLR_CUDA_CHECK(cudaGetLastError());
   bool perturbs = false;
   for (int j = 0; j < prog.n_ops; ++j) perturbs = perturbs || prog.ops[j].code == COORDINATE_PERTURBATION;

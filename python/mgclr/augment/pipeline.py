@@ -17,7 +17,14 @@ from torch import nn
 
 from ..ops._checks import check_finite_tensor, check_number, check_same_device, check_tensor
 from ..ops._random import resolve_seed
-from ..ops.augment import FLOATS_PER_OP, INTS_PER_OP, RECORD_WORDS, augment_op, augment_out_op
+from ..ops.augment import (
+    FLOATS_PER_OP,
+    INTS_PER_OP,
+    RECORD_WORDS,
+    augment_op,
+    augment_out_op,
+    decode_joint_mask,
+)
 from ..profiling import range as nvtx_range
 from .transforms import FILTER, STAGE_NAMES, SkeletonTransform
 
@@ -100,12 +107,6 @@ class AugmentParams:
         return AugmentParams(self.records.to(device), self.lengths.to(device), self.seed, self.offset,
                              self.op_names, self.transforms, self.num_joints)
 
-
-def decode_joint_mask(words: torch.Tensor, num_joints: int = MAX_JOINTS) -> torch.Tensor:
-    """(N, 8) int32 bitmask words -> (N, num_joints) bool."""
-    bits = torch.arange(32, device=words.device, dtype=torch.int64)
-    expanded = (words.long().unsqueeze(-1) >> bits) & 1
-    return expanded.reshape(words.shape[0], -1)[:, :num_joints].bool()
 
 
 class Pipeline(nn.Module):

@@ -20,6 +20,13 @@ INTS_PER_OP = 9
 FLOATS_PER_OP = 9
 
 
+def decode_joint_mask(words: torch.Tensor, num_joints: int) -> torch.Tensor:
+    """Joint choices of a record: (N, 8) int32 bitmask words -> (N, num_joints) bool."""
+    bits = torch.arange(32, device=words.device, dtype=torch.int64)
+    expanded = (words.long().unsqueeze(-1) >> bits) & 1
+    return expanded.reshape(words.shape[0], -1)[:, :num_joints].bool()
+
+
 def _program_sizes(prog_i: List[int]) -> Tuple[int, int]:
     """(n_ops, t_out) from the integer program header."""
     return int(prog_i[0]), int(prog_i[3])

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from . import _philox
+from .augment import decode_joint_mask
 
 # ========================================== augmentation ============================================
 
@@ -28,12 +29,6 @@ def _f32(value) -> torch.Tensor:
 
 def _record_floats(rec: torch.Tensor, first: int, count: int) -> torch.Tensor:
     return rec[:, first:first + count].contiguous().view(torch.float32)
-
-
-def _joint_mask(rec: torch.Tensor, first: int, num_joints: int) -> torch.Tensor:
-    bits = torch.arange(32, dtype=torch.int64)
-    words = rec[:, first:first + 8].long() & 0xFFFFFFFF
-    return (((words.unsqueeze(-1) >> bits) & 1).reshape(rec.shape[0], -1)[:, :num_joints]).bool()
 
 
 def _linear_source(t: torch.Tensor, out, inp) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -250,10 +245,10 @@ def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, 
             block = (_philox.PER_JOINT_BLOCK + np.arange(V)).astype(np.uint64)[None]
             R = torch.from_numpy(_philox.symmetric_float(_philox_words(params, rec, block)))  # (N, V, 4)
             offset = lam.view(N, 1, 1) * R[:, :, :cc].permute(0, 2, 1)  # (N, cc, V)
-            chosen = _joint_mask(rec, 4, V).view(N, 1, 1, V, 1) & ~_missing(coords).unsqueeze(1)
+            chosen = decode_joint_mask(rec[:, 4:12], V).view(N, 1, 1, V, 1) & ~_missing(coords).unsqueeze(1)
             new = torch.where(chosen, coords + offset.view(N, cc, 1, V, 1), coords)
         elif name == "joint_shake":
-            chosen = _joint_mask(rec, 12, V).view(N, 1, 1, V, 1)
+            chosen = decode_joint_mask(rec[:, 12:20], V).view(N, 1, 1, V, 1)
             zero_mode = (rec[:, 2] == 0).view(N, 1, 1, 1, 1)
             shaken = torch.where(zero_mode, torch.zeros_like(coords),
                                  _apply_matrix(coords, _record_floats(rec, 3, 9).view(N, 3, 3)))
@@ -261,7 +256,7 @@ def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, 
         elif name == "joint_mask":
             t = torch.arange(y.shape[2]).view(1, -1)
             in_window = (t >= rec[:, 2:3].long()) & (t < rec[:, 3:4].long())
-            chosen = _joint_mask(rec, 4, V).view(N, 1, 1, V, 1) & in_window.view(N, 1, -1, 1, 1)
+            chosen = decode_joint_mask(rec[:, 4:12], V).view(N, 1, 1, V, 1) & in_window.view(N, 1, -1, 1, 1)
             new = torch.where(chosen, torch.zeros_like(coords), coords)
         elif name == "gaussian_noise":
             noise = _gaussian_noise(params, rec, (N, cc, y.shape[2], V, M), op.sigma)
