@@ -1,8 +1,15 @@
 // bindings_infonce.cpp — queue InfoNCE entry points. Pointers arrive as integers (torch data_ptr()),
-// already validated, contiguous and allocated by python/mgclr/ops/infonce.py; `double_precision`
-// selects the float64 kernels (gradcheck), otherwise float32.
+// already validated, contiguous and allocated by python/mgclr/ops/infonce.py; `double_precision` selects
+// the float64 kernels (gradcheck), otherwise float32. Each entry fills the launcher's argument struct
+// (core/infonce.h) and calls the launcher of the same name.
+//
+//   infonce_fused_cpu(q, k, queue, N, K, D, tau, loss, lse, rank, dq, double_precision)
+//   infonce_fused_cuda(... same ..., ws_m, ws_l, ws_acc, ws_cnt, splits, double_precision, tf32, stream, device)
+//   infonce_online_update_cpu(scores, N, C, ld, s0, m, l, rank, scale, double_precision)
+//   infonce_online_update_cuda(... same ..., stream, device)
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 #include "bindings.h"
 #include "cpu/infonce_cpu.h"
@@ -15,41 +22,111 @@ namespace py = pybind11;
 namespace mgclr {
 namespace {
 
+using infonce::InfonceArgs;
+using infonce::OnlineUpdateArgs;
+
 void check_sizes(const char* fn, int64_t N, int64_t K, int64_t D, double tau) {
-  if (N < 1 || K < 1 || D < 1)
-    throw std::invalid_argument(std::string(fn) + ": N, K and D must be >= 1");
+  if (N < 1 || K < 1 || D < 1) throw std::invalid_argument(std::string(fn) + ": N, K and D must be >= 1");
   if (!(tau > 0.0)) throw std::invalid_argument(std::string(fn) + ": tau must be > 0");
+}
+
+template <typename T>
+InfonceArgs<T> fused_args(uintptr_t q, uintptr_t k, uintptr_t queue, int64_t N, int64_t K, int64_t D, double tau,
+                          uintptr_t loss, uintptr_t lse, uintptr_t rank, uintptr_t dq) {
+  InfonceArgs<T> a{};
+  a.q = as_ptr<const T>(q);
+  a.k = as_ptr<const T>(k);
+  a.queue = as_ptr<const T>(queue);
+  a.N = N;
+  a.K = K;
+  a.D = D;
+  a.inv_tau = static_cast<T>(1.0 / tau);
+  a.loss = as_ptr<T>(loss);
+  a.lse = as_ptr<T>(lse);
+  a.rank = as_ptr<int64_t>(rank);
+  a.dq = as_ptr<T>(dq);
+  return a;
+}
+
+template <typename T>
+OnlineUpdateArgs<T> update_args(uintptr_t scores, int64_t N, int64_t C, int64_t ld, uintptr_t s0, uintptr_t m,
+                                uintptr_t l, uintptr_t rank, uintptr_t scale) {
+  OnlineUpdateArgs<T> a{};
+  a.scores = as_ptr<T>(scores);
+  a.N = N;
+  a.C = C;
+  a.ld = ld;
+  a.s0 = as_ptr<const T>(s0);
+  a.m = as_ptr<T>(m);
+  a.l = as_ptr<T>(l);
+  a.rank = as_ptr<int64_t>(rank);
+  a.scale = as_ptr<T>(scale);
+  return a;
+}
+
+void check_update_sizes(const char* fn, int64_t N, int64_t C, int64_t ld) {
+  if (N < 1 || C < 1 || ld < C) throw std::invalid_argument(std::string(fn) + ": bad sizes");
 }
 
 void fused_cpu(uintptr_t q, uintptr_t k, uintptr_t queue, int64_t N, int64_t K, int64_t D, double tau,
                uintptr_t loss, uintptr_t lse, uintptr_t rank, uintptr_t dq, bool double_precision) {
   check_sizes("infonce_fused_cpu", N, K, D, tau);
   py::gil_scoped_release nogil;
-  if (double_precision) {
-    cpu::infonce_fused<double>(as_ptr<const double>(q), as_ptr<const double>(k), as_ptr<const double>(queue), N,
-                               K, D, 1.0 / tau, as_ptr<double>(loss), as_ptr<double>(lse),
-                               as_ptr<int64_t>(rank), as_ptr<double>(dq));
-  } else {
-    cpu::infonce_fused<float>(as_ptr<const float>(q), as_ptr<const float>(k), as_ptr<const float>(queue), N, K,
-                              D, static_cast<float>(1.0 / tau), as_ptr<float>(loss), as_ptr<float>(lse),
-                              as_ptr<int64_t>(rank), as_ptr<float>(dq));
-  }
+  if (double_precision)
+    infonce_fused_cpu(fused_args<double>(q, k, queue, N, K, D, tau, loss, lse, rank, dq));
+  else
+    infonce_fused_cpu(fused_args<float>(q, k, queue, N, K, D, tau, loss, lse, rank, dq));
 }
 
 void online_update_cpu(uintptr_t scores, int64_t N, int64_t C, int64_t ld, uintptr_t s0, uintptr_t m,
                        uintptr_t l, uintptr_t rank, uintptr_t scale, bool double_precision) {
-  if (N < 1 || C < 1 || ld < C) throw std::invalid_argument("infonce_online_update_cpu: bad sizes");
+  check_update_sizes("infonce_online_update_cpu", N, C, ld);
   py::gil_scoped_release nogil;
-  if (double_precision) {
-    cpu::infonce_online_update<double>(as_ptr<double>(scores), N, C, ld, as_ptr<const double>(s0),
-                                       as_ptr<double>(m), as_ptr<double>(l), as_ptr<int64_t>(rank),
-                                       as_ptr<double>(scale));
-  } else {
-    cpu::infonce_online_update<float>(as_ptr<float>(scores), N, C, ld, as_ptr<const float>(s0),
-                                      as_ptr<float>(m), as_ptr<float>(l), as_ptr<int64_t>(rank),
-                                      as_ptr<float>(scale));
-  }
+  if (double_precision)
+    infonce_online_update_cpu(update_args<double>(scores, N, C, ld, s0, m, l, rank, scale));
+  else
+    infonce_online_update_cpu(update_args<float>(scores, N, C, ld, s0, m, l, rank, scale));
 }
+
+#if defined(MGCLR_WITH_CUDA)
+template <typename T>
+void fused_cuda_typed(InfonceArgs<T> a, uintptr_t ws_m, uintptr_t ws_l, uintptr_t ws_acc, uintptr_t ws_cnt,
+                      int64_t splits, bool tf32, CudaLaunch launch) {
+  a.ws_m = as_ptr<T>(ws_m);
+  a.ws_l = as_ptr<T>(ws_l);
+  a.ws_acc = as_ptr<T>(ws_acc);
+  a.ws_count = as_ptr<int64_t>(ws_cnt);
+  a.splits = splits;
+  a.tf32 = tf32;
+  infonce_fused_cuda(a, launch);
+}
+
+void fused_cuda(uintptr_t q, uintptr_t k, uintptr_t queue, int64_t N, int64_t K, int64_t D, double tau,
+                uintptr_t loss, uintptr_t lse, uintptr_t rank, uintptr_t dq, uintptr_t ws_m, uintptr_t ws_l,
+                uintptr_t ws_acc, uintptr_t ws_cnt, int64_t splits, bool double_precision, bool tf32,
+                uintptr_t stream, int32_t device) {
+  check_sizes("infonce_fused_cuda", N, K, D, tau);
+  py::gil_scoped_release nogil;
+  const CudaLaunch launch{stream, device};
+  if (double_precision)
+    fused_cuda_typed(fused_args<double>(q, k, queue, N, K, D, tau, loss, lse, rank, dq), ws_m, ws_l, ws_acc, ws_cnt,
+                     splits, false, launch);
+  else
+    fused_cuda_typed(fused_args<float>(q, k, queue, N, K, D, tau, loss, lse, rank, dq), ws_m, ws_l, ws_acc, ws_cnt,
+                     splits, tf32, launch);
+}
+
+void online_update_cuda(uintptr_t scores, int64_t N, int64_t C, int64_t ld, uintptr_t s0, uintptr_t m, uintptr_t l,
+                        uintptr_t rank, uintptr_t scale, bool double_precision, uintptr_t stream, int32_t device) {
+  check_update_sizes("infonce_online_update_cuda", N, C, ld);
+  py::gil_scoped_release nogil;
+  const CudaLaunch launch{stream, device};
+  if (double_precision)
+    infonce_online_update_cuda(update_args<double>(scores, N, C, ld, s0, m, l, rank, scale), launch);
+  else
+    infonce_online_update_cuda(update_args<float>(scores, N, C, ld, s0, m, l, rank, scale), launch);
+}
+#endif
 
 }  // namespace
 
@@ -63,32 +140,14 @@ void bind_infonce(py::module_& m) {
         py::arg("double_precision"),
         "One chunk of the online logsumexp: updates m, l, rank; scores -> exp(s - m); writes scale");
 #if defined(MGCLR_WITH_CUDA)
-  m.def(
-      "infonce_fused_cuda",
-      [](uintptr_t q, uintptr_t k, uintptr_t queue, int64_t N, int64_t K, int64_t D, double tau, uintptr_t loss,
-         uintptr_t lse, uintptr_t rank, uintptr_t dq, uintptr_t ws_m, uintptr_t ws_l, uintptr_t ws_acc,
-         uintptr_t ws_cnt, int64_t splits, bool double_precision, bool tf32, uintptr_t stream, int device) {
-        check_sizes("infonce_fused_cuda", N, K, D, tau);
-        py::gil_scoped_release nogil;
-        cuda::InfonceArgs a{q, k, queue, N, K, D, tau, loss, lse, rank, dq, ws_m, ws_l, ws_acc, ws_cnt, splits};
-        cuda::infonce_fused(a, double_precision, tf32, stream, device);
-      },
-      py::arg("q"), py::arg("k"), py::arg("queue"), py::arg("N"), py::arg("K"), py::arg("D"), py::arg("tau"),
-      py::arg("loss"), py::arg("lse"), py::arg("rank"), py::arg("dq"), py::arg("ws_m"), py::arg("ws_l"),
-      py::arg("ws_acc"), py::arg("ws_cnt"), py::arg("splits"), py::arg("double_precision"), py::arg("tf32"),
-      py::arg("stream"), py::arg("device"),
-      "Fused queue InfoNCE forward on CUDA (split over K, deterministic combine)");
-  m.def(
-      "infonce_online_update_cuda",
-      [](uintptr_t scores, int64_t N, int64_t C, int64_t ld, uintptr_t s0, uintptr_t mm, uintptr_t l,
-         uintptr_t rank, uintptr_t scale, bool double_precision, uintptr_t stream, int device) {
-        if (N < 1 || C < 1 || ld < C) throw std::invalid_argument("infonce_online_update_cuda: bad sizes");
-        py::gil_scoped_release nogil;
-        cuda::infonce_online_update(scores, N, C, ld, s0, mm, l, rank, scale, double_precision, stream, device);
-      },
-      py::arg("scores"), py::arg("N"), py::arg("C"), py::arg("ld"), py::arg("s0"), py::arg("m"), py::arg("l"),
-      py::arg("rank"), py::arg("scale"), py::arg("double_precision"), py::arg("stream"), py::arg("device"),
-      "One chunk of the online logsumexp on CUDA");
+  m.def("infonce_fused_cuda", &fused_cuda, py::arg("q"), py::arg("k"), py::arg("queue"), py::arg("N"), py::arg("K"),
+        py::arg("D"), py::arg("tau"), py::arg("loss"), py::arg("lse"), py::arg("rank"), py::arg("dq"),
+        py::arg("ws_m"), py::arg("ws_l"), py::arg("ws_acc"), py::arg("ws_cnt"), py::arg("splits"),
+        py::arg("double_precision"), py::arg("tf32"), py::arg("stream"), py::arg("device"),
+        "Fused queue InfoNCE forward on CUDA (split over K, deterministic combine)");
+  m.def("infonce_online_update_cuda", &online_update_cuda, py::arg("scores"), py::arg("N"), py::arg("C"),
+        py::arg("ld"), py::arg("s0"), py::arg("m"), py::arg("l"), py::arg("rank"), py::arg("scale"),
+        py::arg("double_precision"), py::arg("stream"), py::arg("device"), "One chunk of the online logsumexp on CUDA");
 #endif
 }
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import mgclr
-from mgclr.augment import Flip, Layout
+from mgclr.augment import Flip
+from mgclr.skeleton import Layout
 
 CUDA_REASON = ("needs a CUDA GPU and mgclr built with its CUDA kernels "
                f"(build_info: cuda_compiled={mgclr.build_info()['cuda_compiled']}, "

@@ -21,8 +21,8 @@ from mgclr.augment import (
     Shear,
     Stretch,
     ViewPerturbation,
-    get_layout,
 )
+from mgclr.skeleton import get_layout
 
 
 def test_wrong_rank():
@@ -105,7 +105,7 @@ def test_nan_input_rejected_when_asked():
 
 
 def test_pipeline_limits():
-    with pytest.raises(ValueError, match="at most two resampling ops"):
+    with pytest.raises(ValueError, match="at most 2 resampling ops"):
         Pipeline([RepeatClip(), RepeatClip(), CropResize()])
     with pytest.raises(ValueError, match="at most one gaussian_blur"):
         Pipeline([GaussianBlur(), GaussianBlur()])

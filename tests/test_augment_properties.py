@@ -16,8 +16,8 @@ from mgclr.augment import (
     RandomRotate,
     ReverseClip,
     ViewPerturbation,
-    get_layout,
 )
+from mgclr.skeleton import get_layout
 
 SETTINGS = settings(max_examples=25, deadline=None)
 shapes = st.tuples(st.integers(1, 5), st.integers(1, 30), st.integers(1, 2), st.sampled_from([2, 3]))

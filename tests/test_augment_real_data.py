@@ -9,8 +9,9 @@ import pytest
 import torch
 from conftest import data_dir
 
-from mgclr.augment import EulerRotate, Pipeline, ViewPerturbation, aimclr_extreme, get_layout, isc, paper_best
+from mgclr.augment import EulerRotate, Pipeline, ViewPerturbation, aimclr_extreme, isc, paper_best
 from mgclr.ops.reference import augment_reference
+from mgclr.skeleton import get_layout
 
 NW_UCLA = data_dir() / "nw_ucla"
 pytestmark = pytest.mark.skipif(not NW_UCLA.is_dir(), reason=f"NW-UCLA data not found in {NW_UCLA} "

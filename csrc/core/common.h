@@ -2,6 +2,7 @@
 //
 // MGCLR_HD marks functions compiled for both host and device. Everything in core/ is header-only and
 // framework-free (no torch, no pybind11) so that the same formula is compiled once for each side.
+// CudaLaunch is where a CUDA launcher runs (declared here so that the launchers' headers need no CUDA types).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -36,5 +37,11 @@ MGCLR_HD int32_t float_to_bits(float f) {
 
 template <typename T>
 MGCLR_HD T clamp_value(T v, T lo, T hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// The caller's current CUDA stream (a cudaStream_t as an integer) and the device of all the pointers.
+struct CudaLaunch {
+  uintptr_t stream;
+  int32_t device;
+};
 
 }  // namespace mgclr

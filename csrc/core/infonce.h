@@ -20,6 +20,8 @@
 // needed, and exp() only ever sees arguments <= 0: no overflow for any finite input or tiny tau.
 // Two partial states over disjoint candidate sets merge exactly like a new tile (merge_state), which is
 // what the CUDA split over K uses; the merge order is fixed by the caller, so results are deterministic.
+//
+// InfonceArgs / OnlineUpdateArgs are the launchers' argument structs (cpu/infonce_cpu.h, cuda/infonce_cuda.h).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -28,6 +30,42 @@
 
 namespace mgclr {
 namespace infonce {
+
+// The fused forward: q, k (N, D), queue (K, D) in; loss, lse, rank (N,) and dq (N, D) out.
+template <typename T>
+struct InfonceArgs {
+  const T* q;
+  const T* k;
+  const T* queue;
+  int64_t N, K, D;
+  T inv_tau;  // 1 / tau, rounded to T once by the caller
+  T* loss;
+  T* lse;
+  int64_t* rank;
+  T* dq;
+  // CUDA only: the split over K (splits partial states of every row: m, l (splits, N), acc (splits, N, D),
+  // count (splits, N)), and TF32 tensor cores for the float logits.
+  T* ws_m;
+  T* ws_l;
+  T* ws_acc;
+  int64_t* ws_count;
+  int64_t splits;
+  bool tf32;
+};
+
+// One chunk of the online logsumexp (the "chunked" implementation): scores (N, C) with row stride ld hold
+// logits s_ij; per row, m, l and rank are updated against s0, scores become exp(s - m_new) and
+// scale = exp(m_old - m_new), so the caller can do acc = acc * scale + p @ chunk with a matmul.
+template <typename T>
+struct OnlineUpdateArgs {
+  T* scores;
+  int64_t N, C, ld;
+  const T* s0;
+  T* m;
+  T* l;
+  int64_t* rank;
+  T* scale;
+};
 
 MGCLR_HD float exp_(float x) { return ::expf(x); }
 MGCLR_HD double exp_(double x) { return ::exp(x); }

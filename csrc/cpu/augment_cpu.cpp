@@ -1,4 +1,5 @@
-// augment_cpu.cpp — OpenMP loops over the shared maths of core/augment.h.
+// augment_cpu.cpp — OpenMP loops over the shared maths of core/augment.h. Phase 2 runs each op over whole
+// output planes (long contiguous loops that vectorise), calling core's definition of the op on each point.
 #include "cpu/augment_cpu.h"
 
 #include <algorithm>
@@ -7,9 +8,12 @@
 #endif
 #include <vector>
 
+#include "core/augment.h"
+#include "core/nvtx.h"
+
 namespace mgclr {
 
-using namespace aug;
+using namespace augment;
 
 namespace {
 
@@ -47,9 +51,11 @@ struct JobScratch {
 #endif
 
 // Phase 2 of one (view, sample) job: gather the output planes through the taps, then each op in place.
-MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& prog, int64_t job, uint64_t seed,
-                              uint32_t offset, Record* recs, const int64_t* out_lengths, float* out,
-                              JobScratch& scratch, bool stream, bool replay) {
+MGCLR_CPU_CLONES void run_job(const AugmentArgs& args, const Program& prog, int64_t job, Record* recs,
+                              JobScratch& scratch, bool stream) {
+  const Shape& s = args.shape;
+  const uint64_t seed = args.seed;
+  const uint32_t offset = args.offset;
   const int64_t VM = s.V * s.M;
   const int64_t out_sample = s.C * prog.t_out * VM;
   const int64_t in_plane = s.T * VM;
@@ -61,12 +67,12 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
   std::vector<Taps>& taps = scratch.taps;
   float* const* slot = scratch.slot;
   const int64_t n = job % s.N;
-  const int32_t L = static_cast<int32_t>(out_lengths[job]);
+  const int32_t L = static_cast<int32_t>(args.out_lengths[job]);
   Record* r = recs + job * prog.n_ops;
   // The job is built in a per-thread buffer that stays in L1/L2 while the ops run over it, then leaves in
   // one pass; for large outputs that pass uses streaming stores (no read-for-ownership of the output).
   float* o = scratch.work.data();
-  const float* xs = x + n * s.C * in_plane;
+  const float* xs = args.x + n * s.C * in_plane;
   bool identity_joints = true;
   for (int32_t v = 0; v < s.V; ++v) {
     src[v] = source_joint(prog, r, prog.n_ops, v);
@@ -118,14 +124,14 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
     const int32_t code = prog.ops[j].code;
     if (stage_of(code) == STAGE_TEMPORAL || stage_of(code) == STAGE_FILTER || !r[j].applied()) continue;
     if (code == FLIP) {  // the permutation is already in src; mirror x and advance the joint indices
-      if (prog.ops[j].i[0])
+      if (prog.ops[j].i[Flip::IntArg::mirror_x])
         for (int64_t i = 0; i < valid; ++i) X[i] = -X[i];
       for (int64_t k = 0; k < VM; ++k) joint[k] = prog.perm[joint[k]];
       continue;
     }
     if (is_matrix_op(code)) {  // the hot case: a 3x3 map of every point
       float A[9];
-      load_mat3(r[j], 2, A);
+      load_mat3(r[j], MatrixWords::matrix, A);
       float* __restrict x0 = X;
       float* __restrict y0 = Y;
       float* __restrict z0 = Z;
@@ -139,7 +145,7 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
       if (cc == 2) std::fill(Z, Z + valid, 0.f);
       continue;
     }
-    if (code == COORDINATE_PERTURBATION && !replay) {
+    if (code == COORDINATE_PERTURBATION && !args.replay) {
       // lambda from the planes as they stand at this op (phase 1 left it: the data is in cache now).
       int32_t frames[3];
       lambda_frames(L, frames);
@@ -154,36 +160,36 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
         }
         lambda_accumulate(pts[0], pts[1], pts[2], cc, fin_mid, mid_sta);
       }
-      r[j].set_f(2, lambda_finish(prog.ops[j], fin_mid, mid_sta));
+      r[j].set_f(CoordinatePerturbation::Word::lambda, lambda_finish(prog.ops[j], fin_mid, mid_sta));
     }
     if (code == COORDINATE_PERTURBATION && identity_joints) {
       // Only the m chosen joints move: one offset per joint, the same in every frame; missing points stay.
       for (int32_t v = 0; v < s.V; ++v) {
-        if (!r[j].joint_selected(4, v)) continue;
+        if (!r[j].joint_selected(CoordinatePerturbation::Word::joints, v)) continue;
         float d[3];
         perturbation_offset(r[j], v, seed, offset, d);
         for (int32_t t = 0; t < L; ++t)
           for (int32_t m = 0; m < s.M; ++m) {
             const int64_t i = static_cast<int64_t>(t) * VM + static_cast<int64_t>(v) * s.M + m;
             float p[3] = {X[i], Y[i], Z[i]};
-            if (point_is_missing(p, cc)) continue;
-            X[i] = p[0] + d[0];
-            Y[i] = p[1] + d[1];
-            if (cc == 3) Z[i] = p[2] + d[2];
+            perturb_point(d, cc, p);
+            X[i] = p[0];
+            Y[i] = p[1];
+            if (cc == 3) Z[i] = p[2];
           }
       }
       continue;
     }
     if (code == JOINT_SHAKE && identity_joints) {  // chosen joints: zero, or one 3x3 map
       float A[9];
-      load_mat3(r[j], 3, A);
-      // Blend weights per slot: keep (1 for joints not chosen) and take (1 for chosen ones, 0 in zero mode).
-      const float take_value = r[j].w[2] == 0 ? 0.f : 1.f;
+      load_mat3(r[j], JointShake::Word::matrix, A);
+      const bool matrix_mode = r[j].w[JointShake::Word::matrix_mode] != 0;
       for (int32_t v = 0; v < s.V; ++v) {
-        const bool chosen = r[j].joint_selected(12, v);
+        float keep, take;
+        joint_shake_weights(r[j], v, keep, take);
         for (int32_t m = 0; m < s.M; ++m) {
-          slot[0][v * s.M + m] = chosen ? 0.f : 1.f;
-          slot[1][v * s.M + m] = chosen ? take_value : 0.f;
+          slot[0][v * s.M + m] = keep;
+          slot[1][v * s.M + m] = take;
         }
       }
       const float* __restrict keep = slot[0];
@@ -192,41 +198,33 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
         float* __restrict x0 = X + static_cast<int64_t>(t) * VM;
         float* __restrict y0 = Y + static_cast<int64_t>(t) * VM;
         float* __restrict z0 = Z + static_cast<int64_t>(t) * VM;
-        if (take_value == 0.f) {  // zero mode: no matrix to apply
-          for (int64_t k = 0; k < VM; ++k) {
-            x0[k] = keep[k] * x0[k];
-            y0[k] = keep[k] * y0[k];
-            z0[k] = keep[k] * z0[k];
-          }
-          continue;
-        }
         for (int64_t k = 0; k < VM; ++k) {
-          float q[3] = {x0[k], y0[k], z0[k]};
-          mat3_apply(A, q);
-          x0[k] = keep[k] * x0[k] + take[k] * q[0];
-          y0[k] = keep[k] * y0[k] + take[k] * q[1];
-          z0[k] = keep[k] * z0[k] + take[k] * q[2];
+          float p[3] = {x0[k], y0[k], z0[k]};
+          joint_shake_point(A, matrix_mode, keep[k], take[k], p);
+          x0[k] = p[0];
+          y0[k] = p[1];
+          z0[k] = p[2];
         }
       }
       if (cc == 2) std::fill(Z, Z + valid, 0.f);
       continue;
     }
     if (code == GAUSSIAN_NOISE) {  // one Philox block per point: a long independent loop that vectorises
-      const uint32_t stream = static_cast<uint32_t>(r[j].w[31]), sample = static_cast<uint32_t>(r[j].w[30]);
+      const uint32_t stream = static_cast<uint32_t>(r[j].w[kCounterStream]);
+      const uint32_t sample = static_cast<uint32_t>(r[j].w[kCounterSample]);
       const uint32_t key0 = static_cast<uint32_t>(seed), key1 = static_cast<uint32_t>(seed >> 32);
-      const float sigma = prog.ops[j].f[0];
+      const float sigma = prog.ops[j].f[GaussianNoise::FloatArg::sigma];
       float* __restrict x0 = X;
       float* __restrict y0 = Y;
       float* __restrict z0 = Z;
-      for (int64_t i = 0; i < valid; ++i) {
-        const Philox4 counter{{kPerElementBlock | static_cast<uint32_t>(i), stream, sample, offset}};
+      for (int64_t i = 0; i < valid; ++i) {  // i is the output element (t * V + v) * M + m
         float normal[4];
-        element_normals(philox4x32_10(counter, key0, key1), normal);
-        // point_is_missing (z is 0 for 2-D data) as a select on the scale, so the loop stays branch-free
-        const float scale = (x0[i] == 0.f && y0[i] == 0.f && z0[i] == 0.f) ? 0.f : sigma;
-        x0[i] = x0[i] + scale * normal[0];
-        y0[i] = y0[i] + scale * normal[1];
-        z0[i] = z0[i] + scale * normal[2];
+        noise_normals(key0, key1, stream, sample, offset, static_cast<uint32_t>(i), normal);
+        float p[3] = {x0[i], y0[i], z0[i]};
+        gaussian_noise_point(normal, sigma, p);
+        x0[i] = p[0];
+        y0[i] = p[1];
+        z0[i] = p[2];
       }
       if (cc == 2) std::fill(Z, Z + valid, 0.f);
       continue;
@@ -246,7 +244,7 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
         }
     // apply_point advances the joint index only for FLIP, handled above.
   }
-  float* dst = out + job * out_sample;
+  float* dst = args.out + job * out_sample;
   if (stream)
     stream_store(dst, o, out_sample);
   else
@@ -256,21 +254,22 @@ MGCLR_CPU_CLONES void run_job(const float* x, const Shape& s, const Program& pro
 }  // namespace
 
 
-void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const Program& prog, int32_t n_views,
-                 uint64_t seed, uint32_t offset, bool replay, int32_t* records, int64_t* out_lengths,
-                 float* out) {
+void augment_cpu(const AugmentArgs& args, const Program& prog) {
+  NvtxRange range("mgclr::augment_cpu");
+  const Shape& s = args.shape;
+  const int32_t n_views = args.n_views;
   const int64_t jobs = static_cast<int64_t>(n_views) * s.N;
-  Record* recs = reinterpret_cast<Record*>(records);
+  Record* recs = reinterpret_cast<Record*>(args.records);
 
   // Phase 1: per (view, sample) parameters and output length.
 #pragma omp parallel for schedule(static)
   for (int64_t job = 0; job < jobs; ++job) {
     const int32_t view = static_cast<int32_t>(job / s.N);
     const int64_t n = job % s.N;
-    const int32_t L0 = valid_length(lengths, n, s.T);
+    const int32_t L0 = valid_length(args.lengths, n, s.T);
     Record* r = recs + job * prog.n_ops;
-    out_lengths[job] = replay ? replayed_length(prog, r, L0)
-                              : sample_records(prog, s, n, view, L0, seed, offset, r);
+    args.out_lengths[job] = args.replay ? replayed_length(prog, r, L0)
+                                        : sample_records(prog, s, n, view, L0, args.seed, args.offset, r);
   }
 
   // Phase 2: one read of x, one write of each output element. Work is split by (sample, view), run
@@ -284,19 +283,18 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
 #pragma omp for schedule(static)
     for (int64_t sample_view = 0; sample_view < jobs; ++sample_view) {
       const int64_t job = (sample_view % n_views) * s.N + sample_view / n_views;
-      run_job(x, s, prog, job, seed, offset, recs, out_lengths, out, scratch, stream, replay);
+      run_job(args, prog, job, recs, scratch, stream);
     }
 #if defined(__SSE2__)
     _mm_sfence();  // order the streaming stores before the results are used
 #endif
   }
 
-  // Optional temporal filter: an extra pass over each blurred (view, sample).
+  // Optional temporal filter: an extra pass over each blurred (view, sample), whole frame rows at a time
+  // (the same weights apply to all V*M points of a row, so the inner loop runs over contiguous memory).
   if (prog.blur_op < 0) return;
   const int64_t VM = s.V * s.M;
   const int64_t out_sample = s.C * prog.t_out * VM;
-  // Whole frame rows at a time: the same weights apply to all V*M points of a row, so the inner loop runs
-  // over contiguous memory. norm(t) is blur_at's renormalisation, taken from the same weights.
   const int64_t planes = jobs * prog.coord_channels;
 #pragma omp parallel
   {
@@ -308,25 +306,13 @@ void augment_cpu(const float* x, const int64_t* lengths, const Shape& s, const P
       const int64_t c = pi % prog.coord_channels;
       const Record& r = recs[job * prog.n_ops + prog.blur_op];
       if (!r.applied()) continue;
-      const int32_t radius = clamp_value<int32_t>(r.w[3], 0, kMaxBlurRadius);
-      blur_weights(r.f(2), radius, weights);
-      const int32_t L = static_cast<int32_t>(out_lengths[job]);
-      float* base = out + job * out_sample + c * prog.t_out * VM;
+      const int32_t radius = blur_radius(r);
+      blur_weights(r.f(GaussianBlur::Word::sigma), radius, weights);
+      const int32_t L = static_cast<int32_t>(args.out_lengths[job]);
+      float* base = args.out + job * out_sample + c * prog.t_out * VM;
       std::copy(base, base + static_cast<int64_t>(L) * VM, plane.begin());
-      for (int32_t t = 0; t < L; ++t) {
-        float* dst = base + static_cast<int64_t>(t) * VM;
-        std::fill(dst, dst + VM, 0.f);
-        float norm = 0.f;
-        for (int32_t k = -radius; k <= radius; ++k) {
-          const int32_t f = t + k;
-          if (f < 0 || f >= L) continue;
-          const float w = weights[k + radius];
-          const float* row = plane.data() + static_cast<int64_t>(f) * VM;
-          for (int64_t q = 0; q < VM; ++q) dst[q] = dst[q] + w * row[q];
-          norm = norm + w;
-        }
-        for (int64_t q = 0; q < VM; ++q) dst[q] = dst[q] / norm;
-      }
+      for (int32_t t = 0; t < L; ++t)
+        blur_frame(plane.data(), VM, VM, L, t, weights, radius, base + static_cast<int64_t>(t) * VM);
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/infonce.h"
+#include "core/nvtx.h"
 
 #if defined(MGCLR_WITH_OPENMP)
 #include <omp.h>
@@ -23,7 +24,6 @@
 #endif
 
 namespace mgclr {
-namespace cpu {
 namespace {
 
 constexpr int64_t kTile = 64;  // queue rows per tile (4 AVX-512 float vectors)
@@ -316,55 +316,50 @@ void rows_dispatch<float>(const float* q, const float* k, const float* queue, in
 }  // namespace
 
 template <typename T>
-void infonce_fused(const T* q, const T* k, const T* queue, int64_t N, int64_t K, int64_t D, T inv_tau,
-                   T* loss, T* lse, int64_t* rank, T* dq) {
+void infonce_fused_cpu(const infonce::InfonceArgs<T>& a) {
+  NvtxRange range("mgclr::infonce_fused_cpu");
   // A thread needs a few micro-kernel rows to amortise its tile transposes; tiny batches run on fewer.
-  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), N / kRows)));
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), a.N / kRows)));
 #if defined(MGCLR_WITH_OPENMP)
 #pragma omp parallel num_threads(threads)
 #endif
   {
     int64_t lo, hi;
-    row_range(N, thread_id(), threads, &lo, &hi);
-    rows_dispatch<T>(q, k, queue, K, D, inv_tau, lo, hi, loss, lse, rank, dq);
+    row_range(a.N, thread_id(), threads, &lo, &hi);
+    rows_dispatch<T>(a.q, a.k, a.queue, a.K, a.D, a.inv_tau, lo, hi, a.loss, a.lse, a.rank, a.dq);
   }
 }
 
 template <typename T>
-void infonce_online_update(T* scores, int64_t N, int64_t C, int64_t ld, const T* s0, T* m, T* l,
-                           int64_t* rank, T* scale) {
+void infonce_online_update_cpu(const infonce::OnlineUpdateArgs<T>& a) {
+  NvtxRange range("mgclr::infonce_online_update_cpu");
 #if defined(MGCLR_WITH_OPENMP)
 #pragma omp parallel for schedule(static)
 #endif
-  for (int64_t i = 0; i < N; ++i) {
-    T* s = scores + i * ld;
+  for (int64_t i = 0; i < a.N; ++i) {
+    T* s = a.scores + i * a.ld;
     T tmax = -std::numeric_limits<T>::infinity();
     int64_t c = 0;
-    for (int64_t j = 0; j < C; ++j) {
+    for (int64_t j = 0; j < a.C; ++j) {
       tmax = std::max(tmax, s[j]);
-      c += s[j] > s0[i] ? 1 : 0;
+      c += s[j] > a.s0[i] ? 1 : 0;
     }
-    infonce::RowState<T> st{m[i], l[i]};
-    scale[i] = infonce::rescale_to(st, tmax);
+    infonce::RowState<T> st{a.m[i], a.l[i]};
+    a.scale[i] = infonce::rescale_to(st, tmax);
     T sum = T(0);
-    for (int64_t j = 0; j < C; ++j) {
+    for (int64_t j = 0; j < a.C; ++j) {
       s[j] = infonce::exp_(s[j] - st.m);
       sum += s[j];
     }
-    m[i] = st.m;
-    l[i] = st.l + sum;
-    rank[i] += c;
+    a.m[i] = st.m;
+    a.l[i] = st.l + sum;
+    a.rank[i] += c;
   }
 }
 
-template void infonce_fused<float>(const float*, const float*, const float*, int64_t, int64_t, int64_t, float,
-                                   float*, float*, int64_t*, float*);
-template void infonce_fused<double>(const double*, const double*, const double*, int64_t, int64_t, int64_t,
-                                    double, double*, double*, int64_t*, double*);
-template void infonce_online_update<float>(float*, int64_t, int64_t, int64_t, const float*, float*, float*,
-                                           int64_t*, float*);
-template void infonce_online_update<double>(double*, int64_t, int64_t, int64_t, const double*, double*, double*,
-                                            int64_t*, double*);
+template void infonce_fused_cpu<float>(const infonce::InfonceArgs<float>&);
+template void infonce_fused_cpu<double>(const infonce::InfonceArgs<double>&);
+template void infonce_online_update_cpu<float>(const infonce::OnlineUpdateArgs<float>&);
+template void infonce_online_update_cpu<double>(const infonce::OnlineUpdateArgs<double>&);
 
-}  // namespace cpu
 }  // namespace mgclr

@@ -1,11 +1,13 @@
 // augment_cuda.cu — CUDA kernels over the shared maths of core/augment.h.
-#include "core/nvtx.h"
 #include "cuda/augment_cuda.h"
+
+#include "core/augment.h"
+#include "core/nvtx.h"
 #include "cuda/cuda_check.h"
 
 namespace mgclr {
 
-using namespace aug;
+using namespace augment;
 
 namespace {
 
@@ -40,7 +42,7 @@ __global__ void lambda_kernel(const float* __restrict__ x, Shape s, const __grid
   for (int j = 0; j < prog.n_ops; ++j) {
     if (prog.ops[j].code != COORDINATE_PERTURBATION || !r[j].applied()) continue;
     if (threadIdx.x == 0) {
-      lambda_frames(r[j].w[1], frames);
+      lambda_frames(r[j].input_length(), frames);
       for (int f = 0; f < 3; ++f) temporal_taps(prog, r, frames[f], seed, offset, taps[f]);
     }
     __syncthreads();
@@ -62,7 +64,8 @@ __global__ void lambda_kernel(const float* __restrict__ x, Shape s, const __grid
       }
       __syncthreads();
     }
-    if (threadIdx.x == 0) r[j].set_f(2, lambda_finish(prog.ops[j], fin_mid_part[0], mid_sta_part[0]));
+    if (threadIdx.x == 0)
+      r[j].set_f(CoordinatePerturbation::Word::lambda, lambda_finish(prog.ops[j], fin_mid_part[0], mid_sta_part[0]));
     __syncthreads();
   }
 }
@@ -111,50 +114,54 @@ __global__ void blur_kernel(const float* __restrict__ src, Shape s, const __grid
   const int32_t L = static_cast<int32_t>(out_lengths[job]);
   if (!r.applied()) return;  // out already holds the unblurred copy
   float weights[2 * kMaxBlurRadius + 1];
-  const int32_t radius = clamp_value<int32_t>(r.w[3], 0, kMaxBlurRadius);
-  blur_weights(r.f(2), radius, weights);
-  for (int32_t t = 0; t < L; ++t) out[base + t * VM] = blur_at(src + base, VM, L, t, weights, radius);
+  const int32_t radius = blur_radius(r);
+  blur_weights(r.f(GaussianBlur::Word::sigma), radius, weights);
+  for (int32_t t = 0; t < L; ++t) {
+    float value;  // one line: width 1, accumulated in a register
+    blur_frame(src + base, VM, 1, L, t, weights, radius, &value);
+    out[base + t * VM] = value;
+  }
 }
 
 unsigned blocks_for(int64_t work, int threads) { return static_cast<unsigned>((work + threads - 1) / threads); }
 
 }  // namespace
 
-void augment_cuda(const float* x, const int64_t* lengths, const Shape& s, const Program& prog, int32_t n_views,
-                  uint64_t seed, uint32_t offset, bool replay, int32_t* records, int64_t* out_lengths,
-                  float* out, float* scratch, uintptr_t stream_handle, int32_t device) {
+void augment_cuda(const AugmentArgs& args, const Program& prog, CudaLaunch launch) {
   NvtxRange range("mgclr::augment_cuda");
-  MGCLR_CUDA_CHECK(cudaSetDevice(device));
-  cudaStream_t stream = reinterpret_cast<cudaStream_t>(stream_handle);
-  Record* recs = reinterpret_cast<Record*>(records);
+  DeviceGuard guard(launch.device);
+  cudaStream_t stream = reinterpret_cast<cudaStream_t>(launch.stream);
+  const Shape& s = args.shape;
+  const int32_t n_views = args.n_views;
+  Record* recs = reinterpret_cast<Record*>(args.records);
   const int64_t jobs = static_cast<int64_t>(n_views) * s.N;
   if (jobs == 0) return;
   constexpr int kSampleThreads = 64, kApplyThreads = 256;
   sample_kernel<<<blocks_for(jobs, kSampleThreads), kSampleThreads, 0, stream>>>(
-      lengths, s, prog, n_views, seed, offset, replay, recs, out_lengths);
+      args.lengths, s, prog, n_views, args.seed, args.offset, args.replay, recs, args.out_lengths);
   MGCLR_CUDA_CHECK(cudaGetLastError());
   bool perturbs = false;
   for (int j = 0; j < prog.n_ops; ++j) perturbs = perturbs || prog.ops[j].code == COORDINATE_PERTURBATION;
-  if (perturbs && !replay) {
-    lambda_kernel<<<static_cast<unsigned>(jobs), kLambdaThreads, 0, stream>>>(x, s, prog, n_views, seed, offset,
-                                                                              recs);
+  if (perturbs && !args.replay) {
+    lambda_kernel<<<static_cast<unsigned>(jobs), kLambdaThreads, 0, stream>>>(args.x, s, prog, n_views, args.seed,
+                                                                              args.offset, recs);
     MGCLR_CUDA_CHECK(cudaGetLastError());
   }
   const bool blur = prog.blur_op >= 0;
-  if (blur && scratch == nullptr) throw std::invalid_argument("augment_cuda: a blurring program needs scratch");
-  float* target = blur ? scratch : out;
+  if (blur && args.scratch == nullptr) throw std::invalid_argument("augment_cuda: a blurring program needs scratch");
+  float* target = blur ? args.scratch : args.out;
   const int64_t points = jobs * prog.t_out * s.V * s.M;
   if (points == 0) return;  // V or M of 0 through the raw op: nothing to write
-  apply_kernel<<<blocks_for(points, kApplyThreads), kApplyThreads, 0, stream>>>(x, s, prog, n_views, seed, offset,
-                                                                               recs, out_lengths, target);
+  apply_kernel<<<blocks_for(points, kApplyThreads), kApplyThreads, 0, stream>>>(
+      args.x, s, prog, n_views, args.seed, args.offset, recs, args.out_lengths, target);
   MGCLR_CUDA_CHECK(cudaGetLastError());
   if (!blur) return;
   // Channels that are not blurred (extra channels, padding frames) are copied as they are.
-  MGCLR_CUDA_CHECK(cudaMemcpyAsync(out, scratch, sizeof(float) * jobs * s.C * prog.t_out * s.V * s.M,
+  MGCLR_CUDA_CHECK(cudaMemcpyAsync(args.out, args.scratch, sizeof(float) * jobs * s.C * prog.t_out * s.V * s.M,
                                    cudaMemcpyDeviceToDevice, stream));
   const int64_t lines = jobs * prog.coord_channels * s.V * s.M;
-  blur_kernel<<<blocks_for(lines, kApplyThreads), kApplyThreads, 0, stream>>>(scratch, s, prog, n_views, recs,
-                                                                             out_lengths, out);
+  blur_kernel<<<blocks_for(lines, kApplyThreads), kApplyThreads, 0, stream>>>(args.scratch, s, prog, n_views, recs,
+                                                                             args.out_lengths, args.out);
   MGCLR_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -1,19 +1,15 @@
-// augment_cuda.h — CUDA execution of an augmentation Program (see core/augment.h); same arguments as
-// augment_cpu plus:
-//   scratch  float32 buffer with as many elements as out, used when the program blurs (else may be null)
-//   stream   cudaStream_t as an integer (torch.cuda.current_stream().cuda_stream)
-//   device   CUDA device index of all pointers
-// Launches: one thread per (view, sample) for parameters, one thread per output point for the data
-// (and one thread per blurred line). Errors are thrown as std::runtime_error.
+// augment_cuda.h — CUDA execution of an augmentation Program (core/augment.h); the arguments of
+// augment_cpu (cpu/augment_cpu.h), all device pointers on launch.device, plus
+//   args.scratch  float32 buffer with as many elements as out when the program blurs (else nullptr)
+//   launch        the caller's current stream and the device (held by a DeviceGuard for the call)
+// Launches: one thread per (view, sample) for the records, one block per (view, sample) for
+// coordinate_perturbation's lambda, one thread per output point for the data (and one thread per blurred
+// line). Errors are thrown as std::runtime_error (std::invalid_argument for a bad argument).
 #pragma once
-#include <cstdint>
-
-#include "core/augment.h"
+#include "core/augment_abi.h"
 
 namespace mgclr {
 
-void augment_cuda(const float* x, const int64_t* lengths, const aug::Shape& shape, const aug::Program& prog,
-                  int32_t n_views, uint64_t seed, uint32_t offset, bool replay, int32_t* records,
-                  int64_t* out_lengths, float* out, float* scratch, uintptr_t stream, int32_t device);
+void augment_cuda(const augment::AugmentArgs& args, const augment::Program& prog, CudaLaunch launch);
 
 }  // namespace mgclr

@@ -11,12 +11,13 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "core/infonce.h"
 #include "core/nvtx.h"
+#include "cuda/cuda_check.h"
 
 namespace mgclr {
-namespace cuda {
 namespace {
 
 constexpr int kBM = 16;        // q rows per block
@@ -263,83 +264,67 @@ void check_launch(const char* what) {
   if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
 }
 
-void set_device(int device) {
-  cudaError_t err = cudaSetDevice(device);
-  if (err != cudaSuccess) throw std::runtime_error(std::string("cudaSetDevice: ") + cudaGetErrorString(err));
-}
-
 template <typename T, bool TF32>
-void launch_fused(const InfonceArgs& a, cudaStream_t stream, int device) {
+void launch_fused(const infonce::InfonceArgs<T>& a, cudaStream_t stream, int device) {
   const int D = static_cast<int>(a.D);
   const int ld = tile_ld(D, TF32);
   const size_t smem = sizeof(T) * (static_cast<size_t>(2 * kBM + kBN) * ld + kBM * kBN);
   // Limits apply to static + dynamic shared memory; the kernel's static arrays count too.
   auto kernel = fused_partial_kernel<T, TF32>;
   cudaFuncAttributes attributes{};
-  cudaError_t err = cudaFuncGetAttributes(&attributes, kernel);
-  if (err != cudaSuccess) throw std::runtime_error(std::string("cudaFuncGetAttributes: ") + cudaGetErrorString(err));
+  MGCLR_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
   const size_t total = smem + attributes.sharedSizeBytes;
   int optin = 0;
-  cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  MGCLR_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   if (total > static_cast<size_t>(optin))
     throw std::runtime_error("infonce_fused_cuda: D = " + std::to_string(D) + " needs " + std::to_string(total) +
                              " bytes of shared memory per block, the device allows " + std::to_string(optin) +
                              "; use impl='chunked' for this D");
-  if (total > 48 * 1024) {
-    err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-    if (err != cudaSuccess) throw std::runtime_error(std::string("cudaFuncSetAttribute: ") + cudaGetErrorString(err));
-  }
+  if (total > 48 * 1024)
+    MGCLR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   const int64_t S = a.splits;
   const int64_t slice = (a.K + S - 1) / S;
-  const T inv_tau = static_cast<T>(1.0 / a.tau);
   dim3 grid(static_cast<unsigned>((a.N + kBM - 1) / kBM), static_cast<unsigned>(S));
-  kernel<<<grid, kThreads, smem, stream>>>(reinterpret_cast<const T*>(a.q), reinterpret_cast<const T*>(a.k),
-                                           reinterpret_cast<const T*>(a.queue), a.N, a.K, D, inv_tau, slice,
-                                           reinterpret_cast<T*>(a.ws_m), reinterpret_cast<T*>(a.ws_l),
-                                           reinterpret_cast<T*>(a.ws_acc), reinterpret_cast<int64_t*>(a.ws_cnt));
+  kernel<<<grid, kThreads, smem, stream>>>(a.q, a.k, a.queue, a.N, a.K, D, a.inv_tau, slice, a.ws_m, a.ws_l,
+                                           a.ws_acc, a.ws_count);
   check_launch("infonce fused_partial_kernel");
   fused_combine_kernel<T><<<static_cast<unsigned>(a.N), 128, 0, stream>>>(
-      reinterpret_cast<const T*>(a.q), reinterpret_cast<const T*>(a.k), a.N, D, inv_tau, static_cast<int>(S),
-      reinterpret_cast<const T*>(a.ws_m), reinterpret_cast<const T*>(a.ws_l), reinterpret_cast<const T*>(a.ws_acc),
-      reinterpret_cast<const int64_t*>(a.ws_cnt), reinterpret_cast<T*>(a.loss), reinterpret_cast<T*>(a.lse),
-      reinterpret_cast<int64_t*>(a.rank), reinterpret_cast<T*>(a.dq));
+      a.q, a.k, a.N, D, a.inv_tau, static_cast<int>(S), a.ws_m, a.ws_l, a.ws_acc, a.ws_count, a.loss, a.lse,
+      a.rank, a.dq);
   check_launch("infonce fused_combine_kernel");
 }
 
 }  // namespace
 
-void infonce_fused(const InfonceArgs& a, bool double_precision, bool tf32, uintptr_t stream, int device) {
-  NvtxRange range("mgclr::queue_infonce_fused");
-  if (a.splits < 1 || a.splits > kMaxSplits)
+template <typename T>
+void infonce_fused_cuda(const infonce::InfonceArgs<T>& args, CudaLaunch launch) {
+  NvtxRange range("mgclr::infonce_fused_cuda");
+  if (args.splits < 1 || args.splits > kMaxSplits)
     throw std::invalid_argument("infonce_fused_cuda: splits must be in [1, " + std::to_string(kMaxSplits) + "]");
-  set_device(device);
-  auto s = reinterpret_cast<cudaStream_t>(stream);
-  if (double_precision) {
-    launch_fused<double, false>(a, s, device);
-  } else if (tf32) {
-    launch_fused<float, true>(a, s, device);
-  } else {
-    launch_fused<float, false>(a, s, device);
+  DeviceGuard guard(launch.device);
+  auto stream = reinterpret_cast<cudaStream_t>(launch.stream);
+  if constexpr (std::is_same<T, float>::value) {
+    if (args.tf32) {
+      launch_fused<float, true>(args, stream, launch.device);
+      return;
+    }
   }
+  launch_fused<T, false>(args, stream, launch.device);
 }
 
-void infonce_online_update(uintptr_t scores, int64_t N, int64_t C, int64_t ld, uintptr_t s0, uintptr_t m,
-                           uintptr_t l, uintptr_t rank, uintptr_t scale, bool double_precision,
-                           uintptr_t stream, int device) {
-  NvtxRange range("mgclr::queue_infonce_online_update");
-  set_device(device);
-  auto s = reinterpret_cast<cudaStream_t>(stream);
-  if (double_precision) {
-    online_update_kernel<double><<<static_cast<unsigned>(N), kThreads, 0, s>>>(
-        reinterpret_cast<double*>(scores), C, ld, reinterpret_cast<const double*>(s0), reinterpret_cast<double*>(m),
-        reinterpret_cast<double*>(l), reinterpret_cast<int64_t*>(rank), reinterpret_cast<double*>(scale));
-  } else {
-    online_update_kernel<float><<<static_cast<unsigned>(N), kThreads, 0, s>>>(
-        reinterpret_cast<float*>(scores), C, ld, reinterpret_cast<const float*>(s0), reinterpret_cast<float*>(m),
-        reinterpret_cast<float*>(l), reinterpret_cast<int64_t*>(rank), reinterpret_cast<float*>(scale));
-  }
+template <typename T>
+void infonce_online_update_cuda(const infonce::OnlineUpdateArgs<T>& a, CudaLaunch launch) {
+  NvtxRange range("mgclr::infonce_online_update_cuda");
+  DeviceGuard guard(launch.device);
+  auto stream = reinterpret_cast<cudaStream_t>(launch.stream);
+  online_update_kernel<T><<<static_cast<unsigned>(a.N), kThreads, 0, stream>>>(a.scores, a.C, a.ld, a.s0, a.m, a.l,
+                                                                               a.rank, a.scale);
   check_launch("infonce online_update_kernel");
 }
 
-}  // namespace cuda
+template void infonce_fused_cuda<float>(const infonce::InfonceArgs<float>&, CudaLaunch);
+template void infonce_fused_cuda<double>(const infonce::InfonceArgs<double>&, CudaLaunch);
+template void infonce_online_update_cuda<float>(const infonce::OnlineUpdateArgs<float>&, CudaLaunch);
+template void infonce_online_update_cuda<double>(const infonce::OnlineUpdateArgs<double>&, CudaLaunch);
+
 }  // namespace mgclr

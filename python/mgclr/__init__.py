@@ -13,7 +13,7 @@ __all__ = ["__version__", "build_info", "cuda_available"]
 
 def __getattr__(name):
     # `import mgclr; mgclr.augment.Pipeline(...)` without importing the subpackages up front.
-    if name in ("augment", "models", "ops", "profiling"):
+    if name in ("augment", "models", "ops", "profiling", "skeleton"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -29,7 +29,7 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_layouts(args) -> int:
-    from .augment import available_layouts, get_layout
+    from .skeleton import available_layouts, get_layout
 
     for name in available_layouts():
         layout = get_layout(name)

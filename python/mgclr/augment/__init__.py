@@ -1,11 +1,10 @@
-"""Skeleton augmentation: transforms (``nn.Module``), the fused :class:`Pipeline`, ready-made pipelines and
-skeleton layouts (joint order, bones, centre, mirror permutation)."""
+"""Skeleton augmentation for training: the transforms of every op (``nn.Module``, defined with their
+kernels in :mod:`mgclr.ops.transforms`), the fused :class:`Pipeline` and :class:`OneOf` that compose them,
+ready-made pipelines (:func:`paper_best`, :func:`skeletonclr`, :func:`isc`, :func:`aimclr_extreme`) and
+pipelines from configs. Skeleton layouts live in :mod:`mgclr.skeleton`."""
 
-from .config import pipeline_from_config
-from .layouts import Layout, available_layouts, get_layout, register_layout
-from .pipeline import AugmentParams, OneOf, Pipeline
-from .presets import aimclr_extreme, isc, paper_best, skeletonclr
-from .transforms import (
+from ..ops.augment import AugmentParams
+from ..ops.transforms import (
     ALL_TRANSFORMS,
     TRANSFORMS,
     AxisMask,
@@ -30,11 +29,14 @@ from .transforms import (
     TimeFlip,
     ViewPerturbation,
 )
+from .config import pipeline_from_config
+from .pipeline import OneOf, Pipeline
+from .presets import aimclr_extreme, isc, paper_best, skeletonclr
 
 __all__ = [
     "ALL_TRANSFORMS", "TRANSFORMS", "AugmentParams", "AxisMask", "AxisRotate", "CoordinatePerturbation",
     "CropResize", "DropFrames", "EulerRotate", "Flip", "GaussianBlur", "GaussianNoise", "JointMask",
-    "JointShake", "Layout", "OneOf", "Pipeline", "PosterizeTime", "RandomRotate", "RepeatClip", "ReverseClip",
+    "JointShake", "OneOf", "Pipeline", "PosterizeTime", "RandomRotate", "RepeatClip", "ReverseClip",
     "Shear", "SkeletonTransform", "Stretch", "TemporalCrop", "TimeFlip", "ViewPerturbation", "aimclr_extreme",
-    "available_layouts", "get_layout", "isc", "paper_best", "pipeline_from_config", "register_layout", "skeletonclr",
+    "isc", "paper_best", "pipeline_from_config", "skeletonclr",
 ]

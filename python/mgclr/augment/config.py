@@ -10,9 +10,9 @@ from __future__ import annotations
 import inspect
 from typing import Any, Dict, Mapping
 
+from ..ops.transforms import TRANSFORMS
 from . import presets
 from .pipeline import OneOf, Pipeline
-from .transforms import TRANSFORMS
 
 PRESETS = {"paper_best": presets.paper_best, "skeletonclr": presets.skeletonclr, "isc": presets.isc,
            "aimclr_extreme": presets.aimclr_extreme}

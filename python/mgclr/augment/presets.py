@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-from .layouts import Layout
-from .pipeline import OneOf, Pipeline
-from .transforms import (
+from ..ops.transforms import (
     AxisMask,
     CoordinatePerturbation,
     CropResize,
@@ -21,6 +19,8 @@ from .transforms import (
     TemporalCrop,
     TimeFlip,
 )
+from ..skeleton import Layout
+from .pipeline import OneOf, Pipeline
 
 
 def paper_best(out_frames: Optional[int] = None, coord_channels: int = 3, two_views: bool = False) -> Pipeline:

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops._checks import check_number, check_tensor
-from ..ops.infonce import queue_enqueue_, queue_infonce
+from .._validation import check_number, check_tensor
+from ..ops import queue_enqueue_, queue_infonce
 
 
 def _random_unit_rows(size: int, dim: int, generator: torch.Generator | None, device,

@@ -1,7 +1,8 @@
 """Philox4x32-10 in NumPy (vectorised), independent of the C++ one in csrc/core/philox.h.
 
-The pure-torch references use it to recompute per-element and per-joint draws of the kernels; tests check
-it against the C++ implementation and the Random123 known answers.
+The pure-torch references use it to recompute per-element and per-joint draws of the kernels (the counter
+blocks they use come from the extension's ABI); tests check it against the C++ implementation and the
+Random123 known answers.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import numpy as np
 _MASK = np.uint64(0xFFFFFFFF)
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)
-
-PER_JOINT_BLOCK = 0x10000
-PER_ELEMENT_BLOCK = 0x80000000
 
 
 def philox4x32_10(c0, c1, c2, c3, k0, k1) -> np.ndarray:

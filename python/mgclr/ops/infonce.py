@@ -31,7 +31,7 @@ from typing import NamedTuple, Tuple, Union
 import torch
 
 from .. import _ext
-from ._checks import check_finite_tensor, check_number, check_same_device, check_tensor
+from .._validation import check_finite_tensor, check_number, check_same_device, check_tensor
 from .reference import queue_infonce_reference
 
 IMPLS = ("auto", "reference", "chunked", "fused")
@@ -93,12 +93,10 @@ def _fused_forward(q, k, queue, temperature: float, tf32: bool):
         ws_l = q.new_empty((S, N))
         ws_acc = q.new_empty((S, N, D))
         ws_cnt = torch.empty((S, N), dtype=torch.int64, device=q.device)
-        stream, dev = _cuda_args(q)
-        with torch.cuda.device(q.device):  # the launcher sets the device; restore the caller's afterwards
-            C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
-                                 loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(),
-                                 ws_m.data_ptr(), ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl,
-                                 bool(tf32), stream, dev)
+        stream, dev = _cuda_args(q)  # the launcher holds a device guard for the call
+        C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
+                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), ws_m.data_ptr(),
+                             ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl, bool(tf32), stream, dev)
     else:
         C.infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), dbl)
@@ -116,9 +114,8 @@ def _chunked_forward(q, k, queue, temperature: float, chunk_size: int):
         stream, dev = _cuda_args(q)
 
         def update(s, n_cols, s0, m, l, rank, scale):
-            with torch.cuda.device(q.device):
-                C.infonce_online_update_cuda(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(),
-                                             l.data_ptr(), rank.data_ptr(), scale.data_ptr(), dbl, stream, dev)
+            C.infonce_online_update_cuda(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(), l.data_ptr(),
+                                         rank.data_ptr(), scale.data_ptr(), dbl, stream, dev)
     else:
 
         def update(s, n_cols, s0, m, l, rank, scale):

@@ -1,7 +1,8 @@
 """Pure-torch references of every kernel (oracles for the tests, baselines for the benchmarks).
 
 Augmentation: :func:`augment_reference` applies the ops one at a time, batched over samples with eager
-torch, from the parameter records a kernel call returned (``return_params=True``). Record-level parameters
+torch, from the parameter records a kernel call returned (``return_params=True``), read by field name
+(:func:`mgclr.ops.augment.decode_record`, offsets from the extension's ABI). Record-level parameters
 (angles, crops, joint choices) are taken from the records; what the kernel recomputes on the fly is
 recomputed here independently: lambda of ``coordinate_perturbation`` from the data, and per-joint,
 per-frame and per-element draws (perturbation offsets, kept frames, noise) with the NumPy Philox of
@@ -11,24 +12,28 @@ choices (floors) agree exactly.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import _philox
-from .augment import decode_joint_mask
+from .augment import decode_record
+from .augment_abi import abi
 
 # ========================================== augmentation ============================================
+
+Fields = Dict[str, torch.Tensor]  # one op's decoded records, (N, ...) per field
 
 
 def _f32(value) -> torch.Tensor:
     return torch.as_tensor(value, dtype=torch.float32)
 
 
-def _record_floats(rec: torch.Tensor, first: int, count: int) -> torch.Tensor:
-    return rec[:, first:first + count].contiguous().view(torch.float32)
+def _col(value: torch.Tensor) -> torch.Tensor:
+    """(N,) -> (N, 1) int64, to broadcast against (N, T) frame indices."""
+    return value.long().unsqueeze(1)
 
 
 def _linear_source(t: torch.Tensor, out, inp) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -52,36 +57,37 @@ def _reflect(i: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
 
 
 def _philox_words(params, rec: torch.Tensor, block: np.ndarray) -> np.ndarray:
-    """Draw words for each sample's (stream, sample) counters; block broadcast against (N, ...)."""
-    stream = rec[:, 31].long().numpy().astype(np.uint64)
-    sample = rec[:, 30].long().numpy().astype(np.uint64)
-    extra = block.ndim - 1
-    shape = (-1,) + (1,) * extra
+    """Draw words at the record's own counter words (stream, sample); block broadcast against (N, ...)."""
+    header = abi().header
+    stream = rec[:, header["counter_stream"]].long().numpy().astype(np.uint64)
+    sample = rec[:, header["counter_sample"]].long().numpy().astype(np.uint64)
+    shape = (-1,) + (1,) * (block.ndim - 1)
     return _philox.draws(params.seed, params.offset, stream.reshape(shape), sample.reshape(shape), block)
 
 
-def _temporal_map(name: str, rec: torch.Tensor, params, t_out: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _temporal_map(name: str, f: Fields, rec: torch.Tensor, params,
+                  t_out: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(frame0, frame1, w) of shape (N, t_out) for one temporal op (input frames of that op)."""
     N = rec.shape[0]
-    L = rec[:, 1].long().unsqueeze(1)
-    applied = (rec[:, 0] != 0).unsqueeze(1)
+    L = _col(f["input_length"])
+    applied = f["applied"].unsqueeze(1)
     t = torch.arange(t_out).unsqueeze(0).expand(N, t_out)
     zero_w = torch.zeros(N, t_out)
     if name == "temporal_crop":
-        frame = torch.where(applied, _reflect(rec[:, 2:3].long() + t - rec[:, 3:4].long(), L), t)
+        frame = torch.where(applied, _reflect(_col(f["start"]) + t - _col(f["pad"]), L), t)
         return frame, frame, zero_w
     if name == "crop_resize":
-        i0, i1, w = _linear_source(t, rec[:, 4:5].long(), rec[:, 3:4].long())
-        start = rec[:, 2:3].long()
+        i0, i1, w = _linear_source(t, _col(f["out_frames"]), _col(f["crop_length"]))
+        start = _col(f["start"])
         return start + i0, start + i1, w
     if name == "repeat_clip":
-        start, clip = rec[:, 2:3].long(), rec[:, 3:4].long()
+        start, clip = _col(f["start"]), _col(f["clip_length"])
         e0, e1, w = _linear_source(t, L, L + clip)
         f0 = torch.where(e0 < start + clip, e0, e0 - clip)
         f1 = torch.where(e1 < start + clip, e1, e1 - clip)
         return torch.where(applied, f0, t), torch.where(applied, f1, t), torch.where(applied, w, zero_w)
     if name == "reverse_clip":
-        start, clip = rec[:, 2:3].long(), rec[:, 3:4].long()
+        start, clip = _col(f["start"]), _col(f["clip_length"])
         inside = applied & (t >= start) & (t < start + clip)
         frame = torch.where(inside, 2 * start + clip - 1 - t, t)
         return frame, frame, zero_w
@@ -89,30 +95,29 @@ def _temporal_map(name: str, rec: torch.Tensor, params, t_out: int) -> Tuple[tor
         frame = torch.where(applied, L - 1 - t, t)
         return frame, frame, zero_w
     if name == "posterize_time":
-        frame = _posterize_frames(rec, t)
-        frame = torch.where(applied, frame, t)
+        frame = torch.where(applied, _posterize_frames(f, t), t)
         return frame, frame, zero_w
     if name == "drop_frames":
-        keep = rec[:, 2:3].long()
-        j0, j1, w = _linear_source(t, L, keep)
-        f0, f1 = _kept_frame(params, rec, j0), _kept_frame(params, rec, j1)
+        j0, j1, w = _linear_source(t, L, _col(f["kept"]))
+        f0, f1 = _kept_frame(params, f, rec, j0), _kept_frame(params, f, rec, j1)
         return torch.where(applied, f0, t), torch.where(applied, f1, t), torch.where(applied, w, zero_w)
     raise KeyError(name)
 
 
-def _posterize_frames(rec: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    L, head, k = rec[:, 1:2].long(), rec[:, 2:3].long(), int(rec[:, 3].max()) if rec.shape[0] else 0
+def _posterize_frames(f: Fields, t: torch.Tensor) -> torch.Tensor:
+    L, head = _col(f["input_length"]), _col(f["head"])
+    k = int(f["segments"].max()) if f["segments"].numel() else 0
     middle = L - 2 * head
-    lengths = rec[:, 4:12].long()
-    rates = _record_floats(rec, 12, 8)
-    played = torch.zeros(rec.shape[0], 1)
+    lengths = f["segment_lengths"].long()
+    rates = f["rates"]
+    played = torch.zeros(L.shape[0], 1)
     for i in range(k):
         played = played + lengths[:, i:i + 1].to(torch.float32) / rates[:, i:i + 1]
     scale = torch.where(played > 0, middle.to(torch.float32) / played, torch.zeros_like(played))
     u = (t - head).to(torch.float32) + 0.5
     frame = (head + middle - 1).expand_as(t).clone()
     found = torch.zeros_like(t, dtype=torch.bool)
-    out_start = torch.zeros(rec.shape[0], 1)
+    out_start = torch.zeros(L.shape[0], 1)
     in_start = head.clone()
     for i in range(k):
         m = lengths[:, i:i + 1]
@@ -129,11 +134,11 @@ def _posterize_frames(rec: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return torch.where(outside, t, frame)
 
 
-def _kept_frame(params, rec: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-    L, keep = rec[:, 1:2].long(), rec[:, 2:3].long().clamp_min(1)
+def _kept_frame(params, f: Fields, rec: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    L, keep = _col(f["input_length"]), _col(f["kept"]).clamp_min(1)
     lo = j * L // keep
     hi = (j + 1) * L // keep
-    words = _philox_words(params, rec, (_philox.PER_JOINT_BLOCK + j.numpy()).astype(np.uint64))
+    words = _philox_words(params, rec, (abi().counters["per_joint_block"] + j.numpy()).astype(np.uint64))
     offset = _philox.below(words[..., 0], (hi - lo).clamp_min(0).numpy())
     return lo + torch.from_numpy(offset)
 
@@ -156,7 +161,7 @@ def _missing(coords: torch.Tensor) -> torch.Tensor:
 
 def _apply_matrix(coords: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     cc = coords.shape[1]
-    return torch.einsum("nij,njtvm->nitvm", A[:, :cc, :cc], coords)
+    return torch.einsum("nij,njtvm->nitvm", A.reshape(-1, 3, 3)[:, :cc, :cc], coords)
 
 
 def _perturbation_lambda(coords: torch.Tensor, lengths: torch.Tensor, tau: float, r_max: float, eps: float):
@@ -170,7 +175,7 @@ def _perturbation_lambda(coords: torch.Tensor, lengths: torch.Tensor, tau: float
 def _gaussian_noise(params, rec: torch.Tensor, shape, sigma: float) -> torch.Tensor:
     N, cc, T, V, M = shape
     element = (np.arange(T)[:, None, None] * V + np.arange(V)[None, :, None]) * M + np.arange(M)[None, None, :]
-    block = (_philox.PER_ELEMENT_BLOCK | element).astype(np.uint64)[None]
+    block = (abi().counters["per_element_block"] | element).astype(np.uint64)[None]
     words = _philox_words(params, rec, block)  # (N, T, V, M, 4)
     u1 = torch.from_numpy(((words[..., 0::2] >> np.uint32(8)).astype(np.float32) + np.float32(1))
                           * np.float32(2.0**-24))
@@ -197,6 +202,9 @@ def _gaussian_blur(y: torch.Tensor, lengths: torch.Tensor, sigma: torch.Tensor, 
     return acc / norm.clamp_min(1e-30)
 
 
+MATRIX_OPS = ("view_perturbation", "stretch", "shear", "random_rotate", "euler_rotate", "axis_rotate")
+
+
 def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, transforms: Sequence,
                       coord_channels: int = 3, view: int = 0, return_lambdas: bool = False):
     """Apply ``transforms`` (in execution order, e.g. ``pipeline.ops``) one at a time with eager torch.
@@ -204,7 +212,7 @@ def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, 
     Args:
         x: (N, C, T, V, M) float tensor (CPU).
         lengths: (N,) valid frames, or None for all T.
-        params: :class:`mgclr.augment.AugmentParams` returned by the kernel call.
+        params: :class:`mgclr.ops.augment.AugmentParams` returned by the kernel call.
     Returns (out, out_lengths) — and the lambdas computed for each coordinate_perturbation op
     when ``return_lambdas``.
     """
@@ -217,16 +225,17 @@ def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, 
     records = params.records[view].cpu()
     for j, op in enumerate(transforms):
         rec = records[:, j]
-        applied = rec[:, 0] != 0
-        gate = applied.view(N, 1, 1, 1, 1)
         name = op.op_name
-        if op.stage == 0:
+        f = decode_record(rec, name, V)
+        applied = f["applied"]
+        gate = applied.view(N, 1, 1, 1, 1)
+        if op.stage_name == "temporal":
             t_out = op.output_frames(y.shape[2])
-            f0, f1, w = _temporal_map(name, rec, params, t_out)
+            f0, f1, w = _temporal_map(name, f, rec, params, t_out)
             w = w.view(N, 1, t_out, 1, 1)
             y = _gather_frames(y, f0) * (1.0 - w) + _gather_frames(y, f1) * w
             if name == "crop_resize":
-                L = rec[:, 4].long()
+                L = f["out_frames"].long()
             y = _zero_padding(y, L)
             continue
         coords = y[:, :cc]
@@ -237,35 +246,34 @@ def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, 
                 flipped[:, 0] = -flipped[:, 0]
             y = torch.where(gate, flipped, y)
             continue
-        if name in ("view_perturbation", "stretch", "shear", "random_rotate", "euler_rotate", "axis_rotate"):
-            new = _apply_matrix(coords, _record_floats(rec, 2, 9).view(N, 3, 3))
+        if name in MATRIX_OPS:
+            new = _apply_matrix(coords, f["matrix"])
         elif name == "coordinate_perturbation":
             lam = _perturbation_lambda(coords, L, op.tau, op.r_max, op.eps)
             lambdas.append(torch.where(applied, lam, torch.zeros_like(lam)))
-            block = (_philox.PER_JOINT_BLOCK + np.arange(V)).astype(np.uint64)[None]
+            block = (abi().counters["per_joint_block"] + np.arange(V)).astype(np.uint64)[None]
             R = torch.from_numpy(_philox.symmetric_float(_philox_words(params, rec, block)))  # (N, V, 4)
             offset = lam.view(N, 1, 1) * R[:, :, :cc].permute(0, 2, 1)  # (N, cc, V)
-            chosen = decode_joint_mask(rec[:, 4:12], V).view(N, 1, 1, V, 1) & ~_missing(coords).unsqueeze(1)
+            chosen = f["joints"].view(N, 1, 1, V, 1) & ~_missing(coords).unsqueeze(1)
             new = torch.where(chosen, coords + offset.view(N, cc, 1, V, 1), coords)
         elif name == "joint_shake":
-            chosen = decode_joint_mask(rec[:, 12:20], V).view(N, 1, 1, V, 1)
-            zero_mode = (rec[:, 2] == 0).view(N, 1, 1, 1, 1)
-            shaken = torch.where(zero_mode, torch.zeros_like(coords),
-                                 _apply_matrix(coords, _record_floats(rec, 3, 9).view(N, 3, 3)))
+            chosen = f["joints"].view(N, 1, 1, V, 1)
+            zero_mode = (f["matrix_mode"] == 0).view(N, 1, 1, 1, 1)
+            shaken = torch.where(zero_mode, torch.zeros_like(coords), _apply_matrix(coords, f["matrix"]))
             new = torch.where(chosen, shaken, coords)
         elif name == "joint_mask":
             t = torch.arange(y.shape[2]).view(1, -1)
-            in_window = (t >= rec[:, 2:3].long()) & (t < rec[:, 3:4].long())
-            chosen = decode_joint_mask(rec[:, 4:12], V).view(N, 1, 1, V, 1) & in_window.view(N, 1, -1, 1, 1)
+            in_window = (t >= _col(f["start"])) & (t < _col(f["stop"]))
+            chosen = f["joints"].view(N, 1, 1, V, 1) & in_window.view(N, 1, -1, 1, 1)
             new = torch.where(chosen, torch.zeros_like(coords), coords)
         elif name == "gaussian_noise":
             noise = _gaussian_noise(params, rec, (N, cc, y.shape[2], V, M), op.sigma)
             new = torch.where(_missing(coords).unsqueeze(1), coords, coords + noise)
         elif name == "axis_mask":
-            axis = rec[:, 2].long().view(N, 1, 1, 1, 1)
+            axis = f["axis"].long().view(N, 1, 1, 1, 1)
             new = torch.where(torch.arange(cc).view(1, cc, 1, 1, 1) == axis, torch.zeros_like(coords), coords)
         elif name == "gaussian_blur":
-            new = _gaussian_blur(coords, L, _record_floats(rec, 2, 1)[:, 0].view(N, 1), int(rec[:, 3].max()))
+            new = _gaussian_blur(coords, L, f["sigma"].view(N, 1), int(f["radius"].max()))
         else:
             raise KeyError(f"no reference for op {name!r}")
         y = torch.cat([torch.where(gate, new, coords), y[:, cc:]], dim=1)

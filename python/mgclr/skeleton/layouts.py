@@ -1,8 +1,8 @@
 """Skeleton layouts: joint names, bones, centre joint and the left/right mirror permutation.
 
 A :class:`Layout` describes one joint order. Augmentations use it to mirror a skeleton (``flip`` swaps every
-joint with its mirror joint), to centre it, and to scale the joint-shake count with ``V``; graph models build
-their adjacency from its bones. All indices are 0-based.
+joint with its mirror joint), dataset converters to name and centre joints, and graph models build their
+adjacency from its bones and centre (:func:`mgclr.skeleton.adjacency`). All indices are 0-based.
 
 Built-in layouts (the comments above each joint table below give the source of the order):
 
@@ -176,8 +176,9 @@ class Layout:
         """Bones as an int64 array of shape ``(num_bones, 2)``, columns ``(child, parent)``."""
         return np.asarray(self.bones, dtype=np.int64).reshape(len(self.bones), 2)
 
-    def adjacency(self, self_loops: bool = False) -> np.ndarray:
-        """Symmetric 0/1 float32 adjacency ``(V, V)`` of the bone graph; ``self_loops`` adds the identity."""
+    def bone_matrix(self, self_loops: bool = False) -> np.ndarray:
+        """Symmetric 0/1 float32 ``(V, V)`` matrix of the bone graph; ``self_loops`` adds the identity. (The
+        normalised 3-subset adjacency of graph convolutions is :func:`mgclr.skeleton.adjacency`.)"""
         a = np.zeros((self.num_joints, self.num_joints), dtype=np.float32)
         if self.bones:
             b = self.bone_array()

@@ -1,13 +1,15 @@
-"""Skeleton augmentation transforms (``nn.Module``), one class per op of DESIGN.md.
+"""Skeleton augmentation transforms (``nn.Module``), one class per op of DESIGN.md: the Python definition of
+each op of the fused kernel.
 
-Every transform only *describes* an op: its arguments, validated here, and how they are encoded for the
-fused kernel (``csrc/core/augment.h``; the op codes and the argument slots ``i[0..3]``/``f[0..7]`` must stay
-in step with that file). Running a transform runs a one-op :class:`~mgclr.augment.Pipeline`; several
-transforms in a ``Pipeline`` run as one fused pass.
+A transform *describes* an op: its arguments, validated here, and their encoding into the op's argument
+slots (``encode`` returns them by name; the slots, the op code, the stage and the record fields come from
+the extension's ABI, :mod:`mgclr.ops.augment_abi`, so no number of ``csrc/core/augment_abi.h`` is restated
+here). Calling a transform runs it as a one-op program (:func:`mgclr.ops.augment.run_program`); several
+transforms in a :class:`mgclr.augment.Pipeline` run as one fused pass. The functional form of each,
+``mgclr.ops.<op_name>``, is generated from these classes (:mod:`mgclr.ops.augment_functional`).
 
 Parameters are sampled per sample inside the kernel from Philox (seeded per call) and can be returned
-(``return_params=True``) and replayed (``params=``). The fields each op records are listed in
-``RECORD_FIELDS`` (word offsets into the op's 32-word record) and decoded by :class:`AugmentParams`.
+(``return_params=True``) and replayed (``params=``); ``AugmentParams.fields`` decodes an op's record.
 
 Readings of the paper where its text is ambiguous (ours, as DESIGN.md asks):
 
@@ -26,43 +28,41 @@ Readings of the paper where its text is ambiguous (ours, as DESIGN.md asks):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import ClassVar, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, ClassVar, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
-from ..ops._checks import check_number, check_range
-from .layouts import Layout, get_layout
-
-# Stages of the canonical order (csrc/core/augment.h): temporal -> spatial -> pointwise -> filter.
-TEMPORAL, SPATIAL, POINTWISE, FILTER = 0, 1, 2, 3
-STAGE_NAMES = {TEMPORAL: "temporal", SPATIAL: "spatial", POINTWISE: "pointwise", FILTER: "filter"}
+from .._validation import check_number, check_range
+from ..skeleton import Layout, get_layout
+from .augment import AugmentParams, AugmentProgram, run_program
+from .augment_abi import Field, abi, op_abi
 
 
-@dataclass(frozen=True)
-class Field:
-    """A decoded record field: word offset, count and type ('i' int32, 'f' float32, 'mask' joint bitmask)."""
+class _FromABI:
+    """A class attribute read from the extension's ABI entry of the class's op (on first use)."""
 
-    name: str
-    word: int
-    count: int = 1
-    kind: str = "i"
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
 
-
-MATRIX = Field("matrix", 2, 9, "f")
-ANGLES = Field("angles", 11, 3, "f")
+    def __get__(self, obj, cls) -> Any:
+        return getattr(op_abi(cls.op_name), self.attribute)
 
 
 class SkeletonTransform(nn.Module):
-    """Base class: common arguments ``p`` (per-sample probability) and ``same_on_batch``."""
+    """Base class: common arguments ``p`` (per-sample probability) and ``same_on_batch``.
+
+    Subclasses set ``op_name`` (the op's name in the ABI) and ``default_p``, validate their own arguments
+    in ``__init__`` and return them from ``encode`` by the slot names of the ABI.
+    """
 
     op_name: ClassVar[str]
-    code: ClassVar[int]
-    stage: ClassVar[int]
-    resamples: ClassVar[bool] = False
-    fields: ClassVar[Tuple[Field, ...]] = ()
     default_p: ClassVar[float] = 1.0
+    code: ClassVar[int] = _FromABI("code")
+    stage: ClassVar[int] = _FromABI("stage")
+    stage_name: ClassVar[str] = _FromABI("stage_name")
+    resamples: ClassVar[bool] = _FromABI("resamples")
+    fields: ClassVar[Tuple[Field, ...]] = _FromABI("fields")
 
     def __init__(self, p: Optional[float] = None, same_on_batch: bool = False) -> None:
         super().__init__()
@@ -71,9 +71,9 @@ class SkeletonTransform(nn.Module):
             raise TypeError(f"{self.op_name}: same_on_batch: expected a bool, got {type(same_on_batch).__name__}")
         self.same_on_batch = same_on_batch
 
-    # Encoding for the kernel: (i[0..3], f[0..7]) for a tensor with V joints.
-    def encode(self, num_joints: int) -> Tuple[List[int], List[float]]:
-        return [], []
+    def encode(self, num_joints: int) -> Dict[str, Union[int, float]]:
+        """The op's arguments for a tensor with ``num_joints`` joints, by argument slot name."""
+        return {}
 
     def output_frames(self, frames: int) -> int:
         return frames
@@ -81,10 +81,14 @@ class SkeletonTransform(nn.Module):
     def permutation(self, num_joints: int) -> Optional[Sequence[int]]:
         return None
 
-    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, **kwargs):
-        from .pipeline import Pipeline
-
-        return Pipeline([self], coord_channels=kwargs.pop("coord_channels", 3))(x, lengths, **kwargs)
+    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, *, coord_channels: int = 3,
+                generator: Optional[torch.Generator] = None, seed: Optional[int] = None,
+                return_params: bool = False, params: Optional[AugmentParams] = None, check_finite: bool = False,
+                check_lengths: bool = True, out: Optional[torch.Tensor] = None):
+        """This op alone on ``x`` (N, C, T, V, M); the arguments are :class:`mgclr.augment.Pipeline`'s."""
+        return run_program(AugmentProgram.single(self, coord_channels), x, lengths, generator=generator,
+                           seed=seed, return_params=return_params, params=params, check_finite=check_finite,
+                           check_lengths=check_lengths, out=out)
 
     def extra_repr(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._describe().items())
@@ -115,8 +119,7 @@ class CoordinatePerturbation(SkeletonTransform):
     happens late. (DESIGN.md's gloss "round trips get larger offsets" does not follow from the formula.)
     """
 
-    op_name, code, stage = "coordinate_perturbation", 16, SPATIAL
-    fields = (Field("lambda", 2, 1, "f"), Field("num_joints", 3), Field("joints", 4, 8, "mask"))
+    op_name = "coordinate_perturbation"
 
     def __init__(self, m: int = 4, tau: float = 10.0, r_max: float = 2.0, eps: float = 1e-6, **kw) -> None:
         super().__init__(**kw)
@@ -126,7 +129,7 @@ class CoordinatePerturbation(SkeletonTransform):
         self.eps = float(check_number("coordinate_perturbation: eps", eps, low=0.0, low_inclusive=False))
 
     def encode(self, num_joints):
-        return [self.m], [self.tau, self.r_max, self.eps]
+        return {"m": self.m, "tau": self.tau, "r_max": self.r_max, "eps": self.eps}
 
     def _describe(self):
         return {"m": self.m, "tau": self.tau, "r_max": self.r_max}
@@ -136,8 +139,7 @@ class ViewPerturbation(SkeletonTransform):
     """Euler rotation ``Rz @ Ry @ Rx``: the main axis draws from ``[-a_main, a_main]``, the others from
     ``[-a_other, a_other]``. ``axis`` = 0/1/2 fixes the main axis (x/y/z), None draws it per sample."""
 
-    op_name, code, stage = "view_perturbation", 17, SPATIAL
-    fields = (MATRIX, ANGLES, Field("axis", 14))
+    op_name = "view_perturbation"
 
     def __init__(self, a_main: float = math.pi, a_other: float = math.pi / 6, axis: Optional[int] = None, **kw):
         super().__init__(**kw)
@@ -148,7 +150,7 @@ class ViewPerturbation(SkeletonTransform):
         self.axis = axis
 
     def encode(self, num_joints):
-        return [-1 if self.axis is None else int(self.axis)], [self.a_main, self.a_other]
+        return {"axis": -1 if self.axis is None else int(self.axis), "a_main": self.a_main, "a_other": self.a_other}
 
     def _describe(self):
         return {"a_main": self.a_main, "a_other": self.a_other, "axis": self.axis}
@@ -158,8 +160,7 @@ class Stretch(SkeletonTransform):
     """With probability 1/2 per sample a *shape* stretch ``diag(a, b, c)``, ``a, b, c ~ U[s_lo, s_hi]``,
     else a *tilt* (shear) with the six off-diagonals ``~ U[-t, t]`` (paper eqs. 7-8)."""
 
-    op_name, code, stage = "stretch", 18, SPATIAL
-    fields = (MATRIX, Field("tilt", 11))
+    op_name = "stretch"
 
     def __init__(self, s: Sequence[float] = (1.0, 2.0), t: float = 1.0, **kw):
         super().__init__(**kw)
@@ -167,7 +168,7 @@ class Stretch(SkeletonTransform):
         self.t = float(check_number("stretch: t", t, low=0.0))
 
     def encode(self, num_joints):
-        return [], [self.s[0], self.s[1], self.t]
+        return {"s_lo": self.s[0], "s_hi": self.s[1], "t": self.t}
 
     def _describe(self):
         return {"s": self.s, "t": self.t}
@@ -177,8 +178,7 @@ class RepeatClip(SkeletonTransform):
     """Insert a clip again right after itself, then resample linearly back to the valid length.
     Start ``~ U{0..floor(s L)}``, clip length ``~ U{ceil(lo L)..floor(hi L)}``."""
 
-    op_name, code, stage, resamples = "repeat_clip", 3, TEMPORAL, True
-    fields = (Field("start", 2), Field("clip_length", 3))
+    op_name = "repeat_clip"
 
     def __init__(self, s: float = 0.5, clip: Sequence[float] = (0.1, 0.3), **kw):
         super().__init__(**kw)
@@ -186,7 +186,7 @@ class RepeatClip(SkeletonTransform):
         self.clip = _fraction_range("repeat_clip: clip", clip)
 
     def encode(self, num_joints):
-        return [], [self.s, self.clip[0], self.clip[1]]
+        return {"s": self.s, "clip_lo": self.clip[0], "clip_hi": self.clip[1]}
 
     def _describe(self):
         return {"s": self.s, "clip": self.clip}
@@ -195,15 +195,14 @@ class RepeatClip(SkeletonTransform):
 class ReverseClip(SkeletonTransform):
     """Reverse a clip of length ``~ U{ceil(lo L)..floor(hi L)}`` at a random start, in place."""
 
-    op_name, code, stage = "reverse_clip", 4, TEMPORAL
-    fields = (Field("start", 2), Field("clip_length", 3))
+    op_name = "reverse_clip"
 
     def __init__(self, clip: Sequence[float] = (0.1, 0.5), **kw):
         super().__init__(**kw)
         self.clip = _fraction_range("reverse_clip: clip", clip)
 
     def encode(self, num_joints):
-        return [], [self.clip[0], self.clip[1]]
+        return {"clip_lo": self.clip[0], "clip_hi": self.clip[1]}
 
     def _describe(self):
         return {"clip": self.clip}
@@ -213,20 +212,18 @@ class PosterizeTime(SkeletonTransform):
     """Keep a head and a tail (fraction ``h`` each) at normal rate; cut the middle into ``k`` random
     segments played at rates ``U[r_lo, r_hi]``, rescaled to keep the length; frames are held, not blended."""
 
-    op_name, code, stage = "posterize_time", 5, TEMPORAL
-    fields = (Field("head", 2), Field("segments", 3), Field("segment_lengths", 4, 8), Field("rates", 12, 8, "f"),
-              Field("output_lengths", 20, 8, "f"))
+    op_name = "posterize_time"
 
     def __init__(self, h: float = 0.1, k: int = 4, rate: Sequence[float] = (0.5, 2.0), **kw):
         super().__init__(**kw)
         self.h = float(check_number("posterize_time: h", h, low=0.0, high=0.5))
-        self.k = int(check_number("posterize_time: k", k, low=1, high=8, integer=True))
+        self.k = int(check_number("posterize_time: k", k, low=1, high=abi().limits.max_segments, integer=True))
         self.rate = _fraction_range("posterize_time: rate", rate, low=0.0, high=math.inf)
         if self.rate[0] <= 0:
             raise ValueError(f"posterize_time: rate: expected rates > 0, got {rate!r}")
 
     def encode(self, num_joints):
-        return [self.k], [self.h, self.rate[0], self.rate[1]]
+        return {"k": self.k, "h": self.h, "rate_lo": self.rate[0], "rate_hi": self.rate[1]}
 
     def _describe(self):
         return {"h": self.h, "k": self.k, "rate": self.rate}
@@ -239,15 +236,14 @@ class PosterizeTime(SkeletonTransform):
 class Shear(SkeletonTransform):
     """SkeletonCLR/AimCLR shear: ``x -> S x``, ``S = I`` + off-diagonals ``~ U[-r, r]``."""
 
-    op_name, code, stage = "shear", 19, SPATIAL
-    fields = (MATRIX,)
+    op_name = "shear"
 
     def __init__(self, r: float = 0.5, **kw):
         super().__init__(**kw)
         self.r = float(check_number("shear: r", r, low=0.0))
 
     def encode(self, num_joints):
-        return [], [self.r]
+        return {"r": self.r}
 
     def _describe(self):
         return {"r": self.r}
@@ -256,15 +252,14 @@ class Shear(SkeletonTransform):
 class TemporalCrop(SkeletonTransform):
     """SkeletonCLR: reflect-pad ``L // ratio`` frames at both ends, take a random ``L``-frame window."""
 
-    op_name, code, stage = "temporal_crop", 1, TEMPORAL
-    fields = (Field("start", 2), Field("pad", 3))
+    op_name = "temporal_crop"
 
     def __init__(self, ratio: int = 6, **kw):
         super().__init__(**kw)
         self.ratio = int(check_number("temporal_crop: ratio", ratio, low=1, integer=True))
 
     def encode(self, num_joints):
-        return [self.ratio], []
+        return {"ratio": self.ratio}
 
     def _describe(self):
         return {"ratio": self.ratio}
@@ -276,8 +271,7 @@ class CropResize(SkeletonTransform):
     crop of evaluation. The resize always happens (the output has ``out_frames`` frames); ``p`` decides
     whether the crop is random (else the whole valid sequence is resized)."""
 
-    op_name, code, stage, resamples = "crop_resize", 2, TEMPORAL, True
-    fields = (Field("start", 2), Field("crop_length", 3), Field("out_frames", 4))
+    op_name = "crop_resize"
 
     def __init__(self, scale: Sequence[float] = (0.1, 1.0), min_len: int = 64, out_frames: int = 64,
                  eval_ratio: Optional[float] = None, **kw):
@@ -290,7 +284,8 @@ class CropResize(SkeletonTransform):
         self.eval_ratio = eval_ratio
 
     def encode(self, num_joints):
-        return [self.min_len, self.out_frames], [self.scale[0], self.scale[1], self.eval_ratio or 0.0]
+        return {"min_len": self.min_len, "out_frames": self.out_frames, "scale_lo": self.scale[0],
+                "scale_hi": self.scale[1], "eval_ratio": self.eval_ratio or 0.0}
 
     def output_frames(self, frames):
         return self.out_frames
@@ -300,15 +295,10 @@ class CropResize(SkeletonTransform):
                 "eval_ratio": self.eval_ratio}
 
 
-class _Rotation(SkeletonTransform):
-    stage = SPATIAL
-    fields = (MATRIX, ANGLES, Field("axis", 14))
-
-
-class RandomRotate(_Rotation):
+class RandomRotate(SkeletonTransform):
     """AimCLR: one random main axis draws ``U(0, main)``, the other two ``U(0, other)``; x, y, z in turn."""
 
-    op_name, code = "random_rotate", 20
+    op_name = "random_rotate"
 
     def __init__(self, main: float = math.radians(30), other: float = math.radians(1), **kw):
         super().__init__(**kw)
@@ -316,40 +306,39 @@ class RandomRotate(_Rotation):
         self.other = float(check_number("random_rotate: other", other, low=0.0))
 
     def encode(self, num_joints):
-        return [], [self.main, self.other]
+        return {"main": self.main, "other": self.other}
 
     def _describe(self):
         return {"main": self.main, "other": self.other}
 
 
-class EulerRotate(_Rotation):
+class EulerRotate(SkeletonTransform):
     """CTR-GCN ``random_rot``: each axis ``U(-theta, theta)`` rad, ``Rz @ Ry @ Rx``."""
 
-    op_name, code = "euler_rotate", 21
-    fields = (MATRIX, ANGLES)
+    op_name = "euler_rotate"
 
     def __init__(self, theta: float = 0.3, **kw):
         super().__init__(**kw)
         self.theta = float(check_number("euler_rotate: theta", theta, low=0.0))
 
     def encode(self, num_joints):
-        return [], [self.theta]
+        return {"theta": self.theta}
 
     def _describe(self):
         return {"theta": self.theta}
 
 
-class AxisRotate(_Rotation):
+class AxisRotate(SkeletonTransform):
     """AS-CAL viewpoint attack: one random axis, angle ``U(0, max_angle)``."""
 
-    op_name, code = "axis_rotate", 22
+    op_name = "axis_rotate"
 
     def __init__(self, max_angle: float = math.radians(30), **kw):
         super().__init__(**kw)
         self.max_angle = float(check_number("axis_rotate: max_angle", max_angle, low=0.0))
 
     def encode(self, num_joints):
-        return [], [self.max_angle]
+        return {"max_angle": self.max_angle}
 
     def _describe(self):
         return {"max_angle": self.max_angle}
@@ -358,7 +347,7 @@ class AxisRotate(_Rotation):
 class Flip(SkeletonTransform):
     """AimCLR "symmetry": swap left and right joints of ``layout`` (and negate x when ``mirror_x``)."""
 
-    op_name, code, stage, default_p = "flip", 23, SPATIAL, 0.5
+    op_name, default_p = "flip", 0.5
 
     def __init__(self, layout: Union[str, Layout] = "ntu25", mirror_x: bool = False, **kw):
         super().__init__(**kw)
@@ -366,7 +355,7 @@ class Flip(SkeletonTransform):
         self.mirror_x = bool(mirror_x)
 
     def encode(self, num_joints):
-        return [int(self.mirror_x)], []
+        return {"mirror_x": int(self.mirror_x)}
 
     def permutation(self, num_joints):
         if num_joints != self.layout.num_joints:
@@ -381,15 +370,14 @@ class Flip(SkeletonTransform):
 class TimeFlip(SkeletonTransform):
     """Reverse the whole valid sequence."""
 
-    op_name, code, stage, default_p = "time_flip", 6, TEMPORAL, 0.5
+    op_name, default_p = "time_flip", 0.5
 
 
 class JointShake(SkeletonTransform):
     """ISC "joint corruption": choose ``num_joints`` joints (default 60% of V, i.e. 15 of 25); with
     probability 1/2 zero them, else multiply their coordinates by one random 3x3 with entries U[-1, 1]."""
 
-    op_name, code, stage = "joint_shake", 24, SPATIAL
-    fields = (Field("zero", 2), Field("matrix", 3, 9, "f"), Field("joints", 12, 8, "mask"), Field("num_joints", 20))
+    op_name = "joint_shake"
 
     def __init__(self, num_joints: Optional[int] = None, fraction: float = 0.6, **kw):
         super().__init__(**kw)
@@ -400,7 +388,7 @@ class JointShake(SkeletonTransform):
 
     def encode(self, num_joints):
         count = self.num_joints if self.num_joints is not None else max(1, round(self.fraction * num_joints))
-        return [int(count)], []
+        return {"num_joints": int(count)}
 
     def _describe(self):
         return {"num_joints": self.num_joints, "fraction": self.fraction}
@@ -410,8 +398,7 @@ class JointMask(SkeletonTransform):
     """AS-CAL "drop node": zero ``U{j_lo..j_hi}`` random joints over a random window of
     ``U{ceil(w_lo L)..floor(w_hi L)}`` frames (output frames)."""
 
-    op_name, code, stage = "joint_mask", 32, POINTWISE
-    fields = (Field("start", 2), Field("stop", 3), Field("joints", 4, 8, "mask"), Field("num_joints", 12))
+    op_name = "joint_mask"
 
     def __init__(self, joints: Sequence[int] = (5, 15), window: Sequence[float] = (0.2, 1.0), **kw):
         super().__init__(**kw)
@@ -423,7 +410,8 @@ class JointMask(SkeletonTransform):
         self.window = _fraction_range("joint_mask: window", window)
 
     def encode(self, num_joints):
-        return [self.joints[0], self.joints[1]], [self.window[0], self.window[1]]
+        return {"joints_lo": self.joints[0], "joints_hi": self.joints[1], "window_lo": self.window[0],
+                "window_hi": self.window[1]}
 
     def _describe(self):
         return {"joints": self.joints, "window": self.window}
@@ -433,15 +421,14 @@ class DropFrames(SkeletonTransform):
     """Drop a fraction ``U[lo, hi]`` of the valid frames (one random frame kept per stratum) and resample
     linearly back to the valid length."""
 
-    op_name, code, stage, resamples = "drop_frames", 7, TEMPORAL, True
-    fields = (Field("kept", 2),)
+    op_name = "drop_frames"
 
     def __init__(self, fraction: Sequence[float] = (0.1, 0.3), **kw):
         super().__init__(**kw)
         self.fraction = _fraction_range("drop_frames: fraction", fraction)
 
     def encode(self, num_joints):
-        return [], [self.fraction[0], self.fraction[1]]
+        return {"fraction_lo": self.fraction[0], "fraction_hi": self.fraction[1]}
 
     def _describe(self):
         return {"fraction": self.fraction}
@@ -450,14 +437,14 @@ class DropFrames(SkeletonTransform):
 class GaussianNoise(SkeletonTransform):
     """AimCLR: add ``N(0, sigma^2)`` to the coordinates (missing points, exactly zero, stay zero)."""
 
-    op_name, code, stage, default_p = "gaussian_noise", 33, POINTWISE, 0.5
+    op_name, default_p = "gaussian_noise", 0.5
 
     def __init__(self, sigma: float = 0.01, **kw):
         super().__init__(**kw)
         self.sigma = float(check_number("gaussian_noise: sigma", sigma, low=0.0))
 
     def encode(self, num_joints):
-        return [], [self.sigma]
+        return {"sigma": self.sigma}
 
     def _describe(self):
         return {"sigma": self.sigma}
@@ -466,12 +453,12 @@ class GaussianNoise(SkeletonTransform):
 class GaussianBlur(SkeletonTransform):
     """AimCLR: temporal Gaussian filter of ``kernel_size`` taps, ``sigma ~ U[lo, hi]`` (coordinates)."""
 
-    op_name, code, stage, default_p = "gaussian_blur", 48, FILTER, 0.5
-    fields = (Field("sigma", 2, 1, "f"), Field("radius", 3))
+    op_name, default_p = "gaussian_blur", 0.5
 
     def __init__(self, kernel_size: int = 15, sigma: Sequence[float] = (0.1, 2.0), **kw):
         super().__init__(**kw)
-        self.kernel_size = int(check_number("gaussian_blur: kernel_size", kernel_size, low=1, high=65,
+        largest = 2 * abi().limits.max_blur_radius + 1
+        self.kernel_size = int(check_number("gaussian_blur: kernel_size", kernel_size, low=1, high=largest,
                                             integer=True))
         if self.kernel_size % 2 == 0:
             raise ValueError(f"gaussian_blur: kernel_size: expected an odd number, got {kernel_size}")
@@ -480,7 +467,7 @@ class GaussianBlur(SkeletonTransform):
             raise ValueError(f"gaussian_blur: sigma: expected values > 0, got {sigma!r}")
 
     def encode(self, num_joints):
-        return [self.kernel_size], [self.sigma[0], self.sigma[1]]
+        return {"kernel_size": self.kernel_size, "sigma_lo": self.sigma[0], "sigma_hi": self.sigma[1]}
 
     def _describe(self):
         return {"kernel_size": self.kernel_size, "sigma": self.sigma}
@@ -489,8 +476,7 @@ class GaussianBlur(SkeletonTransform):
 class AxisMask(SkeletonTransform):
     """AimCLR: zero one random coordinate axis."""
 
-    op_name, code, stage, default_p = "axis_mask", 34, POINTWISE, 0.5
-    fields = (Field("axis", 2),)
+    op_name, default_p = "axis_mask", 0.5
 
 
 ALL_TRANSFORMS: Tuple[type, ...] = (

@@ -1,4 +1,4 @@
-"""Tests for mgclr.augment.layouts: built-in layouts, validation errors, registry, real NW-UCLA data."""
+"""mgclr.skeleton layouts: built-in layouts, validation errors, registry, real NW-UCLA data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mgclr.augment.layouts import Layout, available_layouts, get_layout, register_layout
+from mgclr.skeleton import Layout, available_layouts, get_layout, register_layout
 
 BUILTINS = ("ntu25", "kinect20", "imigue22", "smg25")
 EXPECTED_SIZE = {"ntu25": 25, "kinect20": 20, "imigue22": 22, "smg25": 25}
@@ -34,7 +34,7 @@ def test_builtin_sizes_and_tree(name):
     assert bones.shape == (v - 1, 2) and bones.dtype == np.int64
     assert 0 <= layout.center < v
     # Connected: a breadth-first walk from the centre over the bones reaches every joint.
-    adj = layout.adjacency()
+    adj = layout.bone_matrix()
     reached, frontier = {layout.center}, [layout.center]
     while frontier:
         nxt = [int(j) for i in frontier for j in np.flatnonzero(adj[i]) if int(j) not in reached]
@@ -63,14 +63,14 @@ def test_builtin_mirror(name):
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_builtin_adjacency(name):
+def test_builtin_bone_matrix(name):
     layout = get_layout(name)
-    a = layout.adjacency()
+    a = layout.bone_matrix()
     v = layout.num_joints
     assert a.shape == (v, v) and a.dtype == np.float32
     np.testing.assert_array_equal(a, a.T)
     assert a.sum() == 2 * (v - 1) and np.all(np.diag(a) == 0)
-    a1 = layout.adjacency(self_loops=True)
+    a1 = layout.bone_matrix(self_loops=True)
     np.testing.assert_array_equal(a1, a + np.eye(v, dtype=np.float32))
 
 
@@ -191,7 +191,7 @@ def test_register_layout():
         with pytest.raises(TypeError, match="expected a Layout"):
             register_layout("test_reg_t3")
     finally:
-        from mgclr.augment import layouts as _mod
+        from mgclr.skeleton import layouts as _mod
         _mod._REGISTRY.pop("test_reg_t3", None)
 
 
