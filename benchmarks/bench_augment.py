@@ -6,11 +6,14 @@ Compared in one run:
   (a) per-sample NumPy in DataLoader workers (benchmarks/numpy_baselines.py, ISC/SkeletonCLR feeder style),
   (b) the eager torch reference, batched (mgclr.ops.reference.augment_reference, both views),
   (c) mgclr fused pipeline on the CPU (two views, one call),
-  (d) mgclr fused pipeline on CUDA, when present, with achieved GB/s (bytes read + written) against a
-      device-to-device copy measured in the same run.
+  (d) mgclr fused pipeline on CUDA (``--device cuda``, or ``auto`` when a GPU is usable), with achieved GB/s
+      (bytes read + written) against a device-to-device copy measured in the same run.
+(a) and (b) run on the CPU whatever the device: the per-sample feeders are what CUDA training loops use
+today, and the reference recomputes the kernels' per-element draws with a NumPy Philox.
 Prints a table and writes JSON (``--json``). Times are medians over ``--repeats`` runs after warm-up.
 
-    python benchmarks/bench_augment.py [--quick] [--workers 2] [--json benchmarks/out/augment.json]
+    python benchmarks/bench_augment.py [--device auto|cpu|cuda] [--quick] [--batch 256] [--workers 2]
+                                       [--json benchmarks/out/augment.json]
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ def bytes_moved(x, lengths, out_frames):
     return read + write
 
 
-def bench_pipeline(name, pipe, x, lengths, workers, repeats):
+def bench_pipeline(name, pipe, x, lengths, workers, repeats, cuda):
     r = {"numpy_per_sample_s": bench_numpy(x, lengths, name, workers, max(2, repeats // 2))}
     _, params = pipe(x, lengths, seed=1, return_params=True)
     r["torch_reference_s"] = median_time(
@@ -111,7 +114,7 @@ def bench_pipeline(name, pipe, x, lengths, workers, repeats):
     r["fused_cpu_GBps"] = bytes_moved(x, lengths, 64) / r["fused_cpu_s"] / 1e9
     r["fused_cpu_vs_numpy"] = r["numpy_per_sample_s"] / r["fused_cpu_s"]
     r["fused_cpu_vs_reference"] = r["torch_reference_s"] / r["fused_cpu_s"]
-    if mgclr.cuda_available():
+    if cuda:
         xg, lg = x.cuda(), lengths.cuda()
         # check_lengths=False: the lengths check is a device sync, not part of the kernel time
         r["fused_cuda_s"] = cuda_time(lambda: pipe(xg, lg, seed=1, check_lengths=False), repeats * 10)
@@ -127,16 +130,22 @@ def bench_pipeline(name, pipe, x, lengths, workers, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="cuda: also time the CUDA kernels (an error without a usable GPU); auto: when usable")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (smoke test)")
+    parser.add_argument("--batch", type=int, default=256, help="samples per batch (N)")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                         help="DataLoader workers for (a)")
     parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "out" / "augment.json"))
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 7)
+    cuda = args.device == "cuda" or (args.device == "auto" and mgclr.cuda_available())
+    if cuda and not mgclr.cuda_available():
+        parser.error(f"--device cuda: no usable GPU (build_info: {mgclr.build_info()})")
     torch.manual_seed(0)
     np.random.seed(0)
-    N, C, T, V, M = 256, 3, 300, 25, 2
+    N, C, T, V, M = args.batch, 3, 300, 25, 2
     x, lengths = make_input(N, C, T, V, M)
     results = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
@@ -145,7 +154,7 @@ def main(argv=None):
                          "out_frames": 64}, "pipelines": {}}
     rows = []
     for name, make in PIPELINES.items():
-        r = bench_pipeline(name, make(), x, lengths, args.workers, repeats)
+        r = bench_pipeline(name, make(), x, lengths, args.workers, repeats, cuda)
         if "fused_cuda_s" in r:
             results["machine"]["gpu"] = torch.cuda.get_device_name()
         results["pipelines"][name] = r
@@ -155,7 +164,7 @@ def main(argv=None):
           f"{os.cpu_count()} CPU cores, {args.workers} DataLoader workers")
     header = (f"{'pipeline':<11} {'(a) numpy ms':>13} {'(b) ref ms':>11} {'(c) fused ms':>13} {'c vs a':>8} "
               f"{'c vs b':>8} {'c GB/s':>7} {'copy GB/s':>10}")
-    if mgclr.cuda_available():
+    if cuda:
         header += f" {'(d) cuda ms':>12} {'GB/s':>8} {'% copy':>7}"
     print(header)
     for name, r in rows:

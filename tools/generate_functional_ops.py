@@ -57,7 +57,13 @@ from .transforms import (
 {imports}
 )
 
+# The ops in catalogue order (DESIGN.md): the paper's six MG augmentations, then the earlier ones.
+AUGMENTATION_OPS = (
+{catalogue}
+)
+
 __all__ = [
+    "AUGMENTATION_OPS",
 {exports}
 ]
 '''
@@ -108,7 +114,8 @@ def _transform_classes() -> tuple:
     name = "mgclr.ops.augment_functional"
     if "mgclr.ops" not in sys.modules:  # stand in for a stale file while mgclr.ops imports
         placeholder = types.ModuleType(name)
-        placeholder.__getattr__ = lambda attribute: None
+        placeholder.__all__ = []
+        placeholder.AUGMENTATION_OPS = ()
         sys.modules[name] = placeholder
         try:
             importlib.import_module("mgclr.ops")
@@ -122,6 +129,7 @@ def render() -> str:
     all_transforms = _transform_classes()
     classes = sorted(all_transforms, key=lambda c: c.__name__)
     header = HEADER.format(imports="\n".join(f"    {c.__name__}," for c in classes),
+                           catalogue="\n".join(f'    "{c.op_name}",' for c in all_transforms),
                            exports="\n".join(f'    "{c.op_name}",' for c in sorted(classes, key=lambda c: c.op_name)))
     return header + "".join(f"\n\n{_render_op(cls)}\n" for cls in all_transforms)
 

@@ -37,7 +37,32 @@ from .transforms import (
     ViewPerturbation,
 )
 
+# The ops in catalogue order (DESIGN.md): the paper's six MG augmentations, then the earlier ones.
+AUGMENTATION_OPS = (
+    "coordinate_perturbation",
+    "view_perturbation",
+    "stretch",
+    "repeat_clip",
+    "reverse_clip",
+    "posterize_time",
+    "shear",
+    "temporal_crop",
+    "crop_resize",
+    "random_rotate",
+    "euler_rotate",
+    "axis_rotate",
+    "flip",
+    "time_flip",
+    "joint_shake",
+    "joint_mask",
+    "drop_frames",
+    "gaussian_noise",
+    "gaussian_blur",
+    "axis_mask",
+)
+
 __all__ = [
+    "AUGMENTATION_OPS",
     "axis_mask",
     "axis_rotate",
     "coordinate_perturbation",
