@@ -10,9 +10,16 @@
 // (s_i0 = the positive), the kernels return
 //   lse_i  = logsumexp_j s_ij                       (N,)
 //   loss_i = lse_i - s_i0                           (N,)   the per-sample InfoNCE loss
-//   rank_i = #{ j >= 1 : s_ij > s_i0 }              (N,)   int64; the positive is top-k iff rank_i < k
-//                                                          (ties count in favour of the positive)
+//   rank_i = #{ j >= 1 : s_ij > s_i0 + tie }        (N,)   int64; the positive is top-k iff rank_i < k
 //   dq_i   = (sum_j p_ij c_j - k_i) / tau           (N, D) d loss_i / d q_i, p_i = softmax_j s_ij
+//
+// Ties count for the positive. Each implementation computes its logits in its own order, so logits equal
+// in exact arithmetic may differ by their rounding: a negative outranks the positive only by more than
+// `tie_tolerance` (the caller's, python/mgclr/ops/infonce.py: the worst rounding of two D-term dots of
+// unit vectors), so every implementation ranks alike wherever the difference is not within rounding.
+//
+// NaN in, NaN out: a row that meets a NaN logit (a NaN in q_i, k_i or any queue row) gets loss, lse and
+// dq all NaN; kernels track it explicitly (row_has_nan), because max and the clamped exp would drop it.
 //
 // The logits are never stored: a row keeps the online state (m, l, acc) with m = running max,
 // l = sum_j exp(s_ij - m) and acc = sum_j exp(s_ij - m) c_j over the candidates seen so far. Starting
@@ -38,7 +45,8 @@ struct InfonceArgs {
   const T* k;
   const T* queue;
   int64_t N, K, D;
-  T inv_tau;  // 1 / tau, rounded to T once by the caller
+  T inv_tau;        // 1 / tau, rounded to T once by the caller
+  T tie_tolerance;  // a negative outranks the positive only when s_ij > s_i0 + tie_tolerance
   T* loss;
   T* lse;
   int64_t* rank;
@@ -65,6 +73,7 @@ struct OnlineUpdateArgs {
   T* l;
   int64_t* rank;
   T* scale;
+  T tie_tolerance;
 };
 
 MGCLR_HD float exp_(float x) { return ::expf(x); }
@@ -132,6 +141,16 @@ MGCLR_HD void finish_loss(const RowState<T>& st, T s0, T* lse, T* loss) {
 // dq_i[d] = (acc[d] / l - k_i[d]) / tau.
 template <typename T>
 MGCLR_HD T finish_dq(T acc_d, T l, T k_d, T inv_tau) { return (acc_d / l - k_d) * inv_tau; }
+
+template <typename T>
+MGCLR_HD T quiet_nan() { return T(NAN); }
+
+// A row that met a NaN: loss and lse NaN (dq is set NaN by the caller).
+template <typename T>
+MGCLR_HD void finish_nan_row(T* lse, T* loss) {
+  *lse = quiet_nan<T>();
+  *loss = quiet_nan<T>();
+}
 
 }  // namespace infonce
 }  // namespace mgclr

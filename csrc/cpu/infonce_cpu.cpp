@@ -69,11 +69,28 @@ void transpose_tile_t(const T* src, int64_t rows, int64_t D, T* dst) {
   }
 }
 
+// Loss, lse, rank and dq of rows [lo, hi) from their final online states (dq holds acc on entry).
+template <typename T>
+void finish_rows(const T* k, int64_t D, T inv_tau, int64_t lo, int64_t hi, const infonce::RowState<T>* st,
+                 const T* s0, const int64_t* cnt, const char* nan_seen, T* loss, T* lse, int64_t* rank, T* dq) {
+  for (int64_t i = lo; i < hi; ++i) {
+    const int64_t li = i - lo;
+    rank[i] = cnt[li];
+    if (nan_seen[li]) {
+      infonce::finish_nan_row(lse + i, loss + i);
+      for (int64_t d = 0; d < D; ++d) dq[i * D + d] = infonce::quiet_nan<T>();
+      continue;
+    }
+    infonce::finish_loss(st[li], s0[li], lse + i, loss + i);
+    for (int64_t d = 0; d < D; ++d) dq[i * D + d] = infonce::finish_dq(dq[i * D + d], st[li].l, k[i * D + d], inv_tau);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Portable path (any T, any CPU): plain loops the compiler vectorises; no FMA contraction, so each
 // logit is exactly infonce::dot_seq(q_i, c_j) * inv_tau.
 template <typename T>
-void rows_portable(const T* q, const T* k, const T* queue, int64_t K, int64_t D, T inv_tau, int64_t lo,
+void rows_portable(const T* q, const T* k, const T* queue, int64_t K, int64_t D, T inv_tau, T tie, int64_t lo,
                    int64_t hi, T* loss, T* lse, int64_t* rank, T* dq) {
   using infonce::RowState;
   const int64_t n = hi - lo;
@@ -81,10 +98,13 @@ void rows_portable(const T* q, const T* k, const T* queue, int64_t K, int64_t D,
   std::vector<T> tileT(static_cast<size_t>(D * kTile));
   std::vector<T> s(static_cast<size_t>(kRows * kTile));
   std::vector<RowState<T>> st(static_cast<size_t>(n));
-  std::vector<T> s0(static_cast<size_t>(n));
+  std::vector<T> s0(static_cast<size_t>(n)), threshold(static_cast<size_t>(n));
   std::vector<int64_t> cnt(static_cast<size_t>(n), 0);
+  std::vector<char> nan_seen(static_cast<size_t>(n), 0);
   for (int64_t i = lo; i < hi; ++i) {
     s0[i - lo] = infonce::dot_seq(q + i * D, k + i * D, D) * inv_tau;
+    threshold[i - lo] = s0[i - lo] + tie;
+    nan_seen[i - lo] = s0[i - lo] != s0[i - lo];
     st[i - lo] = infonce::start_state(s0[i - lo]);
     for (int64_t d = 0; d < D; ++d) dq[i * D + d] = k[i * D + d];
   }
@@ -105,11 +125,14 @@ void rows_portable(const T* q, const T* k, const T* queue, int64_t K, int64_t D,
         }
         const int64_t li = r0 + r - lo;
         T tmax = -std::numeric_limits<T>::infinity();
+        bool nan = false;
         for (int64_t j = 0; j < tk; ++j) {
           sr[j] = sr[j] * inv_tau;
           tmax = std::max(tmax, sr[j]);
-          cnt[li] += sr[j] > s0[li] ? 1 : 0;
+          cnt[li] += sr[j] > threshold[li] ? 1 : 0;
+          nan = nan | (sr[j] != sr[j]);
         }
+        nan_seen[li] = nan_seen[li] || nan;
         const T scale = infonce::rescale_to(st[li], tmax);
         T sum = T(0);
         for (int64_t j = 0; j < tk; ++j) {
@@ -127,12 +150,7 @@ void rows_portable(const T* q, const T* k, const T* queue, int64_t K, int64_t D,
       }
     }
   }
-  for (int64_t i = lo; i < hi; ++i) {
-    const int64_t li = i - lo;
-    infonce::finish_loss(st[li], s0[li], lse + i, loss + i);
-    rank[i] = cnt[li];
-    for (int64_t d = 0; d < D; ++d) dq[i * D + d] = infonce::finish_dq(dq[i * D + d], st[li].l, k[i * D + d], inv_tau);
-  }
+  finish_rows(k, D, inv_tau, lo, hi, st.data(), s0.data(), cnt.data(), nan_seen.data(), loss, lse, rank, dq);
 }
 
 #if defined(MGCLR_INFONCE_AVX512)
@@ -219,8 +237,8 @@ MGCLR_AVX512 void accumulate512(float* const* acc, const float* scale, const flo
 }
 
 MGCLR_AVX512 void rows_avx512(const float* q, const float* k, const float* queue, int64_t K, int64_t D,
-                              float inv_tau, int64_t lo, int64_t hi, float* loss, float* lse, int64_t* rank,
-                              float* dq) {
+                              float inv_tau, float tie, int64_t lo, int64_t hi, float* loss, float* lse,
+                              int64_t* rank, float* dq) {
   using infonce::RowState;
   const int64_t n = hi - lo;
   if (n <= 0) return;
@@ -229,8 +247,10 @@ MGCLR_AVX512 void rows_avx512(const float* q, const float* k, const float* queue
   std::vector<RowState<float>> st(static_cast<size_t>(n));
   std::vector<float> s0(static_cast<size_t>(n));
   std::vector<int64_t> cnt(static_cast<size_t>(n), 0);
+  std::vector<char> nan_seen(static_cast<size_t>(n), 0);
   for (int64_t i = lo; i < hi; ++i) {
     s0[i - lo] = dot_fma(q + i * D, k + i * D, D) * inv_tau;
+    nan_seen[i - lo] = s0[i - lo] != s0[i - lo];
     st[i - lo] = infonce::start_state(s0[i - lo]);
     for (int64_t d = 0; d < D; ++d) dq[i * D + d] = k[i * D + d];
   }
@@ -257,16 +277,20 @@ MGCLR_AVX512 void rows_avx512(const float* q, const float* k, const float* queue
       for (int r = 0; r < rb; ++r) {
         const int64_t li = r0 + r - lo;
         const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-        const __m512 pos = _mm512_set1_ps(s0[li]);
+        const __m512 threshold = _mm512_set1_ps(s0[li] + tie);
         __m512 v[4];
         __m512 mx = ninf;
         int64_t c = 0;
+        __mmask16 nan = 0;
         for (int u = 0; u < 4; ++u) {
           v[u] = _mm512_mask_loadu_ps(ninf, valid[u], s + r * kTile + 16 * u);
           mx = _mm512_max_ps(mx, v[u]);
-          c += __builtin_popcount(static_cast<unsigned>(_mm512_mask_cmp_ps_mask(valid[u], v[u], pos, _CMP_GT_OQ)));
+          c += __builtin_popcount(
+              static_cast<unsigned>(_mm512_mask_cmp_ps_mask(valid[u], v[u], threshold, _CMP_GT_OQ)));
+          nan = nan | _mm512_mask_cmp_ps_mask(valid[u], v[u], v[u], _CMP_UNORD_Q);
         }
         cnt[li] += c;
+        nan_seen[li] = nan_seen[li] || nan != 0;
         scale[r] = infonce::rescale_to(st[li], _mm512_reduce_max_ps(mx));
         const __m512 m = _mm512_set1_ps(st[li].m);
         __m512 sum = _mm512_setzero_ps();
@@ -280,12 +304,7 @@ MGCLR_AVX512 void rows_avx512(const float* q, const float* k, const float* queue
       accumulate512(acc, scale, s, tile, tk, D, rb);
     }
   }
-  for (int64_t i = lo; i < hi; ++i) {
-    const int64_t li = i - lo;
-    infonce::finish_loss(st[li], s0[li], lse + i, loss + i);
-    rank[i] = cnt[li];
-    for (int64_t d = 0; d < D; ++d) dq[i * D + d] = infonce::finish_dq(dq[i * D + d], st[li].l, k[i * D + d], inv_tau);
-  }
+  finish_rows(k, D, inv_tau, lo, hi, st.data(), s0.data(), cnt.data(), nan_seen.data(), loss, lse, rank, dq);
 }
 
 bool cpu_has_avx512() {
@@ -295,22 +314,19 @@ bool cpu_has_avx512() {
 #endif  // MGCLR_INFONCE_AVX512
 
 template <typename T>
-void rows_dispatch(const T* q, const T* k, const T* queue, int64_t K, int64_t D, T inv_tau, int64_t lo,
-                   int64_t hi, T* loss, T* lse, int64_t* rank, T* dq) {
-  rows_portable(q, k, queue, K, D, inv_tau, lo, hi, loss, lse, rank, dq);
+void rows_dispatch(const infonce::InfonceArgs<T>& a, int64_t lo, int64_t hi) {
+  rows_portable(a.q, a.k, a.queue, a.K, a.D, a.inv_tau, a.tie_tolerance, lo, hi, a.loss, a.lse, a.rank, a.dq);
 }
 
 template <>
-void rows_dispatch<float>(const float* q, const float* k, const float* queue, int64_t K, int64_t D,
-                          float inv_tau, int64_t lo, int64_t hi, float* loss, float* lse, int64_t* rank,
-                          float* dq) {
+void rows_dispatch<float>(const infonce::InfonceArgs<float>& a, int64_t lo, int64_t hi) {
 #if defined(MGCLR_INFONCE_AVX512)
   if (cpu_has_avx512()) {
-    rows_avx512(q, k, queue, K, D, inv_tau, lo, hi, loss, lse, rank, dq);
+    rows_avx512(a.q, a.k, a.queue, a.K, a.D, a.inv_tau, a.tie_tolerance, lo, hi, a.loss, a.lse, a.rank, a.dq);
     return;
   }
 #endif
-  rows_portable(q, k, queue, K, D, inv_tau, lo, hi, loss, lse, rank, dq);
+  rows_portable(a.q, a.k, a.queue, a.K, a.D, a.inv_tau, a.tie_tolerance, lo, hi, a.loss, a.lse, a.rank, a.dq);
 }
 
 }  // namespace
@@ -326,7 +342,7 @@ void infonce_fused_cpu(const infonce::InfonceArgs<T>& a) {
   {
     int64_t lo, hi;
     row_range(a.N, thread_id(), threads, &lo, &hi);
-    rows_dispatch<T>(a.q, a.k, a.queue, a.K, a.D, a.inv_tau, lo, hi, a.loss, a.lse, a.rank, a.dq);
+    rows_dispatch<T>(a, lo, hi);
   }
 }
 
@@ -339,10 +355,11 @@ void infonce_online_update_cpu(const infonce::OnlineUpdateArgs<T>& a) {
   for (int64_t i = 0; i < a.N; ++i) {
     T* s = a.scores + i * a.ld;
     T tmax = -std::numeric_limits<T>::infinity();
+    const T threshold = a.s0[i] + a.tie_tolerance;
     int64_t c = 0;
     for (int64_t j = 0; j < a.C; ++j) {
       tmax = std::max(tmax, s[j]);
-      c += s[j] > a.s0[i] ? 1 : 0;
+      c += s[j] > threshold ? 1 : 0;
     }
     infonce::RowState<T> st{a.m[i], a.l[i]};
     a.scale[i] = infonce::rescale_to(st, tmax);
@@ -355,6 +372,14 @@ void infonce_online_update_cpu(const infonce::OnlineUpdateArgs<T>& a) {
     a.l[i] = st.l + sum;
     a.rank[i] += c;
   }
+}
+
+bool infonce_fused_cpu_fast() {
+#if defined(MGCLR_INFONCE_AVX512)
+  return cpu_has_avx512();
+#else
+  return false;
+#endif
 }
 
 template void infonce_fused_cpu<float>(const infonce::InfonceArgs<float>&);

@@ -21,4 +21,8 @@ void infonce_fused_cpu(const infonce::InfonceArgs<T>& args);
 template <typename T>
 void infonce_online_update_cpu(const infonce::OnlineUpdateArgs<T>& args);
 
+// Whether infonce_fused_cpu<float> runs its vectorised micro-kernel on this CPU (AVX-512F). Without it the
+// portable path is slower than matmul-based chunks, and queue_infonce(impl="auto") picks "chunked".
+bool infonce_fused_cpu_fast();
+
 }  // namespace mgclr

@@ -54,8 +54,8 @@ __host__ __device__ inline int tile_ld(int D, bool tf32) { return tf32 ? ((D + 7
 template <typename T, bool TF32>
 __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __restrict__ q, const T* __restrict__ k,
                                                                  const T* __restrict__ queue, int64_t N, int64_t K,
-                                                                 int D, T inv_tau, int64_t slice, T* ws_m, T* ws_l,
-                                                                 T* ws_acc, int64_t* ws_cnt) {
+                                                                 int D, T inv_tau, T tie, int64_t slice, T* ws_m,
+                                                                 T* ws_l, T* ws_acc, int64_t* ws_cnt) {
   extern __shared__ __align__(128) unsigned char smem_raw[];  // wmma needs 32-byte aligned tiles
   const int ld = tile_ld(D, TF32);
   const int dpad = TF32 ? ((D + 7) / 8) * 8 : D;
@@ -63,7 +63,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
   T* st = sq + kBM * ld;                    // kBN x ld
   T* sacc = st + kBN * ld;                  // kBM x ld
   T* ss = sacc + kBM * ld;                  // kBM x kBN logits, then p
-  __shared__ T s_m[kBM], s_l[kBM], s_scale[kBM], s_s0[kBM];
+  __shared__ T s_m[kBM], s_l[kBM], s_scale[kBM], s_threshold[kBM];
   __shared__ long long s_cnt[kBM];
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -81,7 +81,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
   __syncthreads();
   if (tid < kBM) {
     const int64_t i = row0 + tid;
-    s_s0[tid] = i < N ? dot_fma(sq + tid * ld, k + i * D, D) * inv_tau : T(0);
+    s_threshold[tid] = (i < N ? dot_fma(sq + tid * ld, k + i * D, D) * inv_tau : T(0)) + tie;
     s_m[tid] = -INFINITY;
     s_l[tid] = T(0);
     s_cnt[tid] = 0;
@@ -133,7 +133,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
       if (!scaled) s = s * inv_tau;
       s = valid ? s : T(-INFINITY);
       const T mx = warp_max(s);
-      const unsigned above = __ballot_sync(0xffffffffu, valid && s > s_s0[r]);
+      const unsigned above = __ballot_sync(0xffffffffu, valid && s > s_threshold[r]);
       const T m_old = s_m[r];
       const T m_new = mx > m_old ? mx : m_old;
       const T scale = infonce::exp_(m_old - m_new);  // m_old = -inf on the first tile: scale 0
@@ -181,14 +181,19 @@ __global__ void fused_combine_kernel(const T* __restrict__ q, const T* __restric
   __shared__ T s_scale_acc[kMaxSplits + 1];  // [0]: factor of the positive's start state after all merges
   __shared__ T s_scale_part[kMaxSplits];
   __shared__ T s_l;
+  __shared__ bool s_nan;
   const int64_t i = blockIdx.x;
   if (threadIdx.x == 0) {
     const T s0 = dot_fma(q + i * D, k + i * D, D) * inv_tau;
     infonce::RowState<T> st = infonce::start_state(s0);
     int64_t cnt = 0;
+    // A NaN logit makes its partial's l NaN (exp(NaN) enters the sum); merge_state would take that
+    // partial for an empty one, so NaN is caught here, with a NaN positive.
+    bool nan = s0 != s0;
     // Running product form: acc = (((k * a_0 + p_0 * b_0) * a_1 + p_1 * b_1) ...), applied below in order.
     for (int s = 0; s < splits; ++s) {
       infonce::RowState<T> part{ws_m[s * N + i], ws_l[s * N + i]};
+      nan = nan || part.l != part.l;
       T sa, sb;
       infonce::merge_state(st, part, &sa, &sb);
       s_scale_acc[s] = sa;
@@ -197,12 +202,18 @@ __global__ void fused_combine_kernel(const T* __restrict__ q, const T* __restric
     }
     T v, lo;
     infonce::finish_loss(st, s0, &v, &lo);
+    if (nan) infonce::finish_nan_row(&v, &lo);
     lse[i] = v;
     loss[i] = lo;
     rank[i] = cnt;
     s_l = st.l;
+    s_nan = nan;
   }
   __syncthreads();
+  if (s_nan) {
+    for (int d = threadIdx.x; d < D; d += blockDim.x) dq[i * D + d] = infonce::quiet_nan<T>();
+    return;
+  }
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     T a = k[i * D + d];
     for (int s = 0; s < splits; ++s) {
@@ -228,17 +239,17 @@ __device__ T block_reduce(T v, Op op, T* scratch) {
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) online_update_kernel(T* scores, int64_t C, int64_t ld, const T* s0,
-                                                                 T* m, T* l, int64_t* rank, T* scale) {
+                                                                 T* m, T* l, int64_t* rank, T* scale, T tie) {
   __shared__ T scratch[kWarps];
   __shared__ long long cscratch[kWarps];
   const int64_t i = blockIdx.x;
   T* s = scores + i * ld;
-  const T pos = s0[i];
+  const T threshold = s0[i] + tie;
   T mx = -INFINITY;
   long long c = 0;
   for (int64_t j = threadIdx.x; j < C; j += kThreads) {
     mx = fmax(mx, s[j]);
-    c += s[j] > pos ? 1 : 0;
+    c += s[j] > threshold ? 1 : 0;
   }
   mx = block_reduce(mx, [](T a, T b) { return fmax(a, b); }, scratch);
   c = block_reduce(c, [](long long a, long long b) { return a + b; }, cscratch);
@@ -285,8 +296,8 @@ void launch_fused(const infonce::InfonceArgs<T>& a, cudaStream_t stream, int dev
   const int64_t S = a.splits;
   const int64_t slice = (a.K + S - 1) / S;
   dim3 grid(static_cast<unsigned>((a.N + kBM - 1) / kBM), static_cast<unsigned>(S));
-  kernel<<<grid, kThreads, smem, stream>>>(a.q, a.k, a.queue, a.N, a.K, D, a.inv_tau, slice, a.ws_m, a.ws_l,
-                                           a.ws_acc, a.ws_count);
+  kernel<<<grid, kThreads, smem, stream>>>(a.q, a.k, a.queue, a.N, a.K, D, a.inv_tau, a.tie_tolerance, slice,
+                                           a.ws_m, a.ws_l, a.ws_acc, a.ws_count);
   check_launch("infonce fused_partial_kernel");
   fused_combine_kernel<T><<<static_cast<unsigned>(a.N), 128, 0, stream>>>(
       a.q, a.k, a.N, D, a.inv_tau, static_cast<int>(S), a.ws_m, a.ws_l, a.ws_acc, a.ws_count, a.loss, a.lse,
@@ -318,7 +329,7 @@ void infonce_online_update_cuda(const infonce::OnlineUpdateArgs<T>& a, CudaLaunc
   DeviceGuard guard(launch.device);
   auto stream = reinterpret_cast<cudaStream_t>(launch.stream);
   online_update_kernel<T><<<static_cast<unsigned>(a.N), kThreads, 0, stream>>>(a.scores, a.C, a.ld, a.s0, a.m, a.l,
-                                                                               a.rank, a.scale);
+                                                                               a.rank, a.scale, a.tie_tolerance);
   check_launch("infonce online_update_kernel");
 }
 

@@ -11,7 +11,8 @@ from typing import Optional, Tuple
 
 import torch
 
-_MASK63 = (1 << 63) - 1
+MAX_SEED = (1 << 63) - 1    # a seed is a 64-bit Philox key; < 2**63 so that it fits torch's int64
+MAX_OFFSET = (1 << 32) - 1  # the offset is counter word 3, uint32
 
 
 def resolve_seed(seed: Optional[int], generator: Optional[torch.Generator]) -> Tuple[int, int]:
@@ -19,7 +20,7 @@ def resolve_seed(seed: Optional[int], generator: Optional[torch.Generator]) -> T
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
-        if seed < 0 or seed > _MASK63:
+        if seed < 0 or seed > MAX_SEED:
             raise ValueError(f"seed: expected 0 <= seed < 2**63, got {seed}")
         return seed, 0
     if generator is not None and not isinstance(generator, torch.Generator):

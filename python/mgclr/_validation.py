@@ -1,7 +1,9 @@
 """Argument validation shared by every op: one wording for every error.
 
 Each check raises ``ValueError`` (wrong value/shape) or ``TypeError`` (wrong type/dtype) naming the
-argument, what was expected and what came.
+argument, what was expected and what came. Numbers are checked in the precision the kernels use: integer
+arguments travel as int32 (:func:`check_int`), float arguments as float32 (:func:`check_float32`), so a
+value that would wrap around or overflow / underflow on the way is refused here, by name.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 import math
 from typing import Optional, Sequence
 
+import numpy as np
 import torch
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+INT32_MAX = 2**31 - 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def check_tensor(name: str, value, *, ndim: Optional[int] = None, dtypes: Sequence[torch.dtype] = FLOAT_DTYPES,
@@ -61,8 +66,42 @@ def check_number(name: str, value, *, low: Optional[float] = None, high: Optiona
     return value
 
 
-def check_range(name: str, lo, hi, *, low: Optional[float] = None, high: Optional[float] = None) -> None:
-    check_number(f"{name}[0]", lo, low=low, high=high)
-    check_number(f"{name}[1]", hi, low=low, high=high)
+def check_int(name: str, value, *, low: Optional[int] = None, high: int = INT32_MAX) -> int:
+    """An integer (``3`` or ``3.0``, not ``True``) in [low, high]; ``high`` defaults to the int32 maximum."""
+    check_number(name, value, low=low, high=high, integer=True)
+    return int(value)
+
+
+def as_float32(value: float) -> np.float32:
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        return np.float32(value)
+
+
+def check_float32(name: str, value, *, low: Optional[float] = None, high: Optional[float] = None,
+                  low_inclusive: bool = True, high_inclusive: bool = True, divisor: bool = False) -> float:
+    """A finite number in the given range that float32 represents (|value| <= 3.4e38: beyond, it would
+    become inf). ``divisor``: the kernels divide by it, so 1 / value must be finite in float32 too."""
+    check_number(name, value, low=low, high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive)
+    single = as_float32(value)
+    if not np.isfinite(single):
+        raise ValueError(f"{name}: expected a value representable in float32 (|value| <= {FLOAT32_MAX:.4g}, the "
+                         f"kernels' precision), got {value!r}")
+    if divisor:
+        with np.errstate(over="ignore", divide="ignore"):
+            inverse = np.float32(1) / single
+        if not np.isfinite(inverse):
+            raise ValueError(f"{name}: the kernels divide by it and 1/{value!r} overflows float32; expected "
+                             f"|value| >= {1 / FLOAT32_MAX:.3g}, got {value!r}")
+    return float(value)
+
+
+def check_float32_pair(name: str, value, *, low: Optional[float] = None, high: Optional[float] = None,
+                       divisor: bool = False) -> tuple:
+    """A ``(low, high)`` pair of :func:`check_float32` numbers with low <= high."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name}: expected a (low, high) pair, got {value!r}")
+    lo = check_float32(f"{name}[0]", value[0], low=low, high=high, divisor=divisor)
+    hi = check_float32(f"{name}[1]", value[1], low=low, high=high, divisor=divisor)
     if lo > hi:
-        raise ValueError(f"{name}: expected lower <= upper, got ({lo!r}, {hi!r})")
+        raise ValueError(f"{name}: expected lower <= upper, got ({value[0]!r}, {value[1]!r})")
+    return lo, hi

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_number, check_tensor
+from .._validation import FLOAT_DTYPES, check_finite_tensor, check_int, check_tensor
 from ..ops import queue_enqueue_, queue_infonce
 
 
@@ -30,14 +30,23 @@ class MoCoQueue(nn.Module):
     Buffers (saved in ``state_dict``): ``queue (size, dim)`` and ``ptr`` (0-d int64, the next slot to
     write). ``forward(q, k, temperature, **kw)`` is :func:`mgclr.ops.queue_infonce` against the current
     queue; the loss it returns is not changed by a later ``enqueue`` (snapshot semantics).
+
+    ``dtype`` is a floating dtype (float32 by default). :meth:`enqueue` takes floating keys and casts them
+    to the queue's dtype (bfloat16 keys from autocast into a float32 queue, say); keys may be rows of the
+    queue itself (they are copied first). NaN keys are stored as they come unless ``check_finite=True``:
+    :func:`~mgclr.ops.queue_infonce` then returns NaN for every row that sees them, so a diverging key
+    encoder shows in the loss.
     """
 
     def __init__(self, size: int, dim: int, *, generator: torch.Generator | None = None,
                  device: torch.device | None = None, dtype: torch.dtype = torch.float32,
                  gather_distributed: bool = True) -> None:
         super().__init__()
-        check_number("size", size, low=1, integer=True)
-        check_number("dim", dim, low=1, integer=True)
+        check_int("size", size, low=1)
+        check_int("dim", dim, low=1)
+        if not isinstance(dtype, torch.dtype) or dtype not in FLOAT_DTYPES:
+            names = ", ".join(str(d).replace("torch.", "") for d in FLOAT_DTYPES)
+            raise TypeError(f"dtype: expected a floating dtype ({names}), got {dtype}")
         self.gather_distributed = gather_distributed
         self.register_buffer("queue", _random_unit_rows(int(size), int(dim), generator, device, dtype))
         self.register_buffer("ptr", torch.zeros((), dtype=torch.int64, device=device))
@@ -57,8 +66,9 @@ class MoCoQueue(nn.Module):
         return queue_infonce(q, k, self.queue, temperature, **kwargs)
 
     @torch.no_grad()
-    def enqueue(self, keys: torch.Tensor) -> None:
-        """Writes ``keys (n, dim)`` (any n >= 0) after the newest entry, wrapping around; see module doc."""
+    def enqueue(self, keys: torch.Tensor, *, check_finite: bool = False) -> None:
+        """Writes ``keys (n, dim)`` (any n >= 0) after the newest entry, wrapping around; see the class doc.
+        ``check_finite`` rejects NaN/inf keys (one device-to-host sync)."""
         check_tensor("keys", keys, ndim=2, shape_hint="(n, dim)")
         if keys.shape[1] != self.dim:
             raise ValueError(f"keys: expected shape (n, dim) with dim = {self.dim}, got {tuple(keys.shape)}")
@@ -66,6 +76,11 @@ class MoCoQueue(nn.Module):
             raise ValueError(f"keys: expected a tensor on {self.queue.device} (the queue's device), "
                              f"got {keys.device}")
         keys = keys.detach()
+        if check_finite:
+            check_finite_tensor("keys", keys)
+        if not torch.compiler.is_compiling() and keys.numel() and \
+                keys.untyped_storage().data_ptr() == self.queue.untyped_storage().data_ptr():
+            keys = keys.clone()  # rows of the queue itself: written while read otherwise (compiled graphs copy)
         dist = torch.distributed
         if self.gather_distributed and dist.is_available() and dist.is_initialized():
             keys = keys.contiguous()
@@ -78,8 +93,7 @@ class MoCoQueue(nn.Module):
     def resize(self, size: int, *, generator: torch.Generator | None = None) -> None:
         """Changes the capacity to ``size``, keeping the newest min(old, new) keys; new slots get random
         unit vectors (older than every kept key) and the pointer restarts at the oldest slot, 0."""
-        check_number("size", size, low=1, integer=True)
-        size, old = int(size), self.size
+        size, old = check_int("size", size, low=1), self.size
         order = torch.remainder(self.ptr + torch.arange(old, device=self.queue.device), old)  # oldest first
         kept = self.queue.index_select(0, order)
         if size <= old:

@@ -22,12 +22,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 
 from .._ext import cuda_compiled, native
-from .._seeding import resolve_seed
+from .._seeding import MAX_OFFSET, MAX_SEED, resolve_seed
 from .._validation import check_finite_tensor, check_number, check_same_device, check_tensor
 from ..profiling import range as nvtx_range
 from .augment_abi import abi, op_abi
 
 # ----------------------------------------------------------------------------------------- programs ----
+
+
+# (code, int arguments, float arguments, flip permutation or None): see AugmentProgram.signature
+OpSignature = Tuple[int, Tuple[int, ...], Tuple[float, ...], Optional[Tuple[int, ...]]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class AugmentProgram:
         if len(flips) > 1:
             raise ValueError(f"{owner}: transforms: all flips must use one layout, got {sorted(flips)}")
         self._encoded: Dict[Tuple[int, int], Tuple[List[int], List[float]]] = {}
+        self._signatures: Dict[int, Tuple[OpSignature, ...]] = {}
 
     @classmethod
     def single(cls, transform: Any, coord_channels: int = 3) -> AugmentProgram:
@@ -94,6 +99,24 @@ class AugmentProgram:
         if key not in self._encoded:
             self._encoded[key] = self._encode(num_joints, frames)
         return self._encoded[key]
+
+    def signature(self, num_joints: int) -> Tuple[OpSignature, ...]:
+        """Per op, what a replay of its records must share with the call that drew them: the op's code and
+        arguments (phase 2 reads them) and, for a flip, its permutation. ``p``, ``same_on_batch`` and one-of
+        groups only steer sampling, which a replay skips, so an op's records also replay alone."""
+        if num_joints not in self._signatures:
+            self.encode(num_joints, 1)  # validates the arguments against the ABI
+            signatures = []
+            for e in self.entries:
+                op = e.transform
+                spec = op_abi(op.op_name)
+                args = op.encode(num_joints)
+                perm = op.permutation(num_joints)
+                signatures.append((spec.code, tuple(int(args[n]) for n in spec.int_args),
+                                   tuple(float(args[n]) for n in spec.float_args),
+                                   None if perm is None else tuple(int(v) for v in perm)))
+            self._signatures[num_joints] = tuple(signatures)
+        return self._signatures[num_joints]
 
     def _encode(self, num_joints: int, frames: int) -> Tuple[List[int], List[float]]:
         limits = abi().limits
@@ -156,7 +179,8 @@ class AugmentParams:
     ``records``: (views, N, n_ops, record_words) int32 raw records (layout: ``csrc/core/augment_abi.h``;
     :meth:`fields` decodes them by name); ``lengths``: (views, N) valid output frames; ``seed``/``offset``:
     the Philox key of the call (per-element draws such as noise are recomputed from it on replay);
-    ``op_names``: the ops in execution order.
+    ``op_names``: the ops in execution order; ``coord_channels`` and ``signatures`` (per op: code, arguments
+    and flip permutation) what a replay must match.
     """
 
     records: torch.Tensor
@@ -166,6 +190,8 @@ class AugmentParams:
     op_names: Tuple[str, ...]
     transforms: Tuple[Any, ...]
     num_joints: int
+    coord_channels: int
+    signatures: Tuple[OpSignature, ...]
 
     def index(self, op: Union[int, str]) -> int:
         if isinstance(op, int):
@@ -188,11 +214,12 @@ class AugmentParams:
         """The records of a single op, to replay it alone with its own transform."""
         j = self.index(op)
         return AugmentParams(self.records[:, :, j:j + 1].contiguous(), self.lengths, self.seed, self.offset,
-                             (self.op_names[j],), (self.transforms[j],), self.num_joints)
+                             (self.op_names[j],), (self.transforms[j],), self.num_joints, self.coord_channels,
+                             (self.signatures[j],))
 
     def to(self, device) -> AugmentParams:
         return AugmentParams(self.records.to(device), self.lengths.to(device), self.seed, self.offset,
-                             self.op_names, self.transforms, self.num_joints)
+                             self.op_names, self.transforms, self.num_joints, self.coord_channels, self.signatures)
 
 
 # -------------------------------------------------------------------------------- registered ops ----
@@ -292,12 +319,15 @@ def run_program(program: AugmentProgram, x: torch.Tensor, lengths: Optional[torc
     :class:`mgclr.augment.Pipeline`. Returns the output, ``(q, k)`` with ``two_views``, and an
     :class:`AugmentParams` after them with ``return_params``."""
     lengths = _check_inputs(program.coord_channels, x, lengths, check_finite, check_lengths)
+    if x.requires_grad and torch.is_grad_enabled():
+        raise ValueError("x: requires grad, but the augmentation ops are not differentiable (they are input "
+                         "preprocessing, and their parameters are drawn, not learned): pass x.detach()")
     N, C, T, V, M = x.shape
     n_views = 2 if two_views else 1
     prog_i, prog_f = program.encode(V, T)
     records = None
     if params is not None:
-        records = _check_replay(program, params, N, n_views, x.device, lengths, T)
+        records = _check_replay(program, params, N, V, n_views, x.device, lengths, T)
         seed_, offset = params.seed, params.offset
     else:
         seed_, offset = resolve_seed(seed, generator)
@@ -316,7 +346,8 @@ def run_program(program: AugmentProgram, x: torch.Tensor, lengths: Optional[torc
     views = (out[0], out[1]) if two_views else out[0]
     if not return_params:
         return views
-    info = AugmentParams(recs, out_lengths, seed_, offset, program.execution_order, program.transforms, V)
+    info = AugmentParams(recs, out_lengths, seed_, offset, program.execution_order, program.transforms, V,
+                         program.coord_channels, program.signature(V))
     return views, info
 
 
@@ -359,16 +390,30 @@ def _check_out(out: torch.Tensor, shape: Tuple[int, ...], x: torch.Tensor) -> to
     return out.view(shape)
 
 
-def _check_replay(program: AugmentProgram, params: AugmentParams, N: int, n_views: int, device: torch.device,
-                  lengths: Optional[torch.Tensor], T: int) -> torch.Tensor:
+def _check_replay(program: AugmentProgram, params: AugmentParams, N: int, V: int, n_views: int,
+                  device: torch.device, lengths: Optional[torch.Tensor], T: int) -> torch.Tensor:
     if not isinstance(params, AugmentParams):
         raise TypeError(f"params: expected AugmentParams (from return_params=True), got {type(params).__name__}")
     if params.op_names != program.execution_order:
         raise ValueError(f"params: recorded for ops {params.op_names}, this pipeline runs {program.execution_order}")
+    if params.num_joints != V:
+        raise ValueError(f"params: recorded for V={params.num_joints} joints, x has V={V}")
+    if params.coord_channels != program.coord_channels:
+        raise ValueError(f"params: recorded with coord_channels={params.coord_channels}, this pipeline has "
+                         f"coord_channels={program.coord_channels}")
+    for name, want, got in zip(program.execution_order, program.signature(V), params.signatures):
+        if tuple(want) != tuple(got):
+            raise ValueError(f"params: {name} was recorded with other arguments than this pipeline's (recorded "
+                             f"{got}, here {want}); a replay needs the transforms it was drawn with")
+    if not isinstance(params.records, torch.Tensor) or params.records.dtype != torch.int32:
+        got = type(params.records).__name__ if not isinstance(params.records, torch.Tensor) else params.records.dtype
+        raise TypeError(f"params.records: expected the int32 tensor return_params=True gave, got {got}")
     expected = (n_views, N, len(program.entries), abi().limits.record_words)
     if tuple(params.records.shape) != expected:
         raise ValueError(f"params: expected records of shape {expected}, got {tuple(params.records.shape)}")
-    records = params.records.to(device=device, dtype=torch.int32).contiguous()
+    check_number("params.seed", params.seed, low=0, high=MAX_SEED, integer=True)
+    check_number("params.offset", params.offset, low=0, high=MAX_OFFSET, integer=True)
+    records = params.records.to(device=device).contiguous()
     if N and program.entries:
         expected_len = lengths if lengths is not None else torch.full((N,), T, dtype=torch.int64, device=device)
         if not bool((records[:, :, 0, abi().header["input_length"]].long() == expected_len).all()):

@@ -113,6 +113,9 @@ def coordinate_perturbation(
     the first half, 1 for uniform motion (and for a symmetric round trip), clipped at ``r_max`` when it
     happens late. (DESIGN.md's gloss "round trips get larger offsets" does not follow from the formula.)
 
+    lambda is a statistic of the sample: a NaN in any of the three frames it reads makes it NaN, and with it
+    every perturbed joint of that sample in every frame. ``check_finite=True`` rejects NaN anywhere in ``x``.
+
     Functional form of :class:`mgclr.augment.CoordinatePerturbation` (same arguments), run as a one-op program.
 
     Args:

@@ -13,8 +13,10 @@ Implementations (``impl=``):
   and dq, which is stored for backward (backward only scales it by the incoming gradient); memory O(N·D).
   CPU: OpenMP, AVX-512 when the CPU has it. CUDA: tiles split over K with a fixed-order combine (same bits
   every run), fp32 accumulation; ``tf32=True`` computes the logits on TF32 tensor cores.
-* ``"auto"`` (default): ``"fused"`` when the extension (and, for CUDA tensors, its CUDA kernels) is
-  built, else ``"reference"``.
+* ``"auto"`` (default): ``"fused"`` on CUDA (``"chunked"`` past D = 384) and on CPUs where the fused kernel
+  has its vectorised path (AVX-512F), ``"chunked"`` on other CPUs (there the portable fused loop, with a libm
+  ``exp`` per logit, is slower than the matmul chunks: see benchmarks/RESULTS.md), ``"reference"`` without
+  the extension.
 
 Because chunked and fused compute dq in the forward, an in-place ``enqueue`` after the forward does not
 change the backward; the reference snapshots the queue for the same reason.
@@ -22,16 +24,30 @@ change the backward; the reference snapshots the queue for the same reason.
 Dtypes: float32 and float64 run in their own precision (float64 makes ``gradcheck`` meaningful);
 bfloat16/float16 inputs are upcast to float32 (fp32 accumulation), the loss is returned in float32 and the
 gradient reaches ``q`` in its own dtype through the cast.
+
+One rule for every implementation and dtype:
+
+* **NaN in, NaN out.** A NaN in ``q_i`` or ``k_i`` makes row i's loss and gradient NaN; a NaN in any
+  queue row makes every row's. The mean loss is then NaN: a diverging key encoder is never hidden behind
+  a finite loss. ``check_finite=True`` raises instead, naming the tensor.
+* **Ties count for the positive.** The implementations compute logits in different orders, so logits equal
+  in exact arithmetic may differ by rounding. A negative outranks the positive only when its logit is
+  above by more than :func:`tie_tolerance` (the worst rounding of two D-term dot products of unit vectors),
+  so every implementation reports the same rank wherever the difference is not within rounding.
+* **First-order gradients.** ``chunked`` and ``fused`` store dq in the forward and have no second
+  derivative: a backward with ``create_graph=True`` through them raises (use ``impl="reference"``).
 """
 
 from __future__ import annotations
 
+import functools
+import sys
 from typing import NamedTuple, Tuple, Union
 
 import torch
 
 from .. import _ext
-from .._validation import check_finite_tensor, check_number, check_same_device, check_tensor
+from .._validation import FLOAT32_MAX, check_finite_tensor, check_number, check_same_device, check_tensor
 from .reference import queue_infonce_reference
 
 IMPLS = ("auto", "reference", "chunked", "fused")
@@ -76,11 +92,24 @@ def _cuda_splits(N: int, K: int, device: torch.device) -> int:
     return int(max(1, min(64, -(-K // 256), -(-2 * sms // row_blocks))))
 
 
+def tie_tolerance(D: int, temperature: float, dtype: torch.dtype, tf32: bool = False) -> float:
+    """How far above the positive's logit a negative's must be to outrank it: ``2 (D + 2) u / tau``, twice
+    the worst rounding error of a D-term dot product of unit vectors scaled by 1/tau, with u the unit
+    roundoff of the arithmetic (float32: 2^-24, float64: 2^-53). With ``tf32`` the negatives' inputs are
+    rounded to TF32 (u = 2^-11) before an fp32 accumulation: ``2 (2 * 2^-11 + D * 2^-24) / tau``."""
+    if dtype == torch.float64:
+        return 2.0 * (D + 2) * 2.0**-53 / temperature
+    if tf32:
+        return 2.0 * (2 * 2.0**-11 + D * 2.0**-24) / temperature
+    return 2.0 * (D + 2) * 2.0**-24 / temperature
+
+
 def _fused_forward(q, k, queue, temperature: float, tf32: bool):
     q, k, queue = q.contiguous(), k.contiguous(), queue.contiguous()
     N, D = q.shape
     K = queue.shape[0]
     dbl = q.dtype == torch.float64
+    tie = tie_tolerance(D, temperature, q.dtype, bool(tf32) and q.is_cuda and not dbl)
     loss = q.new_empty((N,))
     lse = q.new_empty((N,))
     rank = torch.empty((N,), dtype=torch.int64, device=q.device)
@@ -94,11 +123,11 @@ def _fused_forward(q, k, queue, temperature: float, tf32: bool):
         ws_acc = q.new_empty((S, N, D))
         ws_cnt = torch.empty((S, N), dtype=torch.int64, device=q.device)
         stream, dev = _cuda_args(q)  # the launcher holds a device guard for the call
-        C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
+        C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature), tie,
                              loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), ws_m.data_ptr(),
                              ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl, bool(tf32), stream, dev)
     else:
-        C.infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
+        C.infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature), tie,
                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), dbl)
     return loss, rank, dq
 
@@ -108,6 +137,7 @@ def _chunked_forward(q, k, queue, temperature: float, chunk_size: int):
     N, D = q.shape
     K = queue.shape[0]
     dbl = q.dtype == torch.float64
+    tie = tie_tolerance(D, temperature, q.dtype)
     C = _ext.native()
     if q.is_cuda:
         _require_cuda_kernels("chunked")
@@ -115,12 +145,12 @@ def _chunked_forward(q, k, queue, temperature: float, chunk_size: int):
 
         def update(s, n_cols, s0, m, l, rank, scale):
             C.infonce_online_update_cuda(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(), l.data_ptr(),
-                                         rank.data_ptr(), scale.data_ptr(), dbl, stream, dev)
+                                         rank.data_ptr(), scale.data_ptr(), tie, dbl, stream, dev)
     else:
 
         def update(s, n_cols, s0, m, l, rank, scale):
             C.infonce_online_update_cpu(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(),
-                                        l.data_ptr(), rank.data_ptr(), scale.data_ptr(), dbl)
+                                        l.data_ptr(), rank.data_ptr(), scale.data_ptr(), tie, dbl)
 
     inv_tau = 1.0 / temperature
     qs = q * inv_tau
@@ -173,6 +203,11 @@ def _setup_context(ctx, inputs, output):
 def _backward(ctx, grad_loss, grad_rank, grad_dq):
     # dq was computed in the forward; the other outputs are internal (rank is an integer, dq is only
     # ever consumed here), so only the loss gradient flows.
+    if torch.is_grad_enabled():  # backward(create_graph=True): a derivative of this gradient is wanted
+        raise RuntimeError(
+            "queue_infonce: impl='fused' and impl='chunked' compute the gradient in the forward and have no second "
+            "derivative, so a backward with create_graph=True through them would differentiate the rest of the "
+            "graph only; use impl='reference' for second-order gradients")
     (dq,) = ctx.saved_tensors
     return grad_loss.unsqueeze(1) * dq, None, None, None, None
 
@@ -199,7 +234,23 @@ def _resolve_impl(impl: str, device: torch.device, D: int = 0) -> str:
         return "reference"
     if device.type == "cuda" and D > _CUDA_FUSED_MAX_D:
         return "chunked"
+    if device.type == "cpu" and not _fused_cpu_is_fast():
+        return "chunked"
     return "fused"
+
+
+@functools.cache
+def _fused_cpu_is_fast() -> bool:
+    return bool(_ext.native().infonce_fused_cpu_fast())
+
+
+def _check_temperature_precision(temperature: float, dtype: torch.dtype) -> None:
+    """The kernels use 1 / tau in the compute dtype (float64 for float64 inputs, else float32). Plain Python
+    arithmetic, so that it traces under torch.compile."""
+    name, largest = ("float64", sys.float_info.max) if dtype == torch.float64 else ("float32", FLOAT32_MAX)
+    if temperature * largest < 1.0:  # 1 / temperature > largest, without overflowing on the way
+        raise ValueError(f"temperature: 1/temperature overflows {name}, the precision the loss is computed in; "
+                         f"expected temperature >= {1.0 / largest:.3g}, got {temperature!r}")
 
 
 def _validate(q, k, queue, temperature, impl, check_finite, chunk_size):
@@ -216,6 +267,7 @@ def _validate(q, k, queue, temperature, impl, check_finite, chunk_size):
     if queue.shape[0] < 1:
         raise ValueError(f"queue: expected K >= 1 rows, got shape {tuple(queue.shape)}")
     check_number("temperature", temperature, low=0.0, low_inclusive=False)
+    _check_temperature_precision(temperature, q.dtype)
     check_same_device(q=q, k=k, queue=queue)
     for name, t in (("k", k), ("queue", queue)):
         if t.dtype != q.dtype:
@@ -246,7 +298,7 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
         check_finite: also reject NaN/inf inputs (one device-to-host sync per tensor).
         chunk_size: queue rows per matmul for ``impl="chunked"``.
         tf32: CUDA fused with float32 data only (ignored otherwise): logits on TF32 tensor cores
-            (fp32 accumulation; the positive stays an fp32 dot, so near-ties may rank differently).
+            (fp32 accumulation; the positive stays an fp32 dot; ties are judged at TF32's rounding).
 
     Returns:
         the scalar mean loss, or :class:`QueueInfoNCEStats` when ``return_stats``.
@@ -262,7 +314,8 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
         q, k, queue = q.float(), k.float(), queue.float()
     temperature = float(temperature)
     if impl == "reference":
-        per_sample, rank = queue_infonce_reference(q, k, queue, temperature)
+        per_sample, rank = queue_infonce_reference(q, k, queue, temperature,
+                                                   tie_tolerance=tie_tolerance(q.shape[1], temperature, q.dtype))
     elif impl == "fused":
         per_sample, rank, _ = _fused_op(q, k, queue, temperature, bool(tf32))
     else:

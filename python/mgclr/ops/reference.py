@@ -297,13 +297,14 @@ def rotation_matrix(angles: torch.Tensor) -> torch.Tensor:
 # ======================================= queue InfoNCE ==============================================
 
 
-def queue_infonce_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor,
-                            temperature: float) -> Tuple[torch.Tensor, torch.Tensor]:
+def queue_infonce_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float, *,
+                            tie_tolerance: float = 0.0) -> Tuple[torch.Tensor, torch.Tensor]:
     """Eager MoCo InfoNCE: ``q·k``, ``q·queueᵀ``, ``cat``, ``cross_entropy`` (the ISC/MoCo formulation).
 
     q, k: ``(N, D)``; queue: ``(K, D)``; all one floating dtype on one device, no validation (see
     :func:`mgclr.ops.queue_infonce`). Returns ``(per_sample_loss (N,), rank (N,) int64)`` where ``rank`` is
-    the number of negatives whose logit is strictly above the positive's (top-k correct iff rank < k).
+    the number of negatives whose logit is above the positive's by more than ``tie_tolerance`` (top-k
+    correct iff rank < k; :func:`mgclr.ops.infonce.tie_tolerance` is what queue_infonce passes).
     Gradient flows to ``q`` only. The queue is cloned: ``mm`` saves its second operand for backward, and
     the clone is what makes a later in-place enqueue safe (snapshot semantics, like the fused kernels).
     """
@@ -315,7 +316,7 @@ def queue_infonce_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tenso
     labels = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
     per_sample = F.cross_entropy(logits, labels, reduction="none")
     with torch.no_grad():
-        rank = (logits[:, 1:] > logits[:, :1]).sum(dim=1)
+        rank = (logits[:, 1:] > logits[:, :1] + tie_tolerance).sum(dim=1)
     return per_sample, rank
 
 

@@ -30,10 +30,11 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Dict, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_number, check_range
+from .._validation import as_float32, check_float32, check_float32_pair, check_int
 from ..skeleton import Layout, get_layout
 from .augment import AugmentParams, AugmentProgram, run_program
 from .augment_abi import Field, abi, op_abi
@@ -66,7 +67,7 @@ class SkeletonTransform(nn.Module):
 
     def __init__(self, p: Optional[float] = None, same_on_batch: bool = False) -> None:
         super().__init__()
-        self.p = float(check_number(f"{self.op_name}: p", self.default_p if p is None else p, low=0.0, high=1.0))
+        self.p = check_float32(f"{self.op_name}: p", self.default_p if p is None else p, low=0.0, high=1.0)
         if not isinstance(same_on_batch, bool):
             raise TypeError(f"{self.op_name}: same_on_batch: expected a bool, got {type(same_on_batch).__name__}")
         self.same_on_batch = same_on_batch
@@ -98,11 +99,14 @@ class SkeletonTransform(nn.Module):
         return {}
 
 
-def _fraction_range(name: str, value: Sequence[float], low: float = 0.0, high: float = 1.0) -> Tuple[float, float]:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{name}: expected a (low, high) pair, got {value!r}")
-    check_range(name, value[0], value[1], low=low, high=high)
-    return float(value[0]), float(value[1])
+def _fraction_range(name: str, value: Sequence[float]) -> Tuple[float, float]:
+    """A (low, high) pair of fractions in [0, 1]."""
+    return check_float32_pair(name, value, low=0.0, high=1.0)
+
+
+def _overflows_float32(value: np.float32) -> bool:
+    """Whether a float32 computation of the kernels (done here on the arguments) gave inf or NaN."""
+    return not np.isfinite(value)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -117,16 +121,24 @@ class CoordinatePerturbation(SkeletonTransform):
     ratio measures how the motion splits between the two halves of the clip: 0 when everything happens in
     the first half, 1 for uniform motion (and for a symmetric round trip), clipped at ``r_max`` when it
     happens late. (DESIGN.md's gloss "round trips get larger offsets" does not follow from the formula.)
+
+    lambda is a statistic of the sample: a NaN in any of the three frames it reads makes it NaN, and with it
+    every perturbed joint of that sample in every frame. ``check_finite=True`` rejects NaN anywhere in ``x``.
     """
 
     op_name = "coordinate_perturbation"
 
     def __init__(self, m: int = 4, tau: float = 10.0, r_max: float = 2.0, eps: float = 1e-6, **kw) -> None:
         super().__init__(**kw)
-        self.m = int(check_number("coordinate_perturbation: m", m, low=1, integer=True))
-        self.tau = float(check_number("coordinate_perturbation: tau", tau, low=0.0, low_inclusive=False))
-        self.r_max = float(check_number("coordinate_perturbation: r_max", r_max, low=0.0))
-        self.eps = float(check_number("coordinate_perturbation: eps", eps, low=0.0, low_inclusive=False))
+        self.m = check_int("coordinate_perturbation: m", m, low=1)
+        self.tau = check_float32("coordinate_perturbation: tau", tau, low=0.0, low_inclusive=False, divisor=True)
+        self.r_max = check_float32("coordinate_perturbation: r_max", r_max, low=0.0)
+        self.eps = check_float32("coordinate_perturbation: eps", eps, low=0.0, low_inclusive=False, divisor=True)
+        with np.errstate(over="ignore"):
+            largest = as_float32(self.r_max) / as_float32(self.tau)
+        if _overflows_float32(largest):
+            raise ValueError(f"coordinate_perturbation: tau: the largest offset scale r_max / tau = {self.r_max!r} / "
+                             f"{self.tau!r} overflows float32, the kernels' precision")
 
     def encode(self, num_joints):
         return {"m": self.m, "tau": self.tau, "r_max": self.r_max, "eps": self.eps}
@@ -143,11 +155,9 @@ class ViewPerturbation(SkeletonTransform):
 
     def __init__(self, a_main: float = math.pi, a_other: float = math.pi / 6, axis: Optional[int] = None, **kw):
         super().__init__(**kw)
-        self.a_main = float(check_number("view_perturbation: a_main", a_main, low=0.0))
-        self.a_other = float(check_number("view_perturbation: a_other", a_other, low=0.0))
-        if axis is not None:
-            check_number("view_perturbation: axis", axis, low=0, high=2, integer=True)
-        self.axis = axis
+        self.a_main = check_float32("view_perturbation: a_main", a_main, low=0.0)
+        self.a_other = check_float32("view_perturbation: a_other", a_other, low=0.0)
+        self.axis = None if axis is None else check_int("view_perturbation: axis", axis, low=0, high=2)
 
     def encode(self, num_joints):
         return {"axis": -1 if self.axis is None else int(self.axis), "a_main": self.a_main, "a_other": self.a_other}
@@ -164,8 +174,8 @@ class Stretch(SkeletonTransform):
 
     def __init__(self, s: Sequence[float] = (1.0, 2.0), t: float = 1.0, **kw):
         super().__init__(**kw)
-        self.s = _fraction_range("stretch: s", s, low=0.0, high=math.inf)
-        self.t = float(check_number("stretch: t", t, low=0.0))
+        self.s = check_float32_pair("stretch: s", s, low=0.0)
+        self.t = check_float32("stretch: t", t, low=0.0)
 
     def encode(self, num_joints):
         return {"s_lo": self.s[0], "s_hi": self.s[1], "t": self.t}
@@ -182,7 +192,7 @@ class RepeatClip(SkeletonTransform):
 
     def __init__(self, s: float = 0.5, clip: Sequence[float] = (0.1, 0.3), **kw):
         super().__init__(**kw)
-        self.s = float(check_number("repeat_clip: s", s, low=0.0, high=1.0))
+        self.s = check_float32("repeat_clip: s", s, low=0.0, high=1.0)
         self.clip = _fraction_range("repeat_clip: clip", clip)
 
     def encode(self, num_joints):
@@ -216,11 +226,16 @@ class PosterizeTime(SkeletonTransform):
 
     def __init__(self, h: float = 0.1, k: int = 4, rate: Sequence[float] = (0.5, 2.0), **kw):
         super().__init__(**kw)
-        self.h = float(check_number("posterize_time: h", h, low=0.0, high=0.5))
-        self.k = int(check_number("posterize_time: k", k, low=1, high=abi().limits.max_segments, integer=True))
-        self.rate = _fraction_range("posterize_time: rate", rate, low=0.0, high=math.inf)
+        self.h = check_float32("posterize_time: h", h, low=0.0, high=0.5)
+        self.k = check_int("posterize_time: k", k, low=1, high=abi().limits.max_segments)
+        self.rate = check_float32_pair("posterize_time: rate", rate, low=0.0)
         if self.rate[0] <= 0:
             raise ValueError(f"posterize_time: rate: expected rates > 0, got {rate!r}")
+        with np.errstate(over="ignore", divide="ignore"):
+            longest = as_float32(2.0**31) / as_float32(self.rate[0])  # a segment plays (frames / rate) frames
+        if _overflows_float32(longest):
+            raise ValueError(f"posterize_time: rate: at rate {self.rate[0]!r} a segment's length overflows float32, "
+                             "the kernels' precision; expected rates >= 6.4e-30")
 
     def encode(self, num_joints):
         return {"k": self.k, "h": self.h, "rate_lo": self.rate[0], "rate_hi": self.rate[1]}
@@ -240,7 +255,7 @@ class Shear(SkeletonTransform):
 
     def __init__(self, r: float = 0.5, **kw):
         super().__init__(**kw)
-        self.r = float(check_number("shear: r", r, low=0.0))
+        self.r = check_float32("shear: r", r, low=0.0)
 
     def encode(self, num_joints):
         return {"r": self.r}
@@ -256,7 +271,7 @@ class TemporalCrop(SkeletonTransform):
 
     def __init__(self, ratio: int = 6, **kw):
         super().__init__(**kw)
-        self.ratio = int(check_number("temporal_crop: ratio", ratio, low=1, integer=True))
+        self.ratio = check_int("temporal_crop: ratio", ratio, low=1)
 
     def encode(self, num_joints):
         return {"ratio": self.ratio}
@@ -277,10 +292,13 @@ class CropResize(SkeletonTransform):
                  eval_ratio: Optional[float] = None, **kw):
         super().__init__(**kw)
         self.scale = _fraction_range("crop_resize: scale", scale)
-        self.min_len = int(check_number("crop_resize: min_len", min_len, low=1, integer=True))
-        self.out_frames = int(check_number("crop_resize: out_frames", out_frames, low=1, integer=True))
+        self.min_len = check_int("crop_resize: min_len", min_len, low=1)
+        self.out_frames = check_int("crop_resize: out_frames", out_frames, low=1)
         if eval_ratio is not None:
-            check_number("crop_resize: eval_ratio", eval_ratio, low=0.0, high=1.0, low_inclusive=False)
+            eval_ratio = check_float32("crop_resize: eval_ratio", eval_ratio, low=0.0, high=1.0, low_inclusive=False)
+            if as_float32(eval_ratio) == 0:  # 0 tells the kernel "random crop"
+                raise ValueError(f"crop_resize: eval_ratio: {eval_ratio!r} is 0 in float32, the kernels' precision; "
+                                 "expected a ratio in (0, 1]")
         self.eval_ratio = eval_ratio
 
     def encode(self, num_joints):
@@ -302,8 +320,8 @@ class RandomRotate(SkeletonTransform):
 
     def __init__(self, main: float = math.radians(30), other: float = math.radians(1), **kw):
         super().__init__(**kw)
-        self.main = float(check_number("random_rotate: main", main, low=0.0))
-        self.other = float(check_number("random_rotate: other", other, low=0.0))
+        self.main = check_float32("random_rotate: main", main, low=0.0)
+        self.other = check_float32("random_rotate: other", other, low=0.0)
 
     def encode(self, num_joints):
         return {"main": self.main, "other": self.other}
@@ -319,7 +337,7 @@ class EulerRotate(SkeletonTransform):
 
     def __init__(self, theta: float = 0.3, **kw):
         super().__init__(**kw)
-        self.theta = float(check_number("euler_rotate: theta", theta, low=0.0))
+        self.theta = check_float32("euler_rotate: theta", theta, low=0.0)
 
     def encode(self, num_joints):
         return {"theta": self.theta}
@@ -335,7 +353,7 @@ class AxisRotate(SkeletonTransform):
 
     def __init__(self, max_angle: float = math.radians(30), **kw):
         super().__init__(**kw)
-        self.max_angle = float(check_number("axis_rotate: max_angle", max_angle, low=0.0))
+        self.max_angle = check_float32("axis_rotate: max_angle", max_angle, low=0.0)
 
     def encode(self, num_joints):
         return {"max_angle": self.max_angle}
@@ -381,10 +399,8 @@ class JointShake(SkeletonTransform):
 
     def __init__(self, num_joints: Optional[int] = None, fraction: float = 0.6, **kw):
         super().__init__(**kw)
-        if num_joints is not None:
-            check_number("joint_shake: num_joints", num_joints, low=1, integer=True)
-        self.num_joints = num_joints
-        self.fraction = float(check_number("joint_shake: fraction", fraction, low=0.0, high=1.0))
+        self.num_joints = None if num_joints is None else check_int("joint_shake: num_joints", num_joints, low=1)
+        self.fraction = check_float32("joint_shake: fraction", fraction, low=0.0, high=1.0)
 
     def encode(self, num_joints):
         count = self.num_joints if self.num_joints is not None else max(1, round(self.fraction * num_joints))
@@ -402,11 +418,10 @@ class JointMask(SkeletonTransform):
 
     def __init__(self, joints: Sequence[int] = (5, 15), window: Sequence[float] = (0.2, 1.0), **kw):
         super().__init__(**kw)
-        if not isinstance(joints, (tuple, list)) or len(joints) != 2:
+        if isinstance(joints, (str, bytes)) or not isinstance(joints, (tuple, list)) or len(joints) != 2:
             raise TypeError(f"joint_mask: joints: expected a (low, high) pair, got {joints!r}")
-        check_number("joint_mask: joints[0]", joints[0], low=0, integer=True)
-        check_number("joint_mask: joints[1]", joints[1], low=joints[0], integer=True)
-        self.joints = (int(joints[0]), int(joints[1]))
+        low = check_int("joint_mask: joints[0]", joints[0], low=0)
+        self.joints = (low, check_int("joint_mask: joints[1]", joints[1], low=low))
         self.window = _fraction_range("joint_mask: window", window)
 
     def encode(self, num_joints):
@@ -441,7 +456,7 @@ class GaussianNoise(SkeletonTransform):
 
     def __init__(self, sigma: float = 0.01, **kw):
         super().__init__(**kw)
-        self.sigma = float(check_number("gaussian_noise: sigma", sigma, low=0.0))
+        self.sigma = check_float32("gaussian_noise: sigma", sigma, low=0.0)
 
     def encode(self, num_joints):
         return {"sigma": self.sigma}
@@ -458,13 +473,19 @@ class GaussianBlur(SkeletonTransform):
     def __init__(self, kernel_size: int = 15, sigma: Sequence[float] = (0.1, 2.0), **kw):
         super().__init__(**kw)
         largest = 2 * abi().limits.max_blur_radius + 1
-        self.kernel_size = int(check_number("gaussian_blur: kernel_size", kernel_size, low=1, high=largest,
-                                            integer=True))
+        self.kernel_size = check_int("gaussian_blur: kernel_size", kernel_size, low=1, high=largest)
         if self.kernel_size % 2 == 0:
             raise ValueError(f"gaussian_blur: kernel_size: expected an odd number, got {kernel_size}")
-        self.sigma = _fraction_range("gaussian_blur: sigma", sigma, low=0.0, high=math.inf)
+        self.sigma = check_float32_pair("gaussian_blur: sigma", sigma, low=0.0)
         if self.sigma[0] <= 0:
             raise ValueError(f"gaussian_blur: sigma: expected values > 0, got {sigma!r}")
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            narrowest = as_float32(self.sigma[0])
+            weight_scale = np.float32(1) / (np.float32(2) * narrowest * narrowest)  # the kernel's 1 / (2 sigma^2)
+        if _overflows_float32(weight_scale):
+            raise ValueError(f"gaussian_blur: sigma: 1 / (2 sigma^2) overflows float32, the kernels' precision, for "
+                             f"sigma = {self.sigma[0]!r}; expected sigma >= 3.9e-20 (below, the filter is the "
+                             "identity anyway)")
 
     def encode(self, num_joints):
         return {"kernel_size": self.kernel_size, "sigma_lo": self.sigma[0], "sigma_hi": self.sigma[1]}
