@@ -1,0 +1,100 @@
+"""ST-GCN (Yan et al., AAAI 2018) as SkeletonCLR, CrosSCLR and AimCLR configure it, for comparisons.
+
+Ten blocks of a graph convolution over the 3-subset spatial partition (:func:`mgclr.skeleton.adjacency`,
+``kind="stgcn"``, scaled by a learned edge importance per block) followed by BatchNorm, ReLU, a temporal
+convolution (kernel 9) and BatchNorm, with residuals. Widths ``h, h, h, h, 2h, 2h, 2h, 4h, 4h, hidden_dim``
+(SkeletonCLR: h = 16, hidden_dim = 256) and stride 2 at blocks 5 and 8. Persons go through the network as
+separate samples (their data BN is over (V, C), unlike 2s-AGCN's over (M, V, C)); the output is the mean
+over frames and joints, then over persons: ``(N, hidden_dim)``. ``lengths`` restricts the temporal mean
+to the valid output frames, as in :class:`~mgclr.models.AGCN`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+from torch import nn
+
+from .._validation import check_int
+from ..skeleton import Layout, adjacency, get_layout
+from .agcn import check_skeleton_input, masked_time_mean, valid_frames_after
+
+__all__ = ["STGCN"]
+
+
+class STGCNBlock(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, subsets: int, stride: int = 1, residual: bool = True,
+                 temporal_kernel: int = 9) -> None:
+        super().__init__()
+        self.subsets = subsets
+        self.gcn = nn.Conv2d(in_channels, out_channels * subsets, 1)  # ST-GCN's ConvTemporalGraphical
+        self.tcn = nn.Sequential(
+            nn.BatchNorm2d(out_channels), nn.ReLU(),
+            nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1), (stride, 1), ((temporal_kernel - 1) // 2, 0)),
+            nn.BatchNorm2d(out_channels))
+        if not residual:
+            self.residual = None
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, (stride, 1)),
+                                          nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+        N, _, T, V = x.shape
+        y = self.gcn(x).view(N, self.subsets, -1, T, V)
+        y = self.tcn(torch.einsum("nkctv,kvw->nctw", y, A))
+        return torch.relu(y if self.residual is None else y + self.residual(x))
+
+
+class STGCN(nn.Module):
+    """ST-GCN encoder: ``(N, C, T, V, M)`` (+ ``lengths``) -> ``(N, hidden_dim)`` features.
+
+    Args:
+        layout: skeleton layout (name or Layout).
+        in_channels: C. num_persons: M.
+        hidden_channels: h, the width of the first four blocks (SkeletonCLR: 16).
+        hidden_dim: width of the last block, the feature size (SkeletonCLR: 256).
+        edge_importance: learn a (3, V, V) weight on the adjacency per block (ST-GCN's default).
+        temporal_kernel: temporal convolution size (9).
+    """
+
+    def __init__(self, layout: Union[str, Layout] = "ntu25", in_channels: int = 3, num_persons: int = 2,
+                 hidden_channels: int = 16, hidden_dim: int = 256, edge_importance: bool = True,
+                 temporal_kernel: int = 9) -> None:
+        super().__init__()
+        self.layout = get_layout(layout)
+        self.in_channels = check_int("in_channels", in_channels, low=1)
+        self.num_persons = check_int("num_persons", num_persons, low=1)
+        h = check_int("hidden_channels", hidden_channels, low=1)
+        self.out_dim = check_int("hidden_dim", hidden_dim, low=1)
+        if temporal_kernel % 2 == 0:
+            raise ValueError(f"temporal_kernel: expected an odd number, got {temporal_kernel}")
+        A = adjacency(self.layout, "stgcn")
+        self.register_buffer("A", A)
+        V, K = self.layout.num_joints, A.shape[0]
+        self.data_bn = nn.BatchNorm1d(in_channels * V)
+        widths = (h, h, h, h, 2 * h, 2 * h, 2 * h, 4 * h, 4 * h, self.out_dim)
+        strides = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
+        blocks, channels = [], in_channels
+        for i, (width, stride) in enumerate(zip(widths, strides)):
+            blocks.append(STGCNBlock(channels, width, K, stride, residual=i > 0, temporal_kernel=temporal_kernel))
+            channels = width
+        self.blocks = nn.ModuleList(blocks)
+        self.edge_importance = nn.ParameterList([nn.Parameter(torch.ones_like(A)) for _ in blocks]) \
+            if edge_importance else None
+        self.total_stride = math.prod(strides)
+
+    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        check_skeleton_input("STGCN", x, self.in_channels, self.layout.num_joints, self.num_persons)
+        N, C, T, V, M = x.shape
+        x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(N * M, V * C, T))
+        x = x.view(N, M, V, C, T).permute(0, 1, 3, 4, 2).reshape(N * M, C, T, V)
+        for i, block in enumerate(self.blocks):
+            x = block(x, self.A if self.edge_importance is None else self.A * self.edge_importance[i])
+        valid = None
+        if lengths is not None:
+            valid = valid_frames_after(lengths.to(x.device), self.total_stride, x.shape[2]).repeat_interleave(M)
+        return masked_time_mean(x.mean(dim=3), valid).view(N, M, -1).mean(dim=1)

@@ -1,0 +1,176 @@
+"""Encoders, heads and MoCo: shapes, the paper's sizes, padding, the graph, the moving average, a step."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import skeleton_batch
+
+from mgclr.models import AGCN, STGCN, BiGRU, DualStreamMoCo, MoCo, ProjectionHead
+from mgclr.skeleton import adjacency
+
+
+def n_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def small_agcn(**kw):
+    return AGCN("ntu25", widths=(8, 8, 16, 16), strides=(1, 2, 1, 2), **kw)
+
+
+def test_paper_sizes():
+    # The issue's figures: AGCN joint stream 3.45 M parameters, BiGRU 3 x 1024 on 150-d input 45.0 M.
+    assert n_params(AGCN("ntu25")) == 3_451_274
+    assert n_params(BiGRU(num_joints=25, in_channels=3, num_persons=2, hidden=1024, layers=3)) == 44_998_656
+    assert AGCN("ntu25").out_dim == 256 and BiGRU().out_dim == 2048
+    assert STGCN("ntu25").out_dim == 256  # SkeletonCLR: hidden_channels 16, hidden_dim 256
+
+
+@pytest.mark.parametrize("build,dim", [
+    (lambda: small_agcn(), 16),
+    (lambda: STGCN("ntu25", hidden_channels=4, hidden_dim=12), 12),
+    (lambda: BiGRU(hidden=6, layers=2), 12),
+    (lambda: BiGRU(hidden=6, layers=1, pooling="mean"), 12),
+])
+def test_encoder_shapes_with_and_without_lengths(build, dim):
+    x, lengths = skeleton_batch(3, 3, 20, 25, 2)
+    enc = build()
+    assert enc(x).shape == (3, dim) and enc(x, lengths).shape == (3, dim)
+    full = torch.full((3,), 20)
+    torch.testing.assert_close(enc.eval()(x, full), enc(x))  # lengths = T is no lengths
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_bigru_ignores_padding(pooling):
+    gru = BiGRU(num_joints=7, hidden=5, layers=2, pooling=pooling).eval()
+    x, lengths = skeleton_batch(4, 3, 16, 7, 2, seed=3)
+    lengths = torch.tensor([16, 9, 3, 12])
+    out = gru(x, lengths)
+    noisy = x.clone()
+    for i, L in enumerate(lengths.tolist()):
+        noisy[i, :, L:] = torch.randn_like(noisy[i, :, L:]) * 100
+    torch.testing.assert_close(gru(noisy, lengths), out)
+    # and each sample alone, cut to its valid frames, gives the same features: truly per-sequence
+    for i, L in enumerate(lengths.tolist()):
+        torch.testing.assert_close(gru(x[i:i + 1, :, :L]), out[i:i + 1], rtol=1e-5, atol=1e-6)
+
+
+def test_bigru_backward_direction_reads_reversed_time():
+    gru = BiGRU(num_joints=7, hidden=4, layers=1).eval()
+    x, _ = skeleton_batch(2, 3, 10, 7, 2, seed=4, short=False)
+    out = gru(x)
+    reversed_out = gru(torch.flip(x, dims=[2]))
+    # Reversing time swaps what each direction reads: the halves differ (a frame-by-frame loop would not)
+    assert not torch.allclose(out[:, 4:], reversed_out[:, 4:])
+
+
+def test_agcn_uses_its_graph():
+    enc = small_agcn().eval()
+    for u in enc.units:  # a new unit starts near its residual path (output BN at 1e-6): open the graph branch
+        torch.nn.init.ones_(u.gcn.bn.weight)
+    unit = enc.units[0].gcn
+    assert torch.equal(unit.A, adjacency("ntu25", "agcn"))
+    x, _ = skeleton_batch(2, 3, 12, 25, 2)
+    out = enc(x)
+    with torch.no_grad():
+        unit.A.zero_()
+    assert not torch.allclose(enc(x), out)  # the fixed adjacency enters the output
+    enc(x).sum().backward()
+    assert unit.B.grad is not None and unit.B.grad.abs().sum() > 0  # the learned graph B trains
+    assert unit.theta.weight.grad.abs().sum() > 0  # and the data-dependent graph C
+
+
+def test_agcn_pools_valid_frames_only():
+    enc = small_agcn().eval()
+    x, _ = skeleton_batch(2, 3, 24, 25, 2, short=False)
+    lengths = torch.tensor([24, 8])
+    assert not torch.allclose(enc(x, lengths)[1], enc(x)[1])
+    torch.testing.assert_close(enc(x, lengths)[0], enc(x)[0])
+
+
+def test_encoder_input_errors():
+    with pytest.raises(ValueError, match=r"AGCN: x: expected C=3, V=25, M=2"):
+        small_agcn()(torch.zeros(2, 3, 10, 20, 2))
+    with pytest.raises(ValueError, match=r"BiGRU: x: expected a \(N, C, T, V, M\) tensor"):
+        BiGRU()(torch.zeros(2, 3, 10))
+    with pytest.raises(ValueError, match="pooling: expected one of"):
+        BiGRU(pooling="max")
+    with pytest.raises(ValueError, match="widths, strides"):
+        AGCN(widths=(4, 4), strides=(1,))
+
+
+def test_projection_head():
+    assert ProjectionHead(16, 8)(torch.zeros(3, 16)).shape == (3, 8)
+    mlp = ProjectionHead(16, 8, hidden_dim=32)
+    assert mlp(torch.zeros(3, 16)).shape == (3, 8) and n_params(mlp) == 16 * 32 + 32 + 32 * 8 + 8
+
+
+# ---------------------------------------------------------------------------------------------------- MoCo
+
+
+def small_moco(encoder=None, queue=64, seed=0, **kw):
+    torch.manual_seed(seed)
+    encoder = encoder or small_agcn()
+    return MoCo(encoder, ProjectionHead(encoder.out_dim, 8, 16), queue_size=queue, temperature=0.2, **kw)
+
+
+def test_momentum_update_is_the_moving_average():
+    moco = small_moco(momentum=0.9)
+    with torch.no_grad():
+        for p in moco.query_parameters():
+            p.add_(torch.randn_like(p))
+    q = [p.clone() for p in moco.query_parameters()]
+    k = [p.clone() for p in moco.key_parameters()]
+    moco.momentum_update()
+    for new, old, query in zip(moco.key_parameters(), k, q):
+        torch.testing.assert_close(new, 0.9 * old + 0.1 * query)
+    assert all(not p.requires_grad for p in moco.key_parameters())
+
+
+def test_keys_carry_no_gradient_and_are_normalised():
+    moco = small_moco()
+    x, lengths = skeleton_batch(4, 3, 12, 25, 2)
+    out = moco(x, x, lengths, lengths)
+    assert out.keys.requires_grad is False and out.queries.requires_grad
+    torch.testing.assert_close(out.keys.norm(dim=1), torch.ones(4))
+    out.loss.backward()
+    assert all(p.grad is None for p in moco.key_parameters())
+
+
+def test_one_step_lowers_the_loss_on_a_fixed_batch():
+    moco = small_moco(queue=32)
+    x, lengths = skeleton_batch(8, 3, 16, 25, 2, seed=9)
+    view_q, view_k = x, torch.flip(x, dims=[3])  # two different views of the same samples
+    opt = torch.optim.SGD([p for p in moco.parameters() if p.requires_grad], lr=0.01)
+    before = moco(view_q, view_k, lengths, lengths)
+    opt.zero_grad()
+    before.loss.backward()
+    opt.step()
+    after = moco(view_q, view_k, lengths, lengths)  # same keys (key encoder not updated), same negatives
+    assert torch.equal(after.keys, before.keys)
+    assert float(after.loss) < float(before.loss.detach())
+
+
+def test_enqueue_writes_the_keys():
+    moco = small_moco(queue=10)
+    x, lengths = skeleton_batch(4, 3, 12, 25, 2)
+    out = moco(x, x, lengths, lengths)
+    moco.enqueue(out.keys)
+    assert torch.equal(moco.queue.queue[:4], out.keys) and int(moco.queue.ptr) == 4
+
+
+def test_dual_stream_sums_the_streams_and_the_cross_term():
+    spatial = small_moco(seed=1)
+    temporal = small_moco(BiGRU(hidden=6, layers=1), seed=2)
+    x, lengths = skeleton_batch(4, 3, 12, 25, 2)
+    dual = DualStreamMoCo(spatial, temporal)
+    torch.manual_seed(0)
+    out = dual(x, x, lengths, lengths)
+    torch.testing.assert_close(out.loss, out.spatial.loss + out.temporal.loss)
+    assert out.cross is None
+    crossed = DualStreamMoCo(spatial, temporal, cross_stream_weight=0.5)(x, x, lengths, lengths)
+    torch.testing.assert_close(crossed.loss, crossed.spatial.loss + crossed.temporal.loss + 0.5 * crossed.cross)
+    dual.enqueue(out)
+    assert int(spatial.queue.ptr) == 4 and int(temporal.queue.ptr) == 4
+    with pytest.raises(ValueError, match="cross_stream_weight: the cross-stream term needs heads of one size"):
+        DualStreamMoCo(spatial, MoCo(BiGRU(hidden=3, layers=1), ProjectionHead(6, 5), queue_size=8), 1.0)
