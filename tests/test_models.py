@@ -148,7 +148,7 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch():
     opt.step()
     after = moco(view_q, view_k, lengths, lengths)  # same keys (key encoder not updated), same negatives
     assert torch.equal(after.keys, before.keys)
-    assert float(after.loss) < float(before.loss.detach())
+    assert float(after.loss.detach()) < float(before.loss.detach())
 
 
 def test_enqueue_writes_the_keys():
@@ -172,5 +172,5 @@ def test_dual_stream_sums_the_streams_and_the_cross_term():
     torch.testing.assert_close(crossed.loss, crossed.spatial.loss + crossed.temporal.loss + 0.5 * crossed.cross)
     dual.enqueue(out)
     assert int(spatial.queue.ptr) == 4 and int(temporal.queue.ptr) == 4
-    with pytest.raises(ValueError, match="cross_stream_weight: the cross-stream term needs heads of one size"):
+    with pytest.raises(ValueError, match="cross_stream_weight: the cross-stream term needs both streams with heads"):
         DualStreamMoCo(spatial, MoCo(BiGRU(hidden=3, layers=1), ProjectionHead(6, 5), queue_size=8), 1.0)

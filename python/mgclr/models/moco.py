@@ -11,7 +11,8 @@ training step, in this order (``mgclr.train.pretrain`` reads it top to bottom)::
 
 :class:`DualStreamMoCo` trains a spatial and a temporal MoCo on the same pair of views (one fused
 two-view augmentation per step), one queue each, losses summed; ``cross_stream_weight > 0`` adds ISC's
-cross-stream term: each stream's queries against the other stream's keys and queue.
+cross-stream term: each stream's queries against the other stream's keys and queue. Either stream may be
+left out (single-stream pretraining through the same loop).
 
 BatchNorm and the key encoder: under DDP the key batch is shuffled across ranks before the key encoder
 and unshuffled after (MoCo's shuffle-BN): each rank's BatchNorm then sees a sub-batch that does not hold
@@ -32,6 +33,7 @@ from torch import nn
 
 from .._validation import check_float32, check_int
 from ..ops import QueueInfoNCEStats, queue_infonce
+from ..profiling import range as nvtx_range
 from .queue import MoCoQueue
 
 __all__ = ["DualStreamMoCo", "DualStreamOutput", "MoCo", "MoCoOutput"]
@@ -127,9 +129,12 @@ class MoCo(nn.Module):
 
     def forward(self, view_q: torch.Tensor, view_k: torch.Tensor, lengths_q: Optional[torch.Tensor] = None,
                 lengths_k: Optional[torch.Tensor] = None) -> MoCoOutput:
-        q = self.encode_query(view_q, lengths_q)
-        k = self.encode_key(view_k, lengths_k)
-        stats = queue_infonce(q, k, self.queue.queue, self.temperature, self.infonce_impl, return_stats=True)
+        with nvtx_range("mgclr/forward"):
+            q = self.encode_query(view_q, lengths_q)
+            k = self.encode_key(view_k, lengths_k)
+        with nvtx_range("mgclr/loss"):
+            stats = queue_infonce(q.float(), k.float(), self.queue.queue, self.temperature, self.infonce_impl,
+                                  return_stats=True)
         return MoCoOutput(stats.loss, stats, q, k)
 
     @torch.no_grad()
@@ -145,11 +150,12 @@ class MoCo(nn.Module):
 
 
 class DualStreamOutput(NamedTuple):
-    """loss = spatial + temporal (+ the cross-stream term), and each stream's :class:`MoCoOutput`."""
+    """loss = spatial + temporal (+ the cross-stream term), and each stream's :class:`MoCoOutput` (None for
+    a stream that is left out)."""
 
     loss: torch.Tensor
-    spatial: MoCoOutput
-    temporal: MoCoOutput
+    spatial: Optional[MoCoOutput]
+    temporal: Optional[MoCoOutput]
     cross: Optional[torch.Tensor]
 
 
@@ -157,27 +163,35 @@ class DualStreamMoCo(nn.Module):
     """The paper's two streams, trained in one loop from the same two views.
 
     Args:
-        spatial, temporal: the two :class:`MoCo` streams (e.g. AGCN and BiGRU encoders).
-        cross_stream_weight: weight of ISC's cross-stream term (0: off; needs equal head dims).
+        spatial, temporal: the two :class:`MoCo` streams (e.g. AGCN and BiGRU encoders); one may be None.
+        cross_stream_weight: weight of ISC's cross-stream term (0: off; needs both streams, heads of one size).
     """
 
-    def __init__(self, spatial: MoCo, temporal: MoCo, cross_stream_weight: float = 0.0) -> None:
+    def __init__(self, spatial: Optional[MoCo], temporal: Optional[MoCo], cross_stream_weight: float = 0.0) -> None:
         super().__init__()
+        if spatial is None and temporal is None:
+            raise ValueError("spatial, temporal: expected at least one stream, got none")
         self.spatial, self.temporal = spatial, temporal
         self.cross_stream_weight = check_float32("cross_stream_weight", cross_stream_weight, low=0.0)
-        if self.cross_stream_weight > 0 and spatial.dim != temporal.dim:
-            raise ValueError(f"cross_stream_weight: the cross-stream term needs heads of one size, got "
-                             f"{spatial.dim} (spatial) and {temporal.dim} (temporal)")
+        if self.cross_stream_weight > 0 and (spatial is None or temporal is None or spatial.dim != temporal.dim):
+            raise ValueError("cross_stream_weight: the cross-stream term needs both streams with heads of one size, "
+                             f"got {spatial.dim if spatial else None} (spatial) and "
+                             f"{temporal.dim if temporal else None} (temporal)")
 
     @property
     def streams(self) -> Tuple[Tuple[str, MoCo], ...]:
-        return (("spatial", self.spatial), ("temporal", self.temporal))
+        return tuple((name, s) for name, s in (("spatial", self.spatial), ("temporal", self.temporal)) if s is not None)
 
     def forward(self, view_q: torch.Tensor, view_k: torch.Tensor, lengths_q: Optional[torch.Tensor] = None,
-                lengths_k: Optional[torch.Tensor] = None) -> DualStreamOutput:
-        s = self.spatial(view_q, view_k, lengths_q, lengths_k)
-        t = self.temporal(view_q, view_k, lengths_q, lengths_k)
-        loss = s.loss + t.loss
+                lengths_k: Optional[torch.Tensor] = None, *, temporal_views: Optional[tuple] = None
+                ) -> DualStreamOutput:
+        """Both streams on one pair of views; ``temporal_views`` = (view_q, view_k, lengths_q, lengths_k)
+        gives the temporal stream its own pair (a per-stream pipeline)."""
+        s = self.spatial(view_q, view_k, lengths_q, lengths_k) if self.spatial is not None else None
+        t = None
+        if self.temporal is not None:
+            t = self.temporal(*(temporal_views or (view_q, view_k, lengths_q, lengths_k)))
+        loss = sum(out.loss for out in (s, t) if out is not None)
         cross = None
         if self.cross_stream_weight > 0:
             cross = (queue_infonce(s.queries, t.keys, self.temporal.queue.queue, self.spatial.temperature,
@@ -189,10 +203,11 @@ class DualStreamMoCo(nn.Module):
 
     @torch.no_grad()
     def momentum_update(self) -> None:
-        self.spatial.momentum_update()
-        self.temporal.momentum_update()
+        for _, stream in self.streams:
+            stream.momentum_update()
 
     @torch.no_grad()
     def enqueue(self, out: DualStreamOutput) -> None:
-        self.spatial.enqueue(out.spatial.keys)
-        self.temporal.enqueue(out.temporal.keys)
+        with nvtx_range("mgclr/enqueue"):
+            for name, stream in self.streams:
+                stream.enqueue(getattr(out, name).keys)

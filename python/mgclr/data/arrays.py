@@ -1,0 +1,35 @@
+"""A dataset over skeleton arrays: DataLoader workers only slice (no per-sample augmentation there; the
+fused augmentation runs on the training device, on the whole batch)."""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["ArrayDataset"]
+
+
+class ArrayDataset(Dataset):
+    """``x`` (N, C, T, V, M), ``lengths`` (N,), ``labels`` (N,): NumPy arrays, possibly memory-mapped.
+    Items are ``(x (C, T, V, M) float32 tensor, length, label)``; batches collate to tensors."""
+
+    def __init__(self, x: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> None:
+        if x.ndim != 5:
+            raise ValueError(f"x: expected an (N, C, T, V, M) array, got shape {x.shape}")
+        if lengths.shape != (x.shape[0],) or labels.shape != (x.shape[0],):
+            raise ValueError(f"lengths, labels: expected shape ({x.shape[0]},) each, got {lengths.shape} and "
+                             f"{labels.shape}")
+        if len(lengths) and (lengths.min() < 1 or lengths.max() > x.shape[2]):
+            raise ValueError(f"lengths: expected values in [1, T={x.shape[2]}], got min {lengths.min()}, "
+                             f"max {lengths.max()}")
+        self.x, self.lengths, self.labels = x, lengths, labels
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def __getitem__(self, i: int) -> Tuple[torch.Tensor, int, int]:
+        return torch.from_numpy(np.ascontiguousarray(self.x[i], dtype=np.float32)), int(self.lengths[i]), \
+            int(self.labels[i])

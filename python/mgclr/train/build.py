@@ -1,0 +1,111 @@
+"""From a config to objects: the data splits, the encoders and streams, the pipelines, the optimiser's
+learning rate. Errors from the objects' own checks are reported under the config key that caused them."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..augment import Pipeline, pipeline_from_config
+from ..data import ArrayDataset, generate
+from ..models import AGCN, STGCN, BiGRU, DualStreamMoCo, MoCo, ProjectionHead
+from ..skeleton import get_layout
+from .config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, StreamConfig
+
+__all__ = ["build_encoder", "build_model", "build_pipeline", "learning_rate", "load_splits"]
+
+SPLITS = ("train", "test")
+
+
+def load_splits(data: DataConfig) -> Tuple[ArrayDataset, ArrayDataset, Tuple[str, ...]]:
+    """(train, test, class names)."""
+    if data.source == "synthetic":
+        train = generate(data.train_samples, layout=data.layout, frames=data.frames, num_persons=data.num_persons,
+                         seed=data.synthetic_seed)
+        test = generate(data.test_samples, layout=data.layout, frames=data.frames, num_persons=data.num_persons,
+                        seed=data.synthetic_seed + 1)
+        return (ArrayDataset(train.x, train.lengths, train.labels), ArrayDataset(test.x, test.lengths, test.labels),
+                train.class_names)
+    if data.path is None:
+        raise ConfigError("data.path: expected a folder for data.source 'arrays', got none")
+    folder = Path(data.path)
+    out = []
+    for split in SPLITS:
+        arrays = []
+        for part in ("x", "lengths", "labels"):
+            file = folder / f"{split}_{part}.npy"
+            try:
+                arrays.append(np.load(file, mmap_mode="r" if part == "x" else None))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"data.path: cannot read {file}: {exc}") from None
+        try:
+            out.append(ArrayDataset(*arrays))
+        except ValueError as exc:
+            raise ConfigError(f"data.path: {folder} ({split}): {exc}") from None
+    names_file = folder / "class_names.txt"
+    n_classes = int(max(out[0].labels.max(), out[1].labels.max())) + 1
+    names = tuple(names_file.read_text().split("\n")[:n_classes]) if names_file.exists() else \
+        tuple(str(i) for i in range(n_classes))
+    return out[0], out[1], names
+
+
+def build_encoder(key: str, kind: str, args: Dict[str, Any], data: DataConfig) -> nn.Module:
+    layout = get_layout(data.layout)
+    try:
+        if kind == "agcn":
+            return AGCN(layout, in_channels=3, num_persons=data.num_persons, **args)
+        if kind == "stgcn":
+            return STGCN(layout, in_channels=3, num_persons=data.num_persons, **args)
+        return BiGRU(num_joints=layout.num_joints, in_channels=3, num_persons=data.num_persons, **args)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key}.args: {exc}") from None
+
+
+def build_stream(key: str, stream: StreamConfig, config: ExperimentConfig,
+                 generator: Optional[torch.Generator] = None) -> MoCo:
+    encoder = build_encoder(f"{key}.encoder", stream.encoder.kind, stream.encoder.args, config.data)
+    head = ProjectionHead(encoder.out_dim, stream.head_dim, stream.head_hidden)
+    return MoCo(encoder, head, stream.queue_size, stream.momentum, stream.temperature,
+                infonce_impl=config.model.infonce_impl, generator=generator)
+
+
+def build_model(config: ExperimentConfig) -> DualStreamMoCo:
+    """The streams of ``config.model``, initialised from ``config.seed`` (the same on every rank)."""
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    streams = {name: build_stream(f"model.{name}", s, config, generator) if s is not None else None
+               for name, s in (("spatial", config.model.spatial), ("temporal", config.model.temporal))}
+    try:
+        return DualStreamMoCo(streams["spatial"], streams["temporal"], config.model.cross_stream_weight)
+    except ValueError as exc:
+        raise ConfigError(f"model.{exc}") from None
+
+
+def build_pipeline(key: str, spec: Dict[str, Any], two_views: bool = True) -> Pipeline:
+    spec = dict(spec)
+    spec.setdefault("two_views", two_views)
+    try:
+        return pipeline_from_config(spec)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def learning_rate(optim: OptimConfig, epochs: int, epoch: float) -> float:
+    """The schedule at a fractional epoch: linear warm-up, then step decay or cosine."""
+    warm = 1.0 if optim.warmup_epochs <= 0 else min(1.0, (epoch + 1e-9) / optim.warmup_epochs)
+    if optim.schedule == "cosine":
+        progress = min(1.0, max(0.0, (epoch - optim.warmup_epochs) / max(epochs - optim.warmup_epochs, 1e-9)))
+        decay = 0.5 * (1.0 + math.cos(math.pi * progress))
+    else:
+        decay = optim.gamma ** sum(epoch >= m for m in optim.milestones)
+    return optim.lr * warm * decay
+
+
+def sgd(parameters, optim: OptimConfig) -> torch.optim.SGD:
+    return torch.optim.SGD(parameters, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
+                           nesterov=optim.nesterov and optim.momentum > 0)

@@ -1,0 +1,57 @@
+"""Checkpoints: written atomically (a temporary file in the same folder, then a rename, so a run killed
+while writing leaves the previous checkpoint intact) and read with ``torch.load(weights_only=True)`` (no
+pickled code runs). The resolved config is saved as ``config.yaml`` beside them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import torch
+import yaml
+
+__all__ = ["latest_checkpoint", "load_checkpoint", "save_checkpoint", "save_config"]
+
+FORMAT = 1
+
+
+def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save({"format": FORMAT, **state}, tmp)
+        os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one, never half of one
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def load_checkpoint(path: Union[str, Path], map_location: Optional[Union[str, torch.device]] = "cpu"
+                    ) -> Dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint: {path} does not exist")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # truncated, not a checkpoint, or holding objects weights_only refuses
+        raise ValueError(f"checkpoint: {path} cannot be read as an mgclr checkpoint: {exc}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"checkpoint: {path} is not an mgclr checkpoint of format {FORMAT}")
+    return state
+
+
+def latest_checkpoint(folder: Union[str, Path]) -> Optional[Path]:
+    path = Path(folder) / "checkpoint.pt"
+    return path if path.is_file() else None
+
+
+def save_config(folder: Union[str, Path], config: Dict[str, Any]) -> Path:
+    path = Path(folder) / "config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.replace(tmp, path)
+    return path

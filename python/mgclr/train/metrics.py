@@ -1,0 +1,56 @@
+"""Where numbers go: a JSON-lines file (always), TensorBoard scalars (when the tensorboard package is
+installed: ``pip install mgclr[train]``), and a progress bar with throughput. Only rank 0 writes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+__all__ = ["MetricsLog"]
+
+
+class MetricsLog:
+    def __init__(self, folder: Path, enabled: bool = True, tensorboard: bool = True) -> None:
+        self.enabled = enabled
+        self.file = None
+        self.writer = None
+        if not enabled:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        self.file = open(folder / "metrics.jsonl", "a")
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(folder / "tensorboard"))
+            except ImportError:  # an optional extra; the JSON-lines file has every number too
+                self.writer = None
+
+    def write(self, step: int, values: Dict[str, Any], kind: str = "train") -> None:
+        if not self.enabled:
+            return
+        record = {"kind": kind, "step": step, "time": round(time.time(), 3), **values}
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+        if self.writer is not None:
+            for key, value in values.items():
+                if isinstance(value, (int, float)):
+                    self.writer.add_scalar(f"{kind}/{key}", value, step)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def progress(total: int, description: str, enabled: bool, initial: int = 0) -> Optional[Any]:
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, initial=initial, desc=description, unit="step", dynamic_ncols=True, leave=False)

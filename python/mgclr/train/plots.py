@@ -1,0 +1,84 @@
+"""Pictures where they beat tables: the fused confusion matrix and a t-SNE of each stream's features.
+Needs matplotlib and scikit-learn (``pip install mgclr[train]``); :func:`available` says whether they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["available", "confusion_matrix", "tsne"]
+
+
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], path: Path) -> Path:
+    """Row-normalised confusion matrix (rows: true class) as a PNG."""
+    n = len(class_names)
+    counts = np.zeros((n, n), dtype=np.float64)
+    np.add.at(counts, (labels.numpy(), predicted.numpy()), 1.0)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(0.5 * n + 3, 0.5 * n + 2.5))
+    image = ax.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(n), class_names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                ax.text(j, i, f"{rates[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if rates[i, j] > 0.5 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def tsne(features: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], path: Path, samples: int = 1000,
+         seed: int = 0) -> Path:
+    """2-D t-SNE of (at most ``samples``) features, coloured by class, as a PNG."""
+    from sklearn.manifold import TSNE
+
+    rng = np.random.default_rng(seed)
+    idx = np.arange(features.shape[0])
+    if len(idx) > samples:
+        idx = np.sort(rng.choice(idx, samples, replace=False))
+    feats = features[idx].numpy()
+    points = TSNE(n_components=2, init="pca", random_state=seed,
+                  perplexity=float(min(30, max(5, len(idx) // 4)))).fit_transform(feats)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 6))
+    cmap = plt.get_cmap("tab20")
+    y = labels[idx].numpy()
+    for c, name in enumerate(class_names):
+        mask = y == c
+        if mask.any():
+            ax.scatter(points[mask, 0], points[mask, 1], s=8, color=cmap(c % 20), label=name)
+    ax.legend(fontsize=7, markerscale=2, loc="best", ncol=2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

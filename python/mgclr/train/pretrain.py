@@ -1,0 +1,255 @@
+"""Dual-stream MoCo pretraining: the loop, and one step you can read top to bottom.
+
+Per step (:func:`train_step`): the batch comes from a DataLoader whose workers only slice arrays; the
+two views are made on the training device by one fused augmentation call; both streams encode them
+(query, and key without gradient); ``queue_infonce`` gives each stream's loss; backward; optimiser step;
+the key encoders' moving average; the keys are enqueued. Every stage sits in an NVTX range
+(``mgclr/data``, ``mgclr/augment``, ``mgclr/forward``, ``mgclr/loss``, ``mgclr/backward``, ``mgclr/step``,
+``mgclr/ema``, ``mgclr/enqueue``) that costs nothing without a profiler::
+
+    nsys profile -t cuda,nvtx -o pretrain mgclr pretrain configs/pretrain/ntu60_xsub.yaml --max-steps 50
+
+Reproducible and resumable: the data order is a function of (seed, epoch), each step's augmentation seed
+a function of (seed, rank, step), so a run resumed from a checkpoint written mid-epoch ends with the same
+weights as one that was not interrupted. Checkpoints hold both encoders of each stream, the queues and
+their pointers, the optimiser, the RNG states, the epoch and the step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+from torch.utils.data import DataLoader
+
+from .._validation import check_int
+from ..augment import Pipeline
+from ..models import DualStreamMoCo
+from ..profiling import range as nvtx_range
+from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_config
+from .config import ExperimentConfig, config_to_dict
+from .distributed import EpochSampler, Process, local_seed, setup, teardown
+from .evaluate import knn_monitor
+from .metrics import MetricsLog, progress
+
+__all__ = ["PretrainResult", "pretrain", "train_step"]
+
+
+@dataclass
+class PretrainResult:
+    output: Path
+    steps: int
+    epochs_done: int
+    losses: List[float] = field(default_factory=list)
+    knn: Dict[int, Dict[str, float]] = field(default_factory=dict)  # epoch -> {stream: top-1}
+    samples_per_second: float = 0.0
+    model: Optional[DualStreamMoCo] = None  # the trained model (this rank's copy)
+
+
+def _autocast(device: torch.device, enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def train_step(model: DualStreamMoCo, pipelines: Dict[str, Pipeline], optimizer: torch.optim.Optimizer,
+               x: torch.Tensor, lengths: torch.Tensor, seed: int, *, amp: bool = False,
+               grad_clip: Optional[float] = None, ddp_model: Optional[torch.nn.Module] = None) -> Dict[str, float]:
+    """One pretraining step on a batch already on the training device. ``pipelines``: ``{"shared": p}`` or
+    one pipeline per stream (``{"spatial": p, "temporal": p}``), each making both views in one call."""
+    with nvtx_range("mgclr/augment"):
+        views = {}
+        for name, pipe in pipelines.items():
+            (view_q, view_k), params = pipe(x, lengths, seed=seed, return_params=True, check_lengths=False)
+            views[name] = (view_q, view_k, params.lengths[0], params.lengths[1])
+    first = views.get("shared", views.get("spatial", views.get("temporal")))
+    temporal = views.get("temporal") if "shared" not in views else None
+    with _autocast(x.device, amp):
+        out = (ddp_model or model)(*first, temporal_views=temporal)
+    with nvtx_range("mgclr/backward"):
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], grad_clip)
+    with nvtx_range("mgclr/step"):
+        optimizer.step()
+    with nvtx_range("mgclr/ema"):
+        model.momentum_update()
+    model.enqueue(out)
+    metrics = {"loss": out.loss.detach()}
+    for name, stream_out in (("spatial", out.spatial), ("temporal", out.temporal)):
+        if stream_out is not None:
+            metrics[f"{name}_loss"] = stream_out.loss.detach()
+            metrics[f"{name}_top1"] = stream_out.stats.top1
+    return metrics
+
+
+def _pipelines(config: ExperimentConfig) -> Dict[str, Pipeline]:
+    own = {name: s.augment for name, s in (("spatial", config.model.spatial), ("temporal", config.model.temporal))
+           if s is not None and s.augment is not None}
+    if not own:
+        return {"shared": build_pipeline("augment", config.augment)}
+    pipes = {}
+    for name, stream in (("spatial", config.model.spatial), ("temporal", config.model.temporal)):
+        if stream is not None:
+            spec = stream.augment if stream.augment is not None else config.augment
+            pipes[name] = build_pipeline(f"model.{name}.augment" if stream.augment else "augment", spec)
+    return pipes
+
+
+def _rng_state(device: torch.device) -> Dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def pretrain(config: ExperimentConfig, *, resume: bool = False, max_steps: Optional[int] = None,
+             profile_steps: int = 0, show_progress: bool = True) -> PretrainResult:
+    """Pretrain ``config.model`` on ``config.data``'s training split; writes to ``config.output``.
+
+    Args:
+        resume: continue from ``output/checkpoint.pt`` (an error when there is none).
+        max_steps: stop after this many optimiser steps in total (a checkpoint is written there), e.g.
+            for a quick look or a profile.
+        profile_steps: record a ``torch.profiler`` trace of that many steps to ``output/trace.json``.
+    """
+    process = setup(config.device)
+    try:
+        return _pretrain(config, process, resume, max_steps, profile_steps, show_progress)
+    finally:
+        teardown(process)
+
+
+def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_steps: Optional[int],
+              profile_steps: int, show_progress: bool) -> PretrainResult:
+    if max_steps is not None:
+        check_int("max_steps", max_steps, low=1)
+    out_dir = Path(config.output)
+    device = process.device
+    train_set, test_set, _ = load_splits(config.data)
+    model = build_model(config).to(device)
+    pipelines = _pipelines(config)
+    for pipe in pipelines.values():
+        pipe.to(device)
+    query_params = [p for _, s in model.streams for p in s.query_parameters()]
+    optimizer = sgd(query_params, config.pretrain.optim)
+    ddp_model = None
+    if process.distributed:
+        # Queues stay identical through the all-gathered enqueue, and running BN statistics are only read
+        # in evaluation (rank 0's): no buffer broadcast per step (it would ship every queue).
+        ddp_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+    if config.pretrain.compile:
+        for _, stream in model.streams:
+            stream.encoder_q.compile()
+            stream.encoder_k.compile()
+
+    batch = config.data.batch_size
+    sampler = EpochSampler(len(train_set), batch, seed=config.seed, rank=process.rank,
+                           world_size=process.world_size)
+    steps_per_epoch = sampler.batches_per_epoch
+    loader = DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=config.data.num_workers,
+                        pin_memory=device.type == "cuda", drop_last=True,
+                        persistent_workers=False)
+    epoch, step = 0, 0
+    if resume:
+        path = latest_checkpoint(out_dir)
+        if path is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {out_dir} (expected {out_dir / 'checkpoint.pt'})")
+        state = load_checkpoint(path, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        _set_rng_state(state["rng"], device)
+        epoch, step = int(state["epoch"]), int(state["step"])
+    elif process.main:
+        save_config(out_dir, config_to_dict(config))
+
+    log = MetricsLog(out_dir, enabled=process.main, tensorboard=config.pretrain.tensorboard)
+    result = PretrainResult(out_dir, step, epoch)
+    total_steps = config.pretrain.epochs * steps_per_epoch
+    if max_steps is not None:
+        total_steps = min(total_steps, max_steps)
+    bar = progress(total_steps, f"pretrain {config.name}", show_progress and process.main, initial=step)
+    profiler = None
+    if profile_steps:
+        profiler = torch.profiler.profile(record_shapes=True, with_stack=False)
+        profiler.__enter__()
+    profiled = 0
+    started, samples = time.perf_counter(), 0
+
+    def checkpoint() -> None:
+        if process.main:
+            save_checkpoint(out_dir / "checkpoint.pt", {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": _rng_state(device),
+                "epoch": epoch, "step": step})
+        process.barrier()
+
+    model.train()
+    while epoch < config.pretrain.epochs and step < total_steps:
+        start_batch = step - epoch * steps_per_epoch
+        sampler.set_epoch(epoch, start_batch)
+        batches = iter(loader)
+        for batch_index in range(start_batch, steps_per_epoch):
+            if step >= total_steps:
+                break
+            with nvtx_range("mgclr/data"):
+                x, lengths, _ = next(batches)
+                x = x.to(device, non_blocking=True)
+                lengths = lengths.to(device, non_blocking=True)
+            lr = learning_rate(config.pretrain.optim, config.pretrain.epochs, epoch + batch_index / steps_per_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            metrics = train_step(model, pipelines, optimizer, x, lengths, local_seed(config.seed, process.rank, step),
+                                 amp=config.pretrain.amp, grad_clip=config.pretrain.grad_clip, ddp_model=ddp_model)
+            step += 1
+            samples += x.shape[0] * process.world_size
+            if profiler is not None and profiled < profile_steps:
+                profiled += 1
+                if profiled == profile_steps:
+                    profiler.__exit__(None, None, None)
+                    if process.main:
+                        profiler.export_chrome_trace(str(out_dir / "trace.json"))
+                    profiler = None
+            if step % config.pretrain.log_every == 0 or step == total_steps:
+                values = {k: float(v) for k, v in metrics.items()}
+                values["lr"] = lr
+                values["samples_per_s"] = samples / max(time.perf_counter() - started, 1e-9)
+                log.write(step, values)
+                result.losses.append(values["loss"])
+                if bar is not None:
+                    bar.set_postfix(loss=f"{values['loss']:.3f}", samples_per_s=f"{values['samples_per_s']:,.0f}")
+            if bar is not None:
+                bar.update(1)
+            if config.pretrain.checkpoint_steps and step % config.pretrain.checkpoint_steps == 0:
+                checkpoint()
+        else:
+            epoch += 1
+            if config.pretrain.knn_every and epoch % config.pretrain.knn_every == 0:
+                scores = knn_monitor(model, train_set, test_set, config, process)
+                result.knn[epoch] = scores
+                log.write(step, {f"knn_top1_{k}": v for k, v in scores.items()}, kind="knn")
+                model.train()
+            if epoch % config.pretrain.checkpoint_every == 0 or epoch == config.pretrain.epochs:
+                checkpoint()
+            continue
+        break  # max_steps reached mid-epoch
+    if step % steps_per_epoch or max_steps is not None:
+        checkpoint()
+    if bar is not None:
+        bar.close()
+    log.close()
+    result.steps, result.epochs_done, result.model = step, epoch, model
+    result.samples_per_second = samples / max(time.perf_counter() - started, 1e-9)
+    return result

@@ -1,0 +1,211 @@
+"""mgclr.train: configs, schedules, checkpoints, exact resume, DDP with gloo, evaluation protocols."""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from mgclr.train import ConfigError, fuse_eval, knn_eval, linear_eval, load_config, parse_config, pretrain
+from mgclr.train.build import learning_rate
+from mgclr.train.checkpoint import load_checkpoint, save_checkpoint
+from mgclr.train.config import OptimConfig
+from mgclr.train.distributed import EpochSampler
+from mgclr.train.evaluate import _label_subset, knn_predict, topk_accuracy
+
+TINY = textwrap.dedent("""
+    name: tiny
+    data: {train_samples: 96, test_samples: 48, frames: 32, batch_size: 16}
+    augment: {preset: paper_best, out_frames: 32}
+    model:
+      spatial: {encoder: {kind: agcn, args: {widths: [8, 8, 16, 16], strides: [1, 2, 1, 2]}}, head_dim: 16,
+                queue_size: 64}
+      temporal: {encoder: {kind: bigru, args: {hidden: 16, layers: 1}}, head_dim: 16, queue_size: 64}
+    pretrain: {epochs: 2, knn_every: 0, log_every: 2, tensorboard: false, optim: {lr: 0.05}}
+    linear: {epochs: 3}
+    finetune: {epochs: 1, label_fraction: 0.25}
+    fuse: {tsne: false, confusion: false}
+""")
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+
+    def make(*overrides, out="run"):
+        return load_config(path, [f"output={tmp_path / out}", "device=cpu", *overrides])
+
+    return make
+
+
+# ------------------------------------------------------------------------------------------------ configs
+
+
+@pytest.mark.parametrize("data,match", [
+    ({"pretrain": {"epochz": 3}}, r"pretrain.epochz: unknown key; pretrain takes epochs, optim"),
+    ({"pretrain": {"epochs": "many"}}, r"pretrain.epochs: expected an integer, got 'many'"),
+    ({"pretrain": {"epochs": 0}}, r"pretrain.epochs: expected a value > 0"),
+    ({"model": {"spatial": {"encoder": {"kind": "gcn"}}}}, r"model.spatial.encoder.kind: expected one of"),
+    ({"model": {"spatial": {"momentum": 1.5}}}, r"model.spatial.momentum: expected a value in \[0, 1\]"),
+    ({"pretrain": {"optim": {"milestones": [80, 50]}}}, r"pretrain.optim.milestones: expected increasing"),
+    ({"data": {"source": "ftp"}}, r"data.source: expected one of \('synthetic', 'arrays'\)"),
+    ({"finetune": {"label_fraction": 0}}, r"finetune.label_fraction: expected a value in \(0, 1\]"),
+    ({"model": {"spatial": None, "temporal": None}}, r"model.spatial, temporal: expected at least one stream"),
+    ({"pretrain": {"amp": "yes"}}, r"pretrain.amp: expected true or false"),
+    ({"linear": []}, r"linear: expected a mapping"),
+    ({"knn": {"k": [0]}}, r"knn.k: expected a non-empty list of integers >= 1"),
+])
+def test_config_errors_name_the_key(data, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(data)
+
+
+def test_overrides_and_yaml_errors(tmp_path, tiny):
+    config = tiny("pretrain.epochs=5", "model.temporal=null", "pretrain.optim.nesterov=false")
+    assert config.pretrain.epochs == 5 and config.model.temporal is None and not config.pretrain.optim.nesterov
+    with pytest.raises(ConfigError, match="--set 'pretrain': expected key=value"):
+        tiny("pretrain")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="model.spatial.encoder.args: .*unexpected keyword argument 'wdiths'"):
+        from mgclr.train.build import build_model
+
+        build_model(tiny("model.spatial.encoder.args.wdiths=[4]"))
+
+
+def test_learning_rate_schedules():
+    step = OptimConfig(lr=0.1, milestones=[50, 80], gamma=0.1)
+    assert [round(learning_rate(step, 100, e), 6) for e in (0, 49.9, 50, 80)] == [0.1, 0.1, 0.01, 0.001]
+    cosine = OptimConfig(lr=1.0, schedule="cosine", warmup_epochs=2)
+    assert learning_rate(cosine, 10, 1.0) == pytest.approx(0.5)
+    assert learning_rate(cosine, 10, 2.0) == pytest.approx(1.0) and learning_rate(cosine, 10, 10) < 1e-9
+
+
+def test_epoch_sampler_shards_and_resumes():
+    a = EpochSampler(100, 8, seed=3, rank=0, world_size=2)
+    b = EpochSampler(100, 8, seed=3, rank=1, world_size=2)
+    assert a.batches_per_epoch == 6 and len(list(a)) == 48
+    assert not set(a) & set(b)  # ranks see disjoint samples
+    full = list(a)
+    a.set_epoch(0, start_batch=2)
+    assert list(a) == full[16:]
+    a.set_epoch(1)
+    assert list(a) != full
+    with pytest.raises(ValueError, match="data.batch_size"):
+        EpochSampler(10, 8, world_size=2)
+
+
+# ---------------------------------------------------------------------------------------- checkpoints
+
+
+def test_checkpoints_are_atomic_and_weights_only(tmp_path):
+    path = save_checkpoint(tmp_path / "c.pt", {"model": {"w": torch.ones(2)}, "step": 3})
+    assert load_checkpoint(path)["step"] == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+    (tmp_path / "broken.pt").write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ValueError, match="broken.pt cannot be read as an mgclr checkpoint"):
+        load_checkpoint(tmp_path / "broken.pt")
+    torch.save({"format": 1, "evil": object()}, tmp_path / "pickled.pt")
+    with pytest.raises(ValueError, match="pickled.pt cannot be read"):
+        load_checkpoint(tmp_path / "pickled.pt")  # weights_only refuses arbitrary objects
+    with pytest.raises(FileNotFoundError, match="missing.pt does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_resume_mid_epoch_ends_with_the_same_weights(tiny):
+    full = pretrain(tiny(out="full"), show_progress=False)
+    killed = tiny(out="killed")
+    first = pretrain(killed, max_steps=7, show_progress=False)  # 6 steps per epoch: stopped inside epoch 2
+    assert first.steps == 7
+    resumed = pretrain(killed, resume=True, show_progress=False)
+    assert resumed.steps == full.steps == 12
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])][:3]
+    with pytest.raises(FileNotFoundError, match="--resume: no checkpoint"):
+        pretrain(tiny(out="nothing"), resume=True, show_progress=False)
+
+
+def test_pretraining_writes_config_metrics_and_knn(tiny, tmp_path):
+    result = pretrain(tiny("pretrain.knn_every=1", "pretrain.epochs=1"), show_progress=False)
+    out = tmp_path / "run"
+    assert (out / "config.yaml").is_file() and (out / "checkpoint.pt").is_file()
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert any('"kind": "knn"' in line for line in lines) and any('"loss"' in line for line in lines)
+    assert set(result.knn[1]) == {"spatial", "temporal"}
+    assert load_config(out / "config.yaml").model.spatial.queue_size == 64  # the saved config reads back
+
+
+# ------------------------------------------------------------------------------------------------ DDP
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, config_path: str, out: str, result_dir: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    config = load_config(config_path, [f"output={out}", "device=cpu", "data.batch_size=8"])
+    result = pretrain(config, show_progress=False)
+    torch.save({k: v.cpu() for k, v in result.model.state_dict().items()}, f"{result_dir}/rank{rank}.pt")
+
+
+def test_ddp_two_processes_keep_queues_and_weights_identical(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(config), str(tmp_path / "ddp"), str(tmp_path)), nprocs=2)
+    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    queues = [k for k in r0 if k.endswith("queue.queue") or k.endswith("queue.ptr")]
+    assert len(queues) == 4
+    for k in queues:
+        assert torch.equal(r0[k], r1[k]), k
+    weights = [k for k in r0 if "encoder_q" in k and "running" not in k and "num_batches" not in k]
+    for k in weights:
+        assert torch.allclose(r0[k], r1[k], atol=1e-6), k
+    assert int(r0["spatial.queue.ptr"]) == (2 * 6 * 16) % 64  # 2 epochs x 6 steps x 2 ranks x 8 keys, wrapped
+    assert load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")["step"] == 12
+
+
+# --------------------------------------------------------------------------------------------- evaluation
+
+
+def test_knn_predict_and_topk():
+    train = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]])
+    labels = torch.tensor([0, 1, 0])
+    scores = knn_predict(train, labels, torch.tensor([[1.0, 0.05], [0.1, 1.0]]), 1, 2)
+    assert scores.argmax(1).tolist() == [0, 1]
+    assert topk_accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]), (1, 2)) == {1: 0.5, 2: 1.0}
+
+
+def test_label_subset_is_per_class_and_seeded():
+    labels = torch.arange(40) % 4
+    subset = _label_subset(labels.numpy(), 0.1, seed=0)
+    assert len(subset) == 4 and sorted(labels[subset].tolist()) == [0, 1, 2, 3]
+    assert (subset == _label_subset(labels.numpy(), 0.1, seed=0)).all()
+
+
+def test_evaluation_protocols_run_and_report(tiny):
+    config = tiny("pretrain.epochs=1")
+    pretrain(config, show_progress=False)
+    device = torch.device("cpu")
+    knn = knn_eval(config, device)
+    assert set(knn) == {"spatial", "temporal"} and set(knn["spatial"]) == {"k=1", "k=20"}
+    lin = linear_eval(config, device)
+    assert 0.0 <= lin["spatial"]["top1_best"] <= 1.0 and lin["spatial"]["scores"].shape == (48, 12)
+    report = fuse_eval(config, device)
+    assert set(report["table"]) == {"spatial", "temporal", "fused"}
+    from mgclr.train import finetune_eval
+
+    ft = finetune_eval(config, device)
+    assert ft["spatial"]["labelled_samples"] == 24
