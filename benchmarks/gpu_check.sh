@@ -8,7 +8,7 @@
 #   4. every benchmark with --device cuda, at sizes that fit the time
 #
 # Writes at most 8 files to $OUT (default benchmarks/out/gpu_check):
-#   build.log  info.json  tests.log  augment.json  infonce.json  bench.log  summary.txt
+#   build.log  info.json  tests.log  augment.json  infonce.json  train.json  bench.log  summary.txt
 # and prints summary.txt last. Exits non-zero when a step failed; later steps still run, so one call
 # reports everything. Each step has its own time limit (STEP_LIMITS below).
 #
@@ -63,12 +63,14 @@ if [ "$CPU_ONLY" -eq 1 ]; then
   DEVICE=cpu
   AUGMENT_ARGS=(--quick --batch 16 --repeats 1 --workers 1)
   INFONCE_ARGS=(--quick --repeats 1)
+  TRAIN_ARGS=(--size small --steps 1 --warmup 1 --workers 0)
   echo "build skipped (--cpu-only): testing the installed mgclr" > "$OUT/build.log"
   echo "skipped build (--cpu-only)" >> "$SUMMARY"
 else
   DEVICE=cuda
   AUGMENT_ARGS=(--quick --workers 8)
   INFONCE_ARGS=(--repeats 10)
+  TRAIN_ARGS=(--size paper --steps 20 --workers 8)
   if ! "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     echo "gpu_check.sh: torch sees no GPU; run with --cpu-only for a dry run" >&2
     exit 2
@@ -76,7 +78,7 @@ else
   # Only this GPU's architecture: half the compile time of the default 80;90.
   ARCH=$("$PYTHON" -c "import torch; m, n = torch.cuda.get_device_capability(); print(f'{m}{n}')")
   export PATH=/usr/local/cuda/bin:$PATH
-  step "build (sm_$ARCH)" 240 "$OUT/build.log" env MGCLR_CUDA=ON MGCLR_CUDA_ARCHITECTURES="$ARCH" \
+  step "build (sm_$ARCH)" 150 "$OUT/build.log" env MGCLR_CUDA=ON MGCLR_CUDA_ARCHITECTURES="$ARCH" \
     "$PYTHON" -m pip install --no-build-isolation --no-deps --no-cache-dir -v .
 fi
 
@@ -88,11 +90,13 @@ if [ "$CPU_ONLY" -eq 0 ]; then
     || { echo "FAILED  mgclr was not built with usable CUDA kernels (info.json)" >> "$SUMMARY"; FAILED=1; }
 fi
 
-step "CUDA tests" 120 "$OUT/tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda -rs tests
-step "bench_augment --device $DEVICE" 120 "$OUT/bench.log" \
+step "CUDA tests" 90 "$OUT/tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda -rs tests
+step "bench_augment --device $DEVICE" 90 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_augment.py --device "$DEVICE" "${AUGMENT_ARGS[@]}" --json "$OUT/augment.json"
 step "bench_infonce --device $DEVICE" 60 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_infonce.py --device "$DEVICE" "${INFONCE_ARGS[@]}" --json "$OUT/infonce.json"
+step "bench_train --device $DEVICE" 90 "$OUT/bench.log" \
+  "$PYTHON" benchmarks/bench_train.py --device "$DEVICE" "${TRAIN_ARGS[@]}" --json "$OUT/train.json"
 
 {
   echo "device: $("$PYTHON" -c "import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')")"
@@ -100,6 +104,6 @@ step "bench_infonce --device $DEVICE" 60 "$OUT/bench.log" \
   tail -n 3 "$OUT/tests.log" | sed 's/^/tests: /'
 } >> "$SUMMARY"
 echo
-grep -E "^(pipeline|isc|paper_best| *N|  *[0-9])" "$OUT/bench.log" | tail -n 20
+grep -E "^(pipeline|isc|paper_best| *N|  *[0-9]|samples/s|pretraining step)" "$OUT/bench.log" | tail -n 24
 cat "$SUMMARY"
 exit "$FAILED"

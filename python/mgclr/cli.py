@@ -1,9 +1,17 @@
 """The ``mgclr`` command. argparse lives only here; the work is done by the library.
 
+    mgclr demo [--output DIR]           pretrain both streams on synthetic micro-gestures, evaluate, fuse,
+                                        compare with random initialisation, write the plots (minutes, CPU)
+    mgclr pretrain CONFIG [--resume] [--max-steps N] [--profile N]
+    mgclr linear | knn | finetune | fuse CONFIG [--checkpoint F] [--random-init]
+                                        the evaluation protocols (mgclr.train.evaluate)
+    mgclr bench [CONFIG] [--steps N]    samples/s of the pretraining step, split by stage
     mgclr info                          what was compiled (CUDA archs, OpenMP, NVTX) and whether a GPU is usable
     mgclr layouts                       the built-in skeleton layouts
     mgclr augment [--config F | --preset P] [--device D] ...
                                         run an augmentation pipeline on a batch and report its throughput
+
+Every CONFIG command takes ``--set key=value`` (repeatable) to override config keys.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import List, Optional
 
 
@@ -99,6 +108,109 @@ def _cmd_augment(args) -> int:
     return 0
 
 
+def _load(args):
+    from .train import load_config
+
+    return load_config(args.config, args.set)
+
+
+def _config_error(command: str, exc: Exception) -> int:
+    print(f"mgclr {command}: {exc}", file=sys.stderr)
+    return 2
+
+
+def _cmd_demo(args) -> int:
+    from .train import ConfigError
+    from .train.demo import DEMO_CONFIG, run_demo
+
+    if args.print_config:
+        print(DEMO_CONFIG.strip())
+        return 0
+    try:
+        report = run_demo(args.output, args.set, show_progress=not args.no_progress)
+    except (ConfigError, ValueError, TypeError) as exc:
+        return _config_error("demo", exc)
+    (Path(report["output"]) / "demo_summary.json").write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def _cmd_pretrain(args) -> int:
+    from .train import ConfigError, pretrain
+
+    try:
+        config = _load(args)
+        result = pretrain(config, resume=args.resume, max_steps=args.max_steps, profile_steps=args.profile,
+                          show_progress=not args.no_progress)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        return _config_error("pretrain", exc)
+    print(f"{result.steps} steps, {result.epochs_done} epochs, {result.samples_per_second:,.0f} samples/s; "
+          f"checkpoint and metrics in {result.output}")
+    for epoch, scores in result.knn.items():
+        print(f"  kNN top-1 after epoch {epoch}: " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in scores.items()))
+    return 0
+
+
+def _device(config):
+    from .train.distributed import resolve_device
+
+    return resolve_device(config.device, 0)
+
+
+def _cmd_eval(args) -> int:
+    from .train import ConfigError, finetune_eval, fuse_eval, knn_eval, linear_eval
+    from .train.report import fusion_table, protocol_table
+
+    try:
+        config = _load(args)
+        device = _device(config)
+        checkpoint = Path(args.checkpoint) if args.checkpoint else None
+        random_init = bool(getattr(args, "random_init", False))
+        if args.command == "knn":
+            results = knn_eval(config, device, checkpoint, random_init)
+            print(protocol_table(results, {f"k={k}": f"k={k}" for k in config.knn.k}))
+            report = results
+        elif args.command == "linear":
+            results = linear_eval(config, device, checkpoint, random_init)
+            print(protocol_table(results, {"top1 best": "top1_best", "top5 best": "top5_best",
+                                           "top1 last": "top1_last", "top5 last": "top5_last"}))
+            report = {n: {k: v for k, v in r.items() if isinstance(v, (int, float))} for n, r in results.items()}
+        elif args.command == "finetune":
+            results = finetune_eval(config, device, checkpoint)
+            print(protocol_table(results, {"top1 best": "top1_best", "top5 best": "top5_best",
+                                           "top1 last": "top1_last", "top5 last": "top5_last"}))
+            report = {n: {k: v for k, v in r.items() if isinstance(v, (int, float))} for n, r in results.items()}
+        else:
+            out = fuse_eval(config, device, checkpoint, random_init)
+            print(fusion_table({"random init" if random_init else config.name: out["table"]}))
+            for name, path in out["plots"].items():
+                print(f"  {name}: {path}")
+            report = {"table": out["table"], "linear": out["linear"], "plots": out["plots"]}
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        return _config_error(args.command, exc)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from .train import ConfigError
+    from .train.bench import benchmark_pretrain_step
+    from .train.demo import demo_config
+
+    try:
+        config = _load(args) if args.config else demo_config(args.set)
+        result = benchmark_pretrain_step(config, steps=args.steps, warmup=args.warmup)
+    except (ConfigError, ValueError) as exc:
+        return _config_error("bench", exc)
+    print(f"pretraining step on {result['device']}, batch {result['batch_size']}: {result['step_s'] * 1e3:.1f} ms, "
+          f"{result['samples_per_s']:,.0f} samples/s")
+    for stage, seconds in result["stages_s"].items():
+        print(f"  {stage:<9} {seconds * 1e3:8.2f} ms  {100 * seconds / result['step_s']:5.1f} %")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mgclr", description="Skeleton-based micro-gesture understanding.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -120,6 +232,44 @@ def build_parser() -> argparse.ArgumentParser:
     aug.add_argument("--iterations", type=int, default=20)
     aug.add_argument("--seed", type=int, default=0)
     aug.set_defaults(func=_cmd_augment)
+
+    def with_config(p, required=True):
+        if required:
+            p.add_argument("config", help="YAML experiment config (see configs/)")
+        else:
+            p.add_argument("config", nargs="?", help="YAML experiment config (default: the demo's)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key (dotted path; the value is YAML), repeatable")
+        return p
+
+    demo = sub.add_parser("demo", help="pretrain + evaluate both streams on synthetic micro-gestures (CPU, minutes)")
+    demo.add_argument("--output", default=None, help="run folder (default runs/demo)")
+    demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a demo config key")
+    demo.add_argument("--print-config", action="store_true", help="print the demo's config and exit")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.set_defaults(func=_cmd_demo)
+    pre = with_config(sub.add_parser("pretrain", help="dual-stream MoCo pretraining (torchrun for many GPUs)"))
+    pre.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
+    pre.add_argument("--max-steps", type=int, default=None, help="stop after N steps in total (checkpointed)")
+    pre.add_argument("--profile", type=int, default=0, metavar="N",
+                     help="write a torch.profiler trace of the first N steps to OUTPUT/trace.json")
+    pre.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pre.set_defaults(func=_cmd_pretrain)
+    for name, text in (("linear", "linear evaluation on frozen features"), ("knn", "cosine kNN on frozen features"),
+                       ("finetune", "end-to-end finetuning on a fraction of the labels"),
+                       ("fuse", "linear evaluation of both streams and the fusion of their scores (Table 3)")):
+        p = with_config(sub.add_parser(name, help=text))
+        p.add_argument("--checkpoint", default=None, help="weights to evaluate (default OUTPUT/checkpoint.pt)")
+        if name != "finetune":
+            p.add_argument("--random-init", action="store_true", help="randomly initialised encoders (the baseline)")
+        p.add_argument("--json", default=None, help="also write the results as JSON")
+        p.set_defaults(func=_cmd_eval)
+    bench = with_config(sub.add_parser("bench", help="samples/s of the pretraining step, split by stage"),
+                        required=False)
+    bench.add_argument("--steps", type=int, default=20)
+    bench.add_argument("--warmup", type=int, default=3)
+    bench.add_argument("--json", default=None, help="also write the results as JSON")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 

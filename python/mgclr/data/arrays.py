@@ -31,5 +31,5 @@ class ArrayDataset(Dataset):
         return self.x.shape[0]
 
     def __getitem__(self, i: int) -> Tuple[torch.Tensor, int, int]:
-        return torch.from_numpy(np.ascontiguousarray(self.x[i], dtype=np.float32)), int(self.lengths[i]), \
+        return torch.from_numpy(np.array(self.x[i], dtype=np.float32)), int(self.lengths[i]), \
             int(self.labels[i])

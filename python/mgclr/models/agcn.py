@@ -79,12 +79,13 @@ class AdaptiveGraphConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         N, C, T, V = x.shape
-        theta = self.theta(x).view(N, self.subsets, self.inter, T, V)
-        phi = self.phi(x).view(N, self.subsets, self.inter, T, V)
+        K, inter = self.subsets, self.inter
+        theta = self.theta(x).reshape(N, K, inter * T, V)
+        phi = self.phi(x).reshape(N, K, inter * T, V)
         # C_k(x) = softmax over the first joint axis of theta^T phi / (inter * T), as 2s-AGCN (Softmax(-2)).
-        embedded = torch.einsum("nkctv,nkctw->nkvw", theta, phi) / (self.inter * T)
-        graph = torch.softmax(embedded, dim=-2) + (self.A + self.B)  # (N, K, V, V)
-        mixed = torch.einsum("nctv,nkvw->nkctw", x, graph).reshape(N, self.subsets * C, T, V)
+        graph = torch.softmax(theta.transpose(-1, -2) @ phi / (inter * T), dim=-2) + (self.A + self.B)
+        # x A_k for every subset in one batched matmul, laid out (N, K * C, T, V) for the projection.
+        mixed = (x.reshape(N, 1, C * T, V) @ graph).view(N, K * C, T, V)
         return torch.relu(self.bn(self.project(mixed)) + self.down(x))
 
 

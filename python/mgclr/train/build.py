@@ -17,7 +17,8 @@ from ..models import AGCN, STGCN, BiGRU, DualStreamMoCo, MoCo, ProjectionHead
 from ..skeleton import get_layout
 from .config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, StreamConfig
 
-__all__ = ["build_encoder", "build_model", "build_pipeline", "learning_rate", "load_splits"]
+__all__ = ["build_encoder", "build_model", "build_pipeline", "build_pretrain_pipelines", "learning_rate",
+           "load_splits"]
 
 SPLITS = ("train", "test")
 
@@ -93,6 +94,21 @@ def build_pipeline(key: str, spec: Dict[str, Any], two_views: bool = True) -> Pi
         return pipeline_from_config(spec)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: {exc}") from None
+
+
+def build_pretrain_pipelines(config: ExperimentConfig) -> Dict[str, Pipeline]:
+    """``{"shared": pipeline}`` (one fused two-view call serves both streams), or one pipeline per stream
+    when a stream's config has its own ``augment``."""
+    own = [name for name, s in (("spatial", config.model.spatial), ("temporal", config.model.temporal))
+           if s is not None and s.augment is not None]
+    if not own:
+        return {"shared": build_pipeline("augment", config.augment)}
+    pipes = {}
+    for name, stream in (("spatial", config.model.spatial), ("temporal", config.model.temporal)):
+        if stream is not None:
+            key = f"model.{name}.augment" if stream.augment is not None else "augment"
+            pipes[name] = build_pipeline(key, stream.augment if stream.augment is not None else config.augment)
+    return pipes
 
 
 def learning_rate(optim: OptimConfig, epochs: int, epoch: float) -> float:

@@ -16,7 +16,7 @@ from typing import Iterator, Optional
 import torch
 from torch.utils.data import Sampler
 
-__all__ = ["EpochSampler", "Process", "setup", "teardown"]
+__all__ = ["EpochSampler", "Process", "local_seed", "resolve_device", "setup", "teardown"]
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Process:
             torch.distributed.barrier()
 
 
-def _resolve_device(device: str, local_rank: int) -> torch.device:
+def resolve_device(device: str, local_rank: int) -> torch.device:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda":
@@ -56,7 +56,7 @@ def setup(device: str = "auto") -> Process:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    dev = _resolve_device(device, local_rank)
+    dev = resolve_device(device, local_rank)
     if world > 1 and not torch.distributed.is_initialized():
         if dev.type == "cuda":
             torch.cuda.set_device(dev)

@@ -30,7 +30,7 @@ from .._validation import check_int
 from ..augment import Pipeline
 from ..models import DualStreamMoCo
 from ..profiling import range as nvtx_range
-from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
+from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, sgd
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_config
 from .config import ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
@@ -89,19 +89,6 @@ def train_step(model: DualStreamMoCo, pipelines: Dict[str, Pipeline], optimizer:
     return metrics
 
 
-def _pipelines(config: ExperimentConfig) -> Dict[str, Pipeline]:
-    own = {name: s.augment for name, s in (("spatial", config.model.spatial), ("temporal", config.model.temporal))
-           if s is not None and s.augment is not None}
-    if not own:
-        return {"shared": build_pipeline("augment", config.augment)}
-    pipes = {}
-    for name, stream in (("spatial", config.model.spatial), ("temporal", config.model.temporal)):
-        if stream is not None:
-            spec = stream.augment if stream.augment is not None else config.augment
-            pipes[name] = build_pipeline(f"model.{name}.augment" if stream.augment else "augment", spec)
-    return pipes
-
-
 def _rng_state(device: torch.device) -> Dict[str, Any]:
     state = {"torch": torch.get_rng_state()}
     if device.type == "cuda":
@@ -140,7 +127,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     device = process.device
     train_set, test_set, _ = load_splits(config.data)
     model = build_model(config).to(device)
-    pipelines = _pipelines(config)
+    pipelines = build_pretrain_pipelines(config)
     for pipe in pipelines.values():
         pipe.to(device)
     query_params = [p for _, s in model.streams for p in s.query_parameters()]

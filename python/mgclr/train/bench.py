@@ -1,0 +1,64 @@
+"""Throughput of the pretraining step, split by stage (``mgclr bench``; ``benchmarks/bench_train.py``
+compares it with an ISC-style step)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict
+
+import torch
+
+from ..profiling import record_stages
+from .build import build_model, build_pretrain_pipelines, load_splits, sgd
+from .config import ExperimentConfig
+from .distributed import local_seed, resolve_device
+from .pretrain import train_step
+
+__all__ = ["STAGES", "benchmark_pretrain_step"]
+
+STAGES = ("data", "augment", "forward", "loss", "backward", "step", "ema", "enqueue")
+
+
+def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: int = 3) -> Dict[str, Any]:
+    """Median-free totals over ``steps`` steps after ``warmup``: samples/s and seconds per step per stage
+    (device-synchronised at stage boundaries, so the stages add up to the step)."""
+    device = resolve_device(config.device, 0)
+    train_set, _, _ = load_splits(config.data)
+    model = build_model(config).to(device).train()
+    pipelines = build_pretrain_pipelines(config)
+    for pipe in pipelines.values():
+        pipe.to(device)
+    optimizer = sgd([p for _, s in model.streams for p in s.query_parameters()], config.pretrain.optim)
+    loader = torch.utils.data.DataLoader(train_set, batch_size=config.data.batch_size, shuffle=True, drop_last=True,
+                                         num_workers=config.data.num_workers,
+                                         generator=torch.Generator().manual_seed(config.seed))
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    batches = iter(loader)
+
+    def one(step: int) -> None:
+        nonlocal batches
+        from ..profiling import range as nvtx_range
+
+        with nvtx_range("mgclr/data"):
+            try:
+                x, lengths, _ = next(batches)
+            except StopIteration:
+                batches = iter(loader)
+                x, lengths, _ = next(batches)
+            x, lengths = x.to(device, non_blocking=True), lengths.to(device, non_blocking=True)
+        train_step(model, pipelines, optimizer, x, lengths, local_seed(config.seed, 0, step), amp=config.pretrain.amp,
+                   grad_clip=config.pretrain.grad_clip)
+
+    for step in range(warmup):
+        one(step)
+    with record_stages([f"mgclr/{s}" for s in STAGES], sync) as timer:
+        started = time.perf_counter()
+        for step in range(steps):
+            one(warmup + step)
+        if sync:
+            sync()
+        elapsed = time.perf_counter() - started
+    per_step = {s: timer.times.get(f"mgclr/{s}", 0.0) / steps for s in STAGES}
+    return {"device": str(device), "batch_size": config.data.batch_size, "steps": steps,
+            "step_s": elapsed / steps, "samples_per_s": config.data.batch_size * steps / elapsed,
+            "stages_s": per_step}

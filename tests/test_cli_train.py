@@ -1,0 +1,67 @@
+"""The mgclr command's training and evaluation subcommands, end to end on the tiny CPU config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mgclr.cli import main
+from mgclr.train import load_config
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+TINY = str(CONFIGS / "cpu" / "tiny.yaml")
+
+
+@pytest.mark.parametrize("command", ["demo", "pretrain", "linear", "knn", "finetune", "fuse", "bench"])
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert "--set" in capsys.readouterr().out
+
+
+SHIPPED = sorted((CONFIGS / "pretrain").glob("*.yaml")) + sorted((CONFIGS / "cpu").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_config_is_valid(path):
+    config = load_config(path)
+    assert config.name == path.stem or path.parent.name == "cpu"
+    from mgclr.train.build import build_model
+
+    if path.parent.name == "cpu":
+        build_model(config)  # the paper-size ones build too, but take a while on two cores
+
+
+def test_tiny_run_end_to_end(tmp_path, capsys):
+    common = ["--set", f"output={tmp_path}", "--set", "pretrain.tensorboard=false"]
+    assert main(["pretrain", TINY, *common, "--no-progress", "--max-steps", "8"]) == 0
+    assert "8 steps" in capsys.readouterr().out
+    assert main(["pretrain", TINY, *common, "--no-progress", "--resume"]) == 0
+    assert main(["knn", TINY, *common]) == 0
+    assert "k=20" in capsys.readouterr().out
+    assert main(["linear", TINY, *common, "--json", str(tmp_path / "linear.json")]) == 0
+    assert set(json.loads((tmp_path / "linear.json").read_text())) == {"spatial", "temporal"}
+    assert main(["fuse", TINY, *common, "--set", "fuse.tsne=false"]) == 0
+    out = capsys.readouterr().out
+    assert "fused" in out and "confusion" in out
+    assert (tmp_path / "fuse_confusion.png").stat().st_size > 1000
+    assert main(["finetune", TINY, *common, "--set", "finetune.epochs=1"]) == 0
+    assert main(["bench", TINY, "--steps", "2", "--warmup", "1", "--json", str(tmp_path / "bench.json")]) == 0
+    assert json.loads((tmp_path / "bench.json").read_text())["samples_per_s"] > 0
+
+
+def test_config_errors_exit_2_naming_the_key(tmp_path, capsys):
+    assert main(["pretrain", TINY, "--set", "pretrain.epochz=3", "--set", f"output={tmp_path}"]) == 2
+    assert "pretrain.epochz: unknown key" in capsys.readouterr().err
+    assert main(["linear", TINY, "--set", f"output={tmp_path / 'none'}"]) == 2
+    assert "checkpoint: none in" in capsys.readouterr().err
+    assert main(["pretrain", str(tmp_path / "missing.yaml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_demo_prints_its_config(capsys):
+    assert main(["demo", "--print-config"]) == 0
+    assert "name: demo" in capsys.readouterr().out
