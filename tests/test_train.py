@@ -209,3 +209,26 @@ def test_evaluation_protocols_run_and_report(tiny):
 
     ft = finetune_eval(config, device)
     assert ft["spatial"]["labelled_samples"] == 24
+
+
+def test_amp_grad_clip_profile_and_tensorboard(tiny, tmp_path):
+    result = pretrain(tiny("pretrain.amp=true", "pretrain.grad_clip=1.0", "pretrain.tensorboard=true",
+                           "pretrain.epochs=1"), profile_steps=2, show_progress=False)
+    out = tmp_path / "run"
+    assert (out / "trace.json").stat().st_size > 1000  # a Chrome/Perfetto trace of the first steps
+    assert any((out / "tensorboard").iterdir())
+    assert result.losses and all(loss == loss for loss in result.losses)  # bf16 autocast: finite, not NaN
+
+
+def test_single_stream_and_per_stream_pipelines(tiny):
+    single = pretrain(tiny("model.temporal=null", "pretrain.epochs=1", "pretrain.log_every=1"), show_progress=False)
+    assert {name for name, _ in single.model.streams} == {"spatial"}
+    own = pretrain(tiny("pretrain.epochs=1", "model.temporal.augment={preset: skeletonclr}", out="own"),
+                   show_progress=False)
+    assert own.steps == 6
+
+
+@pytest.mark.slow
+def test_torch_compile_switch(tiny):
+    result = pretrain(tiny("pretrain.compile=true", "pretrain.log_every=1"), max_steps=3, show_progress=False)
+    assert result.steps == 3 and all(loss == loss for loss in result.losses)
