@@ -27,6 +27,11 @@ class ArrayDataset(Dataset):
                              f"max {lengths.max()}")
         self.x, self.lengths, self.labels = x, lengths, labels
 
+    @property
+    def shape(self) -> Tuple[int, int, int, int, int]:
+        """(N, C, T, V, M)."""
+        return tuple(self.x.shape)
+
     def __len__(self) -> int:
         return self.x.shape[0]
 

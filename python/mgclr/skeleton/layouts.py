@@ -287,8 +287,10 @@ _KINECT_V1_BONES = _one_based([
 #   7 left_wrist, 8 right_eye, 9 left_eye, 10 right_ear, 11 left_ear,
 #   12-16 right thumb/index/middle/ring/pinky tip, 17-21 the same for the left hand.
 # Sides are the person's (OpenPose's convention). iMiGUE's own code names joints from the image side
-# ("ShoulderLeft" for BODY_25's RShoulder) and lists "RightFinger1-5" before "LeftFinger1-5"; we read that as
-# right hand first, fingers in OpenPose hand-model order (tips 4, 8, 12, 16, 20: thumb ... pinky).
+# ("ShoulderLeft" for BODY_25's RShoulder) and lists "RightFinger1-5" before "LeftFinger1-5" in
+# _light_hand.csv; which side those are is not documented (mgclr.data.convert.imigue reads the first five as
+# the person's left hand, option csv_first_hand). Fingers in OpenPose hand-model order (tips 4, 8, 12, 16, 20:
+# thumb ... pinky).
 _IMIGUE_JOINTS = (
     "nose", "neck", "right_shoulder", "right_elbow", "right_wrist",
     "left_shoulder", "left_elbow", "left_wrist",

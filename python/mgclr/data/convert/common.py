@@ -1,0 +1,195 @@
+"""What every converter shares: errors that name the file and the line or field, counted skips, the
+report, the progress bar, and the loop that streams sources into a :class:`~mgclr.data.format.DatasetWriter`.
+
+A converter is a function ``convert_<dataset>(src, dst, *, skip_bad=False, overwrite=False, progress=True,
+**options) -> ConversionReport``. It lists its source files (sorted, so the output order is the same on every
+machine), parses each into zero or more :class:`Sample` s, and hands them to :func:`run_conversion`. On
+corrupt input a parser raises :class:`ConversionError`; with ``skip_bad`` the source is skipped and the
+reason counted, else the conversion stops with that error. Nothing is dropped without a counted reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..format import DatasetWriter
+
+__all__ = ["ConversionError", "ConversionReport", "Sample", "centre_on_joint", "parse_floats", "run_conversion"]
+
+CONVERTER_VERSION = "1"
+
+
+class ConversionError(ValueError):
+    """Corrupt or unusable input: ``file``, where in it (``line 12``, ``field 'skeletons'``), what is wrong.
+    ``reason`` is a short category for the skip counts (``truncated``, ``non-numeric``, ``empty``, ...)."""
+
+    def __init__(self, file: Union[str, Path], where: str, message: str, reason: str) -> None:
+        self.file, self.where, self.message, self.reason = str(file), where, message, reason
+        location = f"{file}: {where}: " if where else f"{file}: "
+        super().__init__(location + message)
+
+
+@dataclass
+class Sample:
+    """One sequence: ``x`` (C, T, V, M) float32 of its valid frames, its label and per-sample fields."""
+
+    x: np.ndarray
+    label: int
+    fields: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ConversionReport:
+    dataset: str
+    destination: str
+    written: int = 0
+    skipped: Counter = field(default_factory=Counter)   # reason -> count
+    skipped_examples: Dict[str, List[str]] = field(default_factory=dict)  # reason -> first few messages
+    class_counts: Dict[str, int] = field(default_factory=dict)
+    splits: Dict[str, Dict[str, int]] = field(default_factory=dict)  # benchmark -> part -> count
+    sources: int = 0
+
+    def count_skip(self, reason: str, message: str) -> None:
+        self.skipped[reason] += 1
+        examples = self.skipped_examples.setdefault(reason, [])
+        if len(examples) < 3:
+            examples.append(message)
+
+    def summary(self) -> str:
+        lines = [f"{self.dataset}: {self.written} sequences written to {self.destination} from {self.sources} "
+                 f"sources"]
+        for benchmark, parts in self.splits.items():
+            lines.append(f"  split {benchmark}: " + ", ".join(f"{p} {n}" for p, n in parts.items()))
+        if self.skipped:
+            lines.append(f"  skipped {sum(self.skipped.values())}:")
+            for reason, count in sorted(self.skipped.items()):
+                lines.append(f"    {count:>6}  {reason}")
+                for example in self.skipped_examples.get(reason, []):
+                    lines.append(f"            e.g. {example}")
+        else:
+            lines.append("  skipped 0")
+        lines.append("  classes: " + ", ".join(f"{name} {n}" for name, n in self.class_counts.items()))
+        return "\n".join(lines)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"dataset": self.dataset, "destination": self.destination, "written": self.written,
+                "sources": self.sources, "skipped": dict(self.skipped), "class_counts": self.class_counts,
+                "splits": self.splits}
+
+
+def parse_floats(tokens: Sequence[str], file: Union[str, Path], where: str, expected: Optional[int] = None
+                 ) -> List[float]:
+    """Tokens as floats, with errors naming the file, the place and the token: wrong count, non-numeric, NaN."""
+    if expected is not None and len(tokens) != expected:
+        raise ConversionError(file, where, f"expected {expected} values, got {len(tokens)}",
+                              "wrong number of values")
+    values = []
+    for i, token in enumerate(tokens):
+        try:
+            value = float(token)
+        except ValueError:
+            raise ConversionError(file, where, f"value {i + 1} is not a number: {token!r}", "non-numeric") from None
+        if not math.isfinite(value):
+            raise ConversionError(file, where, f"value {i + 1} is {token!r}", "NaN or infinite value")
+        values.append(value)
+    return values
+
+
+def centre_on_joint(x: np.ndarray, joint: int, coord_channels: int = 3) -> np.ndarray:
+    """Subtract the position of ``joint`` at the first frame where it is present (first person) from every
+    present point; points that are exactly zero (missing) stay zero. x: (C, T, V, M)."""
+    coords = x[:coord_channels]
+    present = np.any(coords != 0, axis=0)  # (T, V, M)
+    frames = np.flatnonzero(present[:, joint, 0])
+    if len(frames) == 0:
+        return x
+    origin = coords[:, frames[0], joint, 0].copy()
+    out = x.copy()
+    out[:coord_channels] = np.where(present[None], coords - origin[:, None, None, None], 0.0)
+    return out
+
+
+def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
+                   parse: Callable[[Any], Iterable[Sample]], *, writer_args: Dict[str, Any],
+                   split_of: Callable[[Sample], Dict[str, str]], provenance: Dict[str, Any], normalisation: str,
+                   skip_bad: bool, overwrite: bool, progress: bool, describe: Callable[[Any], str] = str,
+                   skipped_before: Iterable[Tuple[str, str]] = (), splits: Optional[Sequence[str]] = None
+                   ) -> ConversionReport:
+    """Parse every source, write its samples, assign splits, and finish the dataset.
+
+    ``split_of(sample)`` -> ``{benchmark: part}`` (e.g. ``{"xview": "train"}``; a part of None leaves the
+    sample out of that benchmark). ``skipped_before``: ``(reason, message)`` of what the converter left out
+    before this loop for a documented reason (a published missing-skeleton list, an unlabelled segment); they
+    are counted like ``--skip-bad`` skips, in the report and in ``meta["provenance"]["skipped"]``. Returns the
+    report; nothing is lost without a counted reason. ``splits``: the benchmarks to record (default: every one
+    ``split_of`` gives); one that no sample belongs to is an error and nothing is written.
+    """
+    report = ConversionReport(dataset, str(dst), sources=len(sources))
+    for reason, message in skipped_before:
+        report.count_skip(reason, message)
+    writer = DatasetWriter(dst, overwrite=overwrite, **writer_args)
+    recorded: Dict[str, Dict[str, List[int]]] = {}
+    seen_benchmarks: set = set()
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(sources), desc=f"prepare {dataset}", unit="file", dynamic_ncols=True)
+        except ImportError:  # pragma: no cover
+            bar = None
+    try:
+        for source in sources:
+            try:
+                samples = list(parse(source))
+                if not samples:
+                    raise ConversionError(describe(source), "", "no sequence in it", "empty")
+                for sample in samples:
+                    index = writer.add(sample.x, sample.x.shape[1], sample.label, **sample.fields)
+                    for benchmark, part in split_of(sample).items():
+                        seen_benchmarks.add(benchmark)
+                        if part is not None and (splits is None or benchmark in splits):
+                            recorded.setdefault(benchmark, {}).setdefault(part, []).append(index)
+            except ConversionError as exc:
+                if not skip_bad:
+                    raise
+                report.count_skip(exc.reason, str(exc))
+            if bar is not None:
+                bar.update(1)
+        absent = [b for b in splits or () if b not in recorded]
+        if absent:
+            raise ValueError(f"splits: {dataset} has no benchmark {', '.join(map(repr, absent))} here; it has "
+                             f"{sorted(seen_benchmarks) or 'none'}")
+        counts = Counter(writer.labels)
+        report.class_counts = {name: counts.get(i, 0) for i, name in enumerate(writer.class_names)}
+        report.written = len(writer)
+        report.splits = {b: {p: len(idx) for p, idx in parts.items()} for b, parts in recorded.items()}
+        writer.finish(splits=recorded, normalisation=normalisation,
+                      provenance={"converter": f"mgclr.data.convert.{dataset}", "version": CONVERTER_VERSION,
+                                  "skipped": dict(report.skipped), **provenance})
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return report
+
+
+def sorted_files(src: Path, pattern: str) -> List[Path]:
+    return sorted(p for p in src.rglob(pattern) if p.is_file())
+
+
+def iter_lines(path: Path) -> Iterator[tuple]:
+    """(line number, stripped text) of the non-empty lines of a text file."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            text = line.strip()
+            if text:
+                yield number, text

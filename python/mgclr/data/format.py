@@ -1,0 +1,361 @@
+"""The mgclr dataset format: one folder per dataset, memory-mapped, self-describing.
+
+::
+
+    data.npy      (N, C, T, V, M) float32, read memory-mapped (frames past a sample's length are zero)
+    labels.npy    (N,) int64, indices into meta["class_names"]
+    lengths.npy   (N,) int64, valid frames per sample, in [1, T]
+    meta.json     {"format": 1, "layout", "coord_channels", "channel_names", "fps", "class_names",
+                   "normalisation" (what was done to the coordinates, in words),
+                   "samples": {"id": [N], "subject": [N], "view": [N], "video": [N], ...: columns},
+                   "splits": {benchmark: {"train": [indices], "test": [indices]}},
+                   "provenance": {"converter", "version", "source", "files", "skipped": {reason: count}, ...},
+                   "custom_layout": {...} when the layout is not a built-in one}
+
+:class:`DatasetWriter` streams samples into that folder (``data.npy`` grows on disk, so a converter's memory
+does not grow with the dataset; the ``.npy`` header is written last), :class:`SkeletonDataset` reads it
+without loading ``data.npy`` into memory (DataLoader workers slice the memory map), and
+:func:`read_skeletonclr` / :func:`read_pyskl` bring the files of ISC / SkeletonCLR / AimCLR and pyskl.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .._validation import check_int
+from ..skeleton import Layout, get_layout, register_layout
+
+__all__ = ["FORMAT_VERSION", "DatasetError", "DatasetWriter", "SkeletonDataset", "read_pyskl", "read_skeletonclr"]
+
+FORMAT_VERSION = 1
+_HEADER_BYTES = 256  # room for the .npy header written when the number of samples is known
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing, truncated or inconsistent; the message names the file."""
+
+
+# -------------------------------------------------------------------------------------------------- writer
+
+
+class DatasetWriter:
+    """Write samples one at a time into an mgclr dataset folder.
+
+    Args:
+        folder: the dataset folder (created; an existing dataset there is an error unless ``overwrite``).
+        channels, frames, joints, persons: C, T, V, M of ``data.npy``; shorter samples are zero-padded.
+        layout: a layout name or :class:`~mgclr.skeleton.Layout` (a custom one is stored in meta.json).
+        class_names: the label names, in label order.
+        coord_channels: how many leading channels are coordinates; ``channel_names`` name all C.
+        fps: frames per second of the source, when known.
+    """
+
+    def __init__(self, folder: Union[str, Path], *, channels: int, frames: int, joints: int, persons: int,
+                 layout: Union[str, Layout], class_names: Sequence[str], coord_channels: int = 3,
+                 channel_names: Optional[Sequence[str]] = None, fps: Optional[float] = None,
+                 overwrite: bool = False) -> None:
+        self.folder = Path(folder)
+        self.shape = tuple(check_int(n, v, low=1) for n, v in (("channels", channels), ("frames", frames),
+                                                                 ("joints", joints), ("persons", persons)))
+        self.layout = get_layout(layout)
+        if self.layout.num_joints != joints:
+            raise ValueError(f"joints: layout {self.layout.name!r} has {self.layout.num_joints} joints, got {joints}")
+        if (self.folder / "meta.json").exists() and not overwrite:
+            raise FileExistsError(f"{self.folder}: a dataset is already there; pass overwrite=True (--overwrite)")
+        self._created_folder = not self.folder.exists()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.class_names = list(class_names)
+        self.coord_channels = check_int("coord_channels", coord_channels, low=1, high=channels)
+        self.channel_names = list(channel_names) if channel_names is not None else \
+            ["x", "y", "z", "confidence"][:channels] if channels <= 4 else [f"c{i}" for i in range(channels)]
+        self.fps = fps
+        self._partial = self.folder / ".data.npy.partial"
+        self._file = open(self._partial, "wb")
+        self._file.write(b"\0" * _HEADER_BYTES)
+        self.labels: List[int] = []
+        self.lengths: List[int] = []
+        self.samples: Dict[str, List[Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def add(self, x: np.ndarray, length: int, label: int, **fields: Any) -> int:
+        """Append one sample ``x`` (C, T', V, M') with T' <= T, M' <= M (zero-padded); ``fields`` (id, subject,
+        view, video, ...) become per-sample columns of meta["samples"]. Returns its index."""
+        C, T, V, M = self.shape
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 4 or x.shape[0] != C or x.shape[2] != V or x.shape[1] > T or x.shape[3] > M:
+            raise ValueError(f"x: expected (C={C}, T<={T}, V={V}, M<={M}), got {x.shape}")
+        if not 1 <= length <= x.shape[1]:
+            raise ValueError(f"length: expected 1..{x.shape[1]}, got {length}")
+        if not 0 <= label < len(self.class_names):
+            raise ValueError(f"label: expected 0..{len(self.class_names) - 1}, got {label}")
+        if not np.isfinite(x).all():
+            raise ValueError("x: expected finite values")
+        padded = np.zeros(self.shape, dtype=np.float32)
+        padded[:, :length, :, :x.shape[3]] = x[:, :length]
+        self._file.write(padded.tobytes())
+        index = len(self.labels)
+        for key in fields.keys() - self.samples.keys():
+            self.samples[key] = [None] * index
+        for key, column in self.samples.items():
+            column.append(fields.get(key))
+        self.labels.append(int(label))
+        self.lengths.append(int(length))
+        return index
+
+    def finish(self, *, splits: Dict[str, Dict[str, Sequence[int]]], provenance: Dict[str, Any],
+               normalisation: str) -> Path:
+        """Write the .npy header, labels, lengths and meta.json; the folder is then a complete dataset."""
+        N = len(self.labels)
+        if N == 0:
+            self.abort()
+            raise DatasetError(f"{self.folder}: no sample was written (every input was skipped or empty)")
+        header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': {(N,) + self.shape!r}, }}".encode("latin1")
+        room = _HEADER_BYTES - 10 - 1
+        if len(header) > room:
+            raise DatasetError(f"{self.folder}: shape {(N,) + self.shape} does not fit the reserved .npy header")
+        header = header + b" " * (room - len(header)) + b"\n"
+        self._file.seek(0)
+        self._file.write(b"\x93NUMPY\x01\x00" + np.uint16(len(header)).tobytes() + header)
+        self._file.close()
+        os.replace(self._partial, self.folder / "data.npy")
+        np.save(self.folder / "labels.npy", np.asarray(self.labels, dtype=np.int64))
+        np.save(self.folder / "lengths.npy", np.asarray(self.lengths, dtype=np.int64))
+        for benchmark, parts in splits.items():
+            for part, indices in parts.items():
+                bad = [i for i in indices if not 0 <= i < N]
+                if bad:
+                    raise ValueError(f"splits[{benchmark!r}][{part!r}]: indices {bad[:5]} outside [0, {N})")
+        meta = {"format": FORMAT_VERSION, "layout": self.layout.name, "coord_channels": self.coord_channels,
+                "channel_names": self.channel_names, "fps": self.fps, "class_names": self.class_names,
+                "normalisation": normalisation, "samples": self.samples,
+                "splits": {b: {p: [int(i) for i in idx] for p, idx in parts.items()} for b, parts in splits.items()},
+                "provenance": provenance}
+        try:
+            get_layout(self.layout.name)
+        except ValueError:
+            meta["custom_layout"] = {"name": self.layout.name, "joint_names": list(self.layout.joint_names),
+                                     "bones": [list(b) for b in self.layout.bones], "center": self.layout.center,
+                                     "left_right": list(self.layout.left_right)}
+        tmp = self.folder / ".meta.json.partial"
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, self.folder / "meta.json")  # meta.json last: its presence means "complete"
+        return self.folder
+
+    def abort(self) -> None:
+        """Remove what was written (a folder this writer created and left empty goes too)."""
+        if not self._file.closed:
+            self._file.close()
+        if self._partial.exists():
+            self._partial.unlink()
+        if self._created_folder and self.folder.is_dir() and not any(self.folder.iterdir()):
+            self.folder.rmdir()
+
+
+# -------------------------------------------------------------------------------------------------- reader
+
+
+def _load_npy(path: Path, mmap: bool) -> np.ndarray:
+    if not path.is_file():
+        raise DatasetError(f"{path}: missing")
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DatasetError(f"{path}: cannot be read as a .npy array ({exc}); truncated or not a dataset file") from None
+
+
+class SkeletonDataset(Dataset):
+    """An mgclr dataset folder, or one split of it, read memory-mapped.
+
+    Args:
+        folder: the dataset folder.
+        split: ``None`` (every sample), a part (``"train"``) when the dataset has one benchmark, or
+            ``"benchmark/part"`` (``"xview/test"``).
+
+    Items are ``(x (C, T, V, M) float32 tensor, length, label)``. Attributes: ``layout``, ``class_names``,
+    ``meta``, ``indices`` (positions in the folder), ``labels`` and ``lengths`` of this split.
+    """
+
+    def __init__(self, folder: Union[str, Path], split: Optional[str] = None) -> None:
+        self.folder = Path(folder)
+        meta_path = self.folder / "meta.json"
+        if not meta_path.is_file():
+            raise DatasetError(f"{meta_path}: missing; is {self.folder} an mgclr dataset (mgclr prepare ...)?")
+        try:
+            self.meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{meta_path}: not valid JSON: {exc}") from None
+        if self.meta.get("format") != FORMAT_VERSION:
+            raise DatasetError(f"{meta_path}: format {self.meta.get('format')!r}, this mgclr reads {FORMAT_VERSION}")
+        self.data = _load_npy(self.folder / "data.npy", mmap=True)
+        all_labels = _load_npy(self.folder / "labels.npy", mmap=False)
+        all_lengths = _load_npy(self.folder / "lengths.npy", mmap=False)
+        if self.data.ndim != 5 or self.data.dtype != np.float32:
+            raise DatasetError(f"{self.folder / 'data.npy'}: expected (N, C, T, V, M) float32, got "
+                               f"{self.data.shape} {self.data.dtype}")
+        N = self.data.shape[0]
+        for name, array in (("labels.npy", all_labels), ("lengths.npy", all_lengths)):
+            if array.shape != (N,):
+                raise DatasetError(f"{self.folder / name}: expected shape ({N},) like data.npy, got {array.shape}")
+        if N and (all_lengths.min() < 1 or all_lengths.max() > self.data.shape[2]):
+            raise DatasetError(f"{self.folder / 'lengths.npy'}: values outside [1, T={self.data.shape[2]}]")
+        custom = self.meta.get("custom_layout")
+        if custom:
+            register_layout(Layout(custom["name"], tuple(custom["joint_names"]),
+                                   tuple(tuple(b) for b in custom["bones"]), custom["center"],
+                                   tuple(custom["left_right"])), overwrite=True)
+        self.layout = get_layout(self.meta["layout"])
+        if self.layout.num_joints != self.data.shape[3]:
+            raise DatasetError(f"{meta_path}: layout {self.layout.name!r} has {self.layout.num_joints} joints, "
+                               f"data.npy has V={self.data.shape[3]}")
+        self.class_names = tuple(self.meta["class_names"])
+        self.indices = self._split_indices(split, N)
+        self.labels = all_labels[self.indices]
+        self.lengths = all_lengths[self.indices]
+        self.split = split
+
+    def _split_indices(self, split: Optional[str], N: int) -> np.ndarray:
+        if split is None:
+            return np.arange(N)
+        splits = self.meta.get("splits", {})
+        if "/" in split:
+            benchmark, part = split.split("/", 1)
+        elif len(splits) == 1:
+            benchmark, part = next(iter(splits)), split
+        else:
+            raise ValueError(f"split: {self.folder} has benchmarks {sorted(splits)}; name one, e.g. "
+                             f"'{next(iter(splits), 'benchmark')}/{split}'")
+        if benchmark not in splits or part not in splits[benchmark]:
+            known = [f"{b}/{p}" for b, parts in splits.items() for p in parts]
+            raise ValueError(f"split: {split!r} is not in {self.folder}; it has {known}")
+        return np.asarray(splits[benchmark][part], dtype=np.int64)
+
+    def sample_field(self, name: str) -> List[Any]:
+        """A per-sample column of meta["samples"] (id, subject, view, ...) for this split."""
+        column = self.meta.get("samples", {}).get(name)
+        if column is None:
+            known = sorted(self.meta.get("samples", {}))
+            raise KeyError(f"{self.folder}: no per-sample field {name!r}; it has {known}")
+        return [column[i] for i in self.indices]
+
+    @property
+    def shape(self) -> Tuple[int, int, int, int, int]:
+        """(N of this split, C, T, V, M)."""
+        return (len(self.indices),) + tuple(self.data.shape[1:])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Tuple[torch.Tensor, int, int]:
+        j = int(self.indices[i])
+        return torch.from_numpy(np.array(self.data[j], dtype=np.float32)), int(self.lengths[i]), int(self.labels[i])
+
+
+# ------------------------------------------------------------------------------- other codebases' files
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickles plain containers, numbers, strings and NumPy arrays, and nothing that runs code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("builtins", "set"), ("builtins", "frozenset"),
+               ("collections", "OrderedDict")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name} (only data is read from these files)")
+
+
+def _safe_pickle(path: Path) -> Any:
+    if not path.is_file():
+        raise DatasetError(f"{path}: missing")
+    try:
+        with open(path, "rb") as fh:
+            return _SafeUnpickler(io.BufferedReader(fh)).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as exc:
+        raise DatasetError(f"{path}: cannot be read: {exc}") from None
+
+
+def read_skeletonclr(folder: Union[str, Path], part: str = "train"):
+    """ISC / SkeletonCLR / AimCLR / 2s-AGCN files: ``{part}_data_joint.npy`` (N, C, T, V, M) (memory-mapped),
+    ``{part}_label.pkl`` ((sample names, labels)), ``{part}_num_frame.npy`` (N,) when present (else each
+    sample's length is its last frame with a non-zero value). Returns an :class:`~mgclr.data.ArrayDataset`."""
+    from .arrays import ArrayDataset
+
+    folder = Path(folder)
+    data = _load_npy(folder / f"{part}_data_joint.npy", mmap=True)
+    if data.ndim != 5:
+        raise DatasetError(f"{folder / f'{part}_data_joint.npy'}: expected (N, C, T, V, M), got {data.shape}")
+    labels_file = folder / f"{part}_label.pkl"
+    content = _safe_pickle(labels_file)
+    if not (isinstance(content, (tuple, list)) and len(content) == 2):
+        raise DatasetError(f"{labels_file}: expected a (sample names, labels) pair, got {type(content).__name__}")
+    labels = np.asarray(content[1], dtype=np.int64)
+    if labels.shape != (data.shape[0],):
+        raise DatasetError(f"{labels_file}: {labels.shape[0]} labels for {data.shape[0]} samples in the data file")
+    frames_file = folder / f"{part}_num_frame.npy"
+    if frames_file.is_file():
+        lengths = np.asarray(_load_npy(frames_file, mmap=False), dtype=np.int64)
+    else:
+        lengths = np.empty(data.shape[0], dtype=np.int64)
+        for n in range(data.shape[0]):
+            moving = np.flatnonzero(np.abs(np.asarray(data[n])).sum(axis=(0, 2, 3)) > 0)
+            lengths[n] = moving[-1] + 1 if len(moving) else 1
+    lengths = np.clip(lengths, 1, data.shape[2])
+    return ArrayDataset(data, lengths, labels)
+
+
+def read_pyskl(path: Union[str, Path], split: str, frames: Optional[int] = None):
+    """A pyskl annotation pickle (``{"split": {name: [frame_dir, ...]}, "annotations": [{"frame_dir",
+    "label", "keypoint" (M, T, V, C), "total_frames", ...}]}``) -> :class:`~mgclr.data.ArrayDataset` of the
+    samples of ``split``, zero-padded to ``frames`` (default: the longest). 2-D keypoints with
+    ``keypoint_score`` get the score as a third channel."""
+    from .arrays import ArrayDataset
+
+    path = Path(path)
+    content = _safe_pickle(path)
+    if not isinstance(content, dict) or "annotations" not in content:
+        raise DatasetError(f"{path}: expected a dict with 'annotations' (a pyskl annotation file)")
+    names = None
+    if split is not None:
+        splits = content.get("split", {})
+        if split not in splits:
+            raise ValueError(f"split: {split!r} is not in {path}; it has {sorted(splits)}")
+        names = set(splits[split])
+    items = [a for a in content["annotations"] if names is None or a.get("frame_dir") in names]
+    if not items:
+        raise DatasetError(f"{path}: no annotation in split {split!r}")
+    arrays, lengths, labels = [], [], []
+    for i, a in enumerate(items):
+        try:
+            kp = np.asarray(a["keypoint"], dtype=np.float32)
+            if "keypoint_score" in a and kp.shape[-1] == 2:
+                kp = np.concatenate([kp, np.asarray(a["keypoint_score"], dtype=np.float32)[..., None]], axis=-1)
+            arrays.append(kp.transpose(3, 1, 2, 0))  # (M, T, V, C) -> (C, T, V, M)
+            lengths.append(int(a.get("total_frames", kp.shape[1])))
+            labels.append(int(a["label"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DatasetError(f"{path}: annotation {i} ({a.get('frame_dir', '?')}): {exc}") from None
+    C, V = arrays[0].shape[0], arrays[0].shape[2]
+    T = frames or max(x.shape[1] for x in arrays)
+    M = max(x.shape[3] for x in arrays)
+    x = np.zeros((len(arrays), C, T, V, M), dtype=np.float32)
+    for n, a in enumerate(arrays):
+        if a.shape[0] != C or a.shape[2] != V:
+            raise DatasetError(f"{path}: annotation {n} has shape {a.shape}, the first has C={C}, V={V}")
+        t = min(a.shape[1], T)
+        x[n, :, :t, :, :a.shape[3]] = a[:, :t]
+        lengths[n] = max(1, min(lengths[n], t))
+    return ArrayDataset(x, np.asarray(lengths, dtype=np.int64), np.asarray(labels, dtype=np.int64))

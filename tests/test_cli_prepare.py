@@ -1,0 +1,75 @@
+"""``mgclr prepare``: converts, prints the summary, writes JSON; options that do not apply, unknown
+benchmarks, corrupt input and an existing dataset are errors (exit 2) that name the problem."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_convert_nw_ucla import skeleton, write
+
+from mgclr.cli import main
+from mgclr.data.convert import CONVERTERS, converter_options, prepare
+from mgclr.data.format import SkeletonDataset
+
+
+@pytest.fixture
+def src(tmp_path):
+    folder = tmp_path / "nw"
+    folder.mkdir()
+    write(folder, "a01_s01_e00_v01", skeleton(5, 0))
+    write(folder, "a04_s02_e00_v03", skeleton(3, 1))
+    return folder
+
+
+def test_help_lists_every_dataset(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["prepare", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in CONVERTERS) and "--skip-bad" in out and "--split" in out
+
+
+def test_prepare_writes_and_summarises(src, tmp_path, capsys):
+    dst = tmp_path / "out"
+    assert main(["prepare", "nw_ucla", str(src), str(dst), "--no-progress", "--json", str(tmp_path / "r.json"),
+                 "--frames", "4", "--split", "xview"]) == 0
+    out = capsys.readouterr().out
+    assert "nw_ucla: 2 sequences written" in out and "split xview: train 1, test 1" in out and "skipped 0" in out
+    assert json.loads((tmp_path / "r.json").read_text())["written"] == 2
+    assert SkeletonDataset(dst, "xview/test").shape == (1, 3, 4, 20, 1)
+    assert main(["prepare", "nw_ucla", str(src), str(dst), "--no-progress"]) == 2
+    assert "a dataset is already there; pass overwrite=True (--overwrite)" in capsys.readouterr().err
+    assert main(["prepare", "nw_ucla", str(src), str(dst), "--no-progress", "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--version", "60"], "--version: does not apply to nw_ucla (it takes --frames)"),
+    (["--keep-no-mg"], "--keep-no-mg: does not apply to nw_ucla"),
+    (["--keep-missing"], "--keep-missing: does not apply to nw_ucla"),
+    (["--split", "xsub"], "splits: nw_ucla has no benchmark 'xsub' here; it has ['xview']"),
+])
+def test_prepare_option_errors(src, tmp_path, capsys, args, message):
+    assert main(["prepare", "nw_ucla", str(src), str(tmp_path / "out"), "--no-progress", *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_corrupt_input_exit_2_or_skip(src, tmp_path, capsys):
+    (src / "a02_s01_e00_v01.json").write_text("{")
+    assert main(["prepare", "nw_ucla", str(src), str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "a02_s01_e00_v01.json: line 1: not valid JSON" in err and "--skip-bad" in err
+    assert main(["prepare", "nw_ucla", str(src), str(tmp_path / "out"), "--no-progress", "--skip-bad"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped 1:" in out and "1  not JSON" in out
+
+
+def test_prepare_function(src, tmp_path):
+    assert set(converter_options("ntu")) == {"version", "frames", "missing"}
+    assert converter_options("nw_ucla") == {"frames": None}
+    with pytest.raises(ValueError, match="version: not an option of the nw_ucla converter; it takes frames"):
+        prepare("nw_ucla", src, tmp_path / "out", version="60")
+    with pytest.raises(ValueError, match="dataset: expected one of imigue, smg, ntu, nw_ucla, utkinect, got 'kth'"):
+        prepare("kth", src, tmp_path / "out")
+    assert prepare("nw_ucla", src, tmp_path / "out", progress=False).written == 2
