@@ -14,7 +14,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 TINY = str(CONFIGS / "cpu" / "tiny.yaml")
 
 
-@pytest.mark.parametrize("command", ["demo", "pretrain", "linear", "knn", "finetune", "fuse", "bench"])
+@pytest.mark.parametrize("command", ["demo", "pretrain", "linear", "knn", "finetune", "fuse", "bench", "compare"])
 def test_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
@@ -22,7 +22,8 @@ def test_help(command, capsys):
     assert "--set" in capsys.readouterr().out
 
 
-SHIPPED = sorted((CONFIGS / "pretrain").glob("*.yaml")) + sorted((CONFIGS / "cpu").glob("*.yaml"))
+SHIPPED = sorted(CONFIGS.glob("*.yaml")) + sorted((CONFIGS / "pretrain").glob("*.yaml")) + \
+    sorted((CONFIGS / "cpu").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
@@ -31,7 +32,7 @@ def test_every_shipped_config_is_valid(path):
     assert config.name == path.stem or path.parent.name == "cpu"
     from mgclr.train.build import build_model
 
-    if path.parent.name == "cpu":
+    if path.parent.name == "cpu" or path.parent == CONFIGS:
         build_model(config)  # the paper-size ones build too, but take a while on two cores
 
 

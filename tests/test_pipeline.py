@@ -102,6 +102,20 @@ def test_one_of_applies_exactly_one_member():
         OneOf([Shear(), TemporalCrop()])
 
 
+def test_deterministic_pipelines_do_not_depend_on_the_seed():
+    x, lengths = skeleton_batch(8, 3, 20, 5, 1, seed=3)
+
+    centre = Pipeline([CropResize(out_frames=12, eval_ratio=1.0), Shear(p=0.0),
+                       OneOf([Shear(p=0), JointShake(p=0)])])
+    assert centre.deterministic
+    assert torch.equal(centre(x, lengths, seed=0), centre(x, lengths, seed=1))
+    for random in (Pipeline([CropResize(out_frames=12, min_len=1)]),
+                   Pipeline([CropResize(out_frames=12, eval_ratio=1.0), GaussianNoise(p=0.5)]),
+                   Pipeline([OneOf([Shear(p=0), JointShake()])])):
+        assert not random.deterministic
+        assert not torch.equal(random(x, lengths, seed=0), random(x, lengths, seed=1))
+
+
 @pytest.mark.parametrize("preset", [paper_best, skeletonclr, isc, aimclr_extreme])
 def test_presets_run_and_match_reference(preset):
     x, lengths = skeleton_batch(4, 3, 80, 25, 2, seed=3)

@@ -53,7 +53,7 @@ def tiny(tmp_path):
     ({"model": {"spatial": {"encoder": {"kind": "gcn"}}}}, r"model.spatial.encoder.kind: expected one of"),
     ({"model": {"spatial": {"momentum": 1.5}}}, r"model.spatial.momentum: expected a value in \[0, 1\]"),
     ({"pretrain": {"optim": {"milestones": [80, 50]}}}, r"pretrain.optim.milestones: expected increasing"),
-    ({"data": {"source": "ftp"}}, r"data.source: expected one of \('synthetic', 'arrays'\)"),
+    ({"data": {"source": "ftp"}}, r"data.source: expected one of \('synthetic', 'mgclr', 'arrays'"),
     ({"finetune": {"label_fraction": 0}}, r"finetune.label_fraction: expected a value in \(0, 1\]"),
     ({"model": {"spatial": None, "temporal": None}}, r"model.spatial, temporal: expected at least one stream"),
     ({"pretrain": {"amp": "yes"}}, r"pretrain.amp: expected true or false"),

@@ -1,8 +1,15 @@
 """The ``mgclr`` command. argparse lives only here; the work is done by the library.
 
+    mgclr prepare DATASET SRC DST [--split B] [--skip-bad] [--overwrite] [dataset options]
+                                        convert a dataset's published files into the mgclr format
     mgclr demo [--output DIR]           pretrain both streams on synthetic micro-gestures, evaluate, fuse,
                                         compare with random initialisation, write the plots (minutes, CPU)
     mgclr pretrain CONFIG [--resume] [--max-steps N] [--profile N]
+    mgclr compare CONFIG [--supervised] pretrain, then linear evaluation of pretrained and random-init encoders
+                                        (and the supervised reference): what pretraining buys, from one run
+    mgclr sweep CONFIG --augment A,B,... [--pairs]
+                                        one pretraining + linear evaluation per augmentation (and pair)
+                                        beside the no-augmentation run: sorted table and bar chart
     mgclr linear | knn | finetune | fuse CONFIG [--checkpoint F] [--random-init]
                                         the evaluation protocols (mgclr.train.evaluate)
     mgclr bench [CONFIG] [--steps N]    samples/s of the pretraining step, split by stage
@@ -150,6 +157,43 @@ def _cmd_pretrain(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    from .train import ConfigError
+    from .train.compare import run_comparison
+
+    try:
+        config = _load(args)
+        report = run_comparison(config, supervised=args.supervised, show_progress=not args.no_progress)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        return _config_error("compare", exc)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from .train import ConfigError
+    from .train.sweep import run_sweep
+
+    overrides = list(args.set)
+    if args.augment is not None:
+        names = [n.strip() for n in args.augment.split(",") if n.strip()]
+        overrides.append(f"sweep.augment=[{', '.join(names)}]")
+    if args.pairs:
+        overrides.append("sweep.pairs=true")
+    if args.epochs is not None:
+        overrides.append(f"sweep.epochs={args.epochs}")
+    args.set = overrides
+    try:
+        config = _load(args)
+        report = run_sweep(config, show_progress=not args.no_progress)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        return _config_error("sweep", exc)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
 def _device(config):
     from .train.distributed import resolve_device
 
@@ -211,6 +255,46 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+# --flag -> the converter keyword it sets (only for the datasets whose converter takes it)
+_PREPARE_OPTIONS = {"frames": "--frames", "version": "--version", "missing": "--missing", "labels": "--labels",
+                    "form": "--form", "frames_dir": "--frames-dir", "keep_no_mg": "--keep-no-mg",
+                    "csv_first_hand": "--csv-first-hand"}
+
+
+def _cmd_prepare(args) -> int:
+    from .data.convert import ConversionError, converter_options, prepare
+    from .data.format import DatasetError
+
+    own = converter_options(args.dataset)
+    options = {}
+    for name, flag in _PREPARE_OPTIONS.items():
+        value = getattr(args, name)
+        if value is None or value is False:
+            continue
+        if name not in own:
+            takes = ", ".join(_PREPARE_OPTIONS[n] for n in own if n in _PREPARE_OPTIONS) or "no option of its own"
+            return _config_error("prepare", f"{flag}: does not apply to {args.dataset} (it takes {takes})")
+        options[name] = value
+    if args.keep_missing:
+        if "missing" not in own:
+            return _config_error("prepare", f"--keep-missing: does not apply to {args.dataset}")
+        if args.missing is not None:
+            return _config_error("prepare", "--keep-missing and --missing: give one")
+        options["missing"] = ()
+    splits = [s for item in args.split for s in item.split(",") if s] or None
+    try:
+        report = prepare(args.dataset, args.src, args.dst, skip_bad=args.skip_bad, overwrite=args.overwrite,
+                         progress=not args.no_progress, splits=splits, **options)
+    except ConversionError as exc:
+        return _config_error("prepare", f"{exc}\n(--skip-bad skips corrupt input and counts it in the summary)")
+    except (DatasetError, FileExistsError, FileNotFoundError, ValueError) as exc:
+        return _config_error("prepare", exc)
+    print(report.summary())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mgclr", description="Skeleton-based micro-gesture understanding.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -242,6 +326,34 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a config key (dotted path; the value is YAML), repeatable")
         return p
 
+    from .data.convert import CONVERTERS
+
+    prep = sub.add_parser("prepare", help="convert a dataset's published files into the mgclr format",
+                          description="Convert a dataset's published files into an mgclr dataset folder (data.npy, "
+                                      "labels.npy, lengths.npy, meta.json), streaming, with a summary of what was "
+                                      "written and skipped. See mgclr.data.convert.<dataset> for each format.")
+    prep.add_argument("dataset", choices=list(CONVERTERS), help="which dataset's files SRC holds")
+    prep.add_argument("src", help="the published files (a folder)")
+    prep.add_argument("dst", help="the dataset folder to write")
+    prep.add_argument("--split", action="append", default=[], metavar="BENCHMARK",
+                      help="record only this benchmark's split (repeatable or comma-separated; default all)")
+    prep.add_argument("--skip-bad", action="store_true", help="skip corrupt input and count it instead of stopping")
+    prep.add_argument("--overwrite", action="store_true", help="replace a dataset already at DST")
+    prep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    prep.add_argument("--json", default=None, help="also write the summary as JSON")
+    prep.add_argument("--frames", type=int, default=None,
+                      help="ntu, nw_ucla, utkinect: T of data.npy (ntu: 300; others: the longest sequence)")
+    prep.add_argument("--version", choices=["60", "120", "auto"], default=None, help="ntu: 60, 120 or auto")
+    prep.add_argument("--missing", default=None, help="ntu: file of sample names to skip (default: published list)")
+    prep.add_argument("--keep-missing", action="store_true", help="ntu: keep the samples with missing skeletons")
+    prep.add_argument("--labels", default=None,
+                      help="utkinect: modified (default), original or a label file; imigue: the label/annotation CSV")
+    prep.add_argument("--form", choices=["auto", "openpose", "light_hand"], default=None, help="imigue: source form")
+    prep.add_argument("--frames-dir", default=None, help="imigue (openpose): folder of per-video JSON folders")
+    prep.add_argument("--keep-no-mg", action="store_true", help="imigue: write label-99 clips as a class no_mg")
+    prep.add_argument("--csv-first-hand", choices=["left", "right"], default=None,
+                      help="imigue (light_hand): the person's side of the first five fingertips")
+    prep.set_defaults(func=_cmd_prepare)
     demo = sub.add_parser("demo", help="pretrain + evaluate both streams on synthetic micro-gestures (CPU, minutes)")
     demo.add_argument("--output", default=None, help="run folder (default runs/demo)")
     demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a demo config key")
@@ -255,6 +367,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write a torch.profiler trace of the first N steps to OUTPUT/trace.json")
     pre.add_argument("--no-progress", action="store_true", help="no progress bar")
     pre.set_defaults(func=_cmd_pretrain)
+    cmp = with_config(sub.add_parser("compare", help="pretrain, then evaluate pretrained vs randomly initialised "
+                                                     "encoders (and the supervised reference)"))
+    cmp.add_argument("--supervised", action="store_true",
+                     help="also train the encoders end to end on every label (the finetune settings, from scratch)")
+    cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmp.add_argument("--json", default=None, help="also write the results as JSON")
+    cmp.set_defaults(func=_cmd_compare)
+    swp = with_config(sub.add_parser("sweep", help="the augmentation study: one pretraining + linear evaluation "
+                                                   "per augmentation (or pair), sorted, with the no-augmentation run"))
+    swp.add_argument("--augment", default=None, metavar="A,B,...",
+                     help="op names to compare (sets sweep.augment; e.g. stretch,view_perturbation)")
+    swp.add_argument("--pairs", action="store_true", help="also every pair of them (sets sweep.pairs)")
+    swp.add_argument("--epochs", type=int, default=None, help="pretraining epochs per run (sets sweep.epochs)")
+    swp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    swp.add_argument("--json", default=None, help="also write the results as JSON")
+    swp.set_defaults(func=_cmd_sweep)
     for name, text in (("linear", "linear evaluation on frozen features"), ("knn", "cosine kNN on frozen features"),
                        ("finetune", "end-to-end finetuning on a fraction of the labels"),
                        ("fuse", "linear evaluation of both streams and the fusion of their scores (Table 3)")):

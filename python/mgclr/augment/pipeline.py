@@ -36,6 +36,11 @@ class OneOf(nn.Module):
         self.transforms = nn.ModuleList(transforms)
         self.stage = stages.pop()
 
+    @property
+    def deterministic(self) -> bool:
+        """True when the choice cannot matter: every member is the identity (``p`` = 0)."""
+        return all(t.p == 0.0 for t in self.transforms)
+
 
 class Pipeline(nn.Module):
     """Fused skeleton augmentation.
@@ -82,6 +87,13 @@ class Pipeline(nn.Module):
         if not isinstance(two_views, bool):
             raise TypeError(f"two_views: expected a bool, got {type(two_views).__name__}")
         self.two_views = two_views
+
+    @property
+    def deterministic(self) -> bool:
+        """True when the output does not depend on the seed (e.g. an evaluation centre crop alone), so an
+        evaluation may augment once and cache the features."""
+        return all(e.transform.deterministic and (e.group < 0 or e.group_size == 1 or e.transform.p == 0.0)
+                   for e in self._program.entries)
 
     @property
     def execution_order(self) -> Tuple[str, ...]:

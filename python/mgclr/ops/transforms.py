@@ -72,6 +72,11 @@ class SkeletonTransform(nn.Module):
             raise TypeError(f"{self.op_name}: same_on_batch: expected a bool, got {type(same_on_batch).__name__}")
         self.same_on_batch = same_on_batch
 
+    @property
+    def deterministic(self) -> bool:
+        """True when the output does not depend on the seed: the op never fires (``p`` = 0)."""
+        return self.p == 0.0
+
     def encode(self, num_joints: int) -> Dict[str, Union[int, float]]:
         """The op's arguments for a tensor with ``num_joints`` joints, by argument slot name."""
         return {}
@@ -300,6 +305,10 @@ class CropResize(SkeletonTransform):
                 raise ValueError(f"crop_resize: eval_ratio: {eval_ratio!r} is 0 in float32, the kernels' precision; "
                                  "expected a ratio in (0, 1]")
         self.eval_ratio = eval_ratio
+
+    @property
+    def deterministic(self) -> bool:
+        return self.p == 0.0 or self.eval_ratio is not None  # the whole sequence, or the centre crop
 
     def encode(self, num_joints):
         return {"min_len": self.min_len, "out_frames": self.out_frames, "scale_lo": self.scale[0],

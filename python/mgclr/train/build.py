@@ -10,9 +10,11 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from ..augment import Pipeline, pipeline_from_config
 from ..data import ArrayDataset, generate
+from ..data.format import DatasetError, SkeletonDataset, read_pyskl, read_skeletonclr
 from ..models import AGCN, STGCN, BiGRU, DualStreamMoCo, MoCo, ProjectionHead
 from ..skeleton import get_layout
 from .config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, StreamConfig
@@ -20,11 +22,9 @@ from .config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, Stre
 __all__ = ["build_encoder", "build_model", "build_pipeline", "build_pretrain_pipelines", "learning_rate",
            "load_splits"]
 
-SPLITS = ("train", "test")
-
-
-def load_splits(data: DataConfig) -> Tuple[ArrayDataset, ArrayDataset, Tuple[str, ...]]:
-    """(train, test, class names)."""
+def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, Tuple[str, ...]]:
+    """(train, test, class names) of ``data`` (see :class:`~mgclr.train.config.DataConfig`), checked against
+    its layout and number of persons. Items are ``(x (C, T, V, M), length, label)``; ``.labels`` is an array."""
     if data.source == "synthetic":
         train = generate(data.train_samples, layout=data.layout, frames=data.frames, num_persons=data.num_persons,
                          seed=data.synthetic_seed)
@@ -33,26 +33,58 @@ def load_splits(data: DataConfig) -> Tuple[ArrayDataset, ArrayDataset, Tuple[str
         return (ArrayDataset(train.x, train.lengths, train.labels), ArrayDataset(test.x, test.lengths, test.labels),
                 train.class_names)
     if data.path is None:
-        raise ConfigError("data.path: expected a folder for data.source 'arrays', got none")
-    folder = Path(data.path)
-    out = []
-    for split in SPLITS:
-        arrays = []
-        for part in ("x", "lengths", "labels"):
-            file = folder / f"{split}_{part}.npy"
-            try:
-                arrays.append(np.load(file, mmap_mode="r" if part == "x" else None))
-            except (OSError, ValueError) as exc:
-                raise ConfigError(f"data.path: cannot read {file}: {exc}") from None
+        raise ConfigError(f"data.path: expected a path for data.source {data.source!r}, got none")
+    path = Path(data.path)
+    default_splits = {"mgclr": ("train", "test"), "arrays": ("train", "test"), "skeletonclr": ("train", "val"),
+                      "pyskl": (None, None)}[data.source]
+    splits = (data.train_split or default_splits[0], data.test_split or default_splits[1])
+    for key, split in zip(("data.train_split", "data.test_split"), splits):
+        if split is None:
+            raise ConfigError(f"{key}: expected the name of a split in {path} (data.source {data.source!r}), got none")
+    try:
+        if data.source == "mgclr":
+            train, test = (SkeletonDataset(path, split) for split in splits)
+            if train.layout.name != data.layout:
+                raise ConfigError(f"data.layout: {path} is in layout {train.layout.name!r}, the config says "
+                                  f"{data.layout!r}")
+            names = train.class_names
+        elif data.source == "arrays":
+            train, test = (_read_arrays(path, split) for split in splits)
+            n_classes = int(max(train.labels.max(), test.labels.max())) + 1
+            names_file = path / "class_names.txt"
+            names = tuple(names_file.read_text().split("\n")[:n_classes]) if names_file.exists() else \
+                tuple(str(i) for i in range(n_classes))
+        else:
+            read = read_skeletonclr if data.source == "skeletonclr" else read_pyskl
+            train, test = (read(path, split) for split in splits)
+            n_classes = int(max(train.labels.max(), test.labels.max())) + 1
+            names = tuple(str(i) for i in range(n_classes))
+    except (DatasetError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"data.path: {exc}") from None
+    layout = get_layout(data.layout)
+    for split, dataset in zip(splits, (train, test)):
+        shape = dataset.shape
+        if shape[1] != 3 or shape[3] != layout.num_joints or shape[4] != data.num_persons:
+            raise ConfigError(f"data: {path} ({split}) is (N, C, T, V, M) = {shape}; the config expects C=3, "
+                              f"V={layout.num_joints} (data.layout {data.layout!r}), M={data.num_persons} "
+                              f"(data.num_persons)")
+    return train, test, tuple(names)
+
+
+def _read_arrays(folder: Path, split: str) -> ArrayDataset:
+    arrays = []
+    for part in ("x", "lengths", "labels"):
+        file = folder / f"{split}_{part}.npy"
         try:
-            out.append(ArrayDataset(*arrays))
-        except ValueError as exc:
-            raise ConfigError(f"data.path: {folder} ({split}): {exc}") from None
-    names_file = folder / "class_names.txt"
-    n_classes = int(max(out[0].labels.max(), out[1].labels.max())) + 1
-    names = tuple(names_file.read_text().split("\n")[:n_classes]) if names_file.exists() else \
-        tuple(str(i) for i in range(n_classes))
-    return out[0], out[1], names
+            arrays.append(np.load(file, mmap_mode="r" if part == "x" else None, allow_pickle=False))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"data.path: cannot read {file}: {exc}") from None
+    try:
+        return ArrayDataset(*arrays)
+    except ValueError as exc:
+        raise ConfigError(f"data.path: {folder} ({split}): {exc}") from None
 
 
 def build_encoder(key: str, kind: str, args: Dict[str, Any], data: DataConfig) -> nn.Module:

@@ -8,6 +8,7 @@ One file describes an experiment; each command reads the sections it needs::
     model:     spatial / temporal streams (encoder, head, queue, momentum, temperature), cross-stream term
     pretrain:  epochs, optimiser, schedule, AMP, torch.compile, clipping, kNN monitor, checkpoints
     linear, knn, finetune, fuse:  the evaluation protocols
+    sweep:     the augmentation study (mgclr sweep)
 
 Unknown keys and bad values are errors that name the key (``model.spatial.encoder.kind: expected one of
 ('agcn', 'stgcn', 'bigru'), got 'gcn'``). ``overrides`` (the CLI's ``--set key=value``) patch the mapping
@@ -26,7 +27,7 @@ import yaml
 
 __all__ = ["ConfigError", "DataConfig", "EncoderConfig", "ExperimentConfig", "FinetuneConfig", "FuseConfig",
            "KnnConfig", "LinearConfig", "ModelConfig", "OptimConfig", "PretrainConfig", "StreamConfig",
-           "apply_overrides", "config_to_dict", "load_config", "parse_config"]
+           "SweepConfig", "apply_overrides", "config_to_dict", "load_config", "parse_config"]
 
 
 class ConfigError(ValueError):
@@ -38,11 +39,26 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    """``source``: ``synthetic`` (mgclr.data.synthetic, the demo's data) or ``arrays`` (``path`` is a
-    folder with ``{split}_x.npy``, ``{split}_lengths.npy``, ``{split}_labels.npy``, memory-mapped)."""
+    """Where the skeletons come from. ``source``:
+
+    * ``synthetic``: mgclr.data.synthetic, the demo's procedural micro-gestures (``train_samples``,
+      ``test_samples``, ``synthetic_seed``).
+    * ``mgclr``: ``path`` is an mgclr dataset folder (``mgclr prepare``); ``train_split`` / ``test_split`` are
+      ``"benchmark/part"`` (``"xview/train"``), or a part alone when the dataset has one benchmark.
+    * ``arrays``: ``path`` is a folder with ``{split}_x.npy``, ``{split}_lengths.npy``, ``{split}_labels.npy``
+      (and optionally ``class_names.txt``).
+    * ``skeletonclr``: ``path`` is a folder of ISC / SkeletonCLR / AimCLR files ``{split}_data_joint.npy``,
+      ``{split}_label.pkl``, ``{split}_num_frame.npy`` (splits default to ``train`` and ``val``).
+    * ``pyskl``: ``path`` is a pyskl annotation pickle; the splits are names in its ``split`` table (required).
+
+    Files are read memory-mapped where the format allows it. ``layout`` and ``num_persons`` must match the
+    data (V and M); ``frames`` is the length the synthetic data is generated at.
+    """
 
     source: str = "synthetic"
     path: Optional[str] = None
+    train_split: Optional[str] = None
+    test_split: Optional[str] = None
     layout: str = "imigue22"
     frames: int = 48
     num_persons: int = 1
@@ -52,7 +68,7 @@ class DataConfig:
     batch_size: int = 64
     num_workers: int = 0
 
-    CHOICES = {"source": ("synthetic", "arrays")}
+    CHOICES = {"source": ("synthetic", "mgclr", "arrays", "skeletonclr", "pyskl")}
 
 
 @dataclass
@@ -147,8 +163,11 @@ class LinearConfig:
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.1, nesterov=False, weight_decay=0.0,
                                                                    milestones=[50, 80]))
     batch_size: int = 256
-    augment: Optional[Dict[str, Any]] = None  # None: no augmentation, features cached once
+    augment: Optional[Dict[str, Any]] = None  # None (or deterministic): features computed once and cached
     test_augment: Optional[Dict[str, Any]] = None
+    # A BatchNorm without affine parameters before the linear layer (MAE's linear probe): the probe no longer
+    # depends on the scale of the features, which differs widely between pretrained and random encoders.
+    batchnorm: bool = False
 
 
 @dataclass
@@ -164,6 +183,7 @@ class FinetuneConfig:
     label_fraction: float = 1.0    # e.g. 0.01 / 0.1 for the semi-supervised protocol (per class, seeded)
     from_scratch: bool = False     # random initialisation: the supervised reference
     augment: Optional[Dict[str, Any]] = None
+    test_augment: Optional[Dict[str, Any]] = None  # e.g. the evaluation centre crop (crop_resize eval_ratio)
 
 
 @dataclass
@@ -171,6 +191,20 @@ class FuseConfig:
     tsne: bool = True
     confusion: bool = True
     tsne_samples: int = 1000
+
+
+@dataclass
+class SweepConfig:
+    """``mgclr sweep`` (the paper's Figures 9 and 10): one pretraining + linear evaluation per augmentation
+    of ``augment`` (op names; each op takes its arguments from the entry of that name in the experiment's
+    ``augment.ops``, else its defaults), and per pair of them with ``pairs``, beside the no-augmentation run.
+    ``fixed``: op entries applied in every run, that one included (e.g. a deterministic resize to the
+    pretraining length); ``epochs``: pretraining epochs per run (default ``pretrain.epochs``)."""
+
+    augment: List[str] = field(default_factory=list)
+    pairs: bool = False
+    fixed: List[Dict[str, Any]] = field(default_factory=list)
+    epochs: Optional[int] = None
 
 
 @dataclass
@@ -187,6 +221,7 @@ class ExperimentConfig:
     knn: KnnConfig = field(default_factory=KnnConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     fuse: FuseConfig = field(default_factory=FuseConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
 
 
 # ------------------------------------------------------------------------------------------- checking

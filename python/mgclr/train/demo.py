@@ -10,16 +10,12 @@ The config below is the demo's; ``overrides`` patch it like the CLI's ``--set``.
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import yaml
 
+from .compare import run_comparison
 from .config import ExperimentConfig, apply_overrides, parse_config
-from .evaluate import fuse_eval
-from .pretrain import pretrain
-from .report import fusion_table
 
 __all__ = ["DEMO_CONFIG", "demo_config", "run_demo"]
 
@@ -75,27 +71,10 @@ def demo_config(overrides: Sequence[str] = (), output: Optional[str] = None) -> 
 
 def run_demo(output: Optional[str] = None, overrides: Sequence[str] = (), show_progress: bool = True,
              log=print) -> Dict[str, Any]:
-    """Pretrain, evaluate pretrained and random-init encoders, print and return the comparison."""
+    """Pretrain, evaluate pretrained and random-init encoders, print and return the comparison
+    (:func:`~mgclr.train.compare.run_comparison` on the demo's config)."""
     config = demo_config(overrides, output)
-    started = time.perf_counter()
     log(f"mgclr demo: {config.data.train_samples} synthetic micro-gesture sequences "
         f"({config.data.layout}, {config.data.frames} frames), {config.pretrain.epochs} epochs of dual-stream MoCo "
         f"-> {config.output}")
-    result = pretrain(config, show_progress=show_progress)
-    pretrain_s = time.perf_counter() - started
-    log(f"pretrained in {pretrain_s:.0f} s ({result.samples_per_second:,.0f} samples/s); kNN monitor (top-1): "
-        + ", ".join(f"epoch {e}: " + " ".join(f"{s} {100 * v:.1f}" for s, v in scores.items())
-                    for e, scores in result.knn.items()))
-    device = result.model.queue_device if hasattr(result.model, "queue_device") else \
-        next(result.model.parameters()).device
-    out = Path(config.output)
-    pretrained = fuse_eval(config, device, out_dir=out, tag="demo")
-    random = fuse_eval(config, device, random_init=True, out_dir=out, tag="demo_random_init")
-    chance = 1.0 / len(pretrained["results"]["spatial"]["scores"][0]) if "spatial" in pretrained["results"] else None
-    table = fusion_table({"random init": random["table"], "pretrained": pretrained["table"]}, chance)
-    log("\nlinear evaluation on the synthetic test split (top-1 / top-5, %):\n" + table)
-    log("\nplots: " + ", ".join(pretrained["plots"].values()))
-    log(f"total {time.perf_counter() - started:.0f} s")
-    return {"pretrained": pretrained["table"], "random_init": random["table"], "chance": chance,
-            "knn": result.knn, "plots": pretrained["plots"], "seconds": time.perf_counter() - started,
-            "output": str(out)}
+    return run_comparison(config, show_progress=show_progress, log=log, tag="demo")

@@ -184,9 +184,17 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
         n_classes = _num_classes(torch.as_tensor(np.asarray(train_set.labels)), test_y)
         torch.manual_seed(config.seed)
         classifier = nn.Linear(encoder.out_dim, n_classes)
-        cached = None if train_pipe is not None else extract_features(encoder, train_set, device)
+        if lin.batchnorm:
+            classifier = nn.Sequential(nn.BatchNorm1d(encoder.out_dim, affine=False), classifier)
+        # Features are computed once when the training augmentation cannot change them (none, or a
+        # deterministic one such as an evaluation centre crop), else every epoch.
+        if train_pipe is None or train_pipe.deterministic:
+            cached = extract_features(encoder, train_set, device, pipeline=train_pipe)
+        else:
+            cached = None
 
         def batches(epoch, classifier=classifier, encoder=encoder, cached=cached):
+            classifier.train()
             if cached is not None:
                 g = torch.Generator().manual_seed(config.seed * 1009 + epoch)
                 order = torch.randperm(cached[0].shape[0], generator=g)
@@ -203,6 +211,7 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
                 yield classifier(feats[idx]), labels[idx]
 
         def test_scores(classifier=classifier, test_x=test_x, test_y=test_y):
+            classifier.eval()
             with torch.no_grad():
                 return classifier(test_x), test_y
 
@@ -235,6 +244,8 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
     train_sub = Subset(train_set, subset.tolist())
     model = load_pretrained(config, device, checkpoint, random_init=ft.from_scratch)
     pipe = build_pipeline("finetune.augment", ft.augment, two_views=False).to(device) if ft.augment else None
+    test_pipe = build_pipeline("finetune.test_augment", ft.test_augment, two_views=False).to(device) \
+        if ft.test_augment else None
     results = {}
     for name, stream in model.streams:
         if streams is not None and name not in streams:
@@ -257,7 +268,7 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
                 yield classifier(encoder(x, lengths)).float(), y
 
         def test_scores(encoder=encoder, classifier=classifier):
-            feats, y = extract_features(encoder, test_set, device)
+            feats, y = extract_features(encoder, test_set, device, pipeline=test_pipe, seed=config.seed + 1)
             with torch.no_grad():
                 return classifier(feats.to(device)).float().cpu(), y
 

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-__all__ = ["available", "confusion_matrix", "tsne"]
+__all__ = ["available", "bar_chart", "confusion_matrix", "tsne"]
 
 
 def available() -> bool:
@@ -78,6 +78,28 @@ def tsne(features: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str
     ax.legend(fontsize=7, markerscale=2, loc="best", ncol=2)
     ax.set_xticks([])
     ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float], baseline: float, path: Path, *, xlabel: str,
+              baseline_label: str) -> Path:
+    """Horizontal bars in the given order (top to bottom) with a vertical line at ``baseline``, as a PNG."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(labels) + 1.5))
+    positions = np.arange(len(labels))[::-1]
+    colours = ["tab:blue" if v >= baseline else "tab:gray" for v in values]
+    ax.barh(positions, values, color=colours)
+    ax.set_yticks(positions, labels, fontsize=8)
+    ax.axvline(baseline, color="tab:red", linestyle="--", linewidth=1, label=f"{baseline_label} ({baseline:.1f})")
+    for y, v in zip(positions, values):
+        ax.text(v, y, f" {v:.1f}", va="center", fontsize=7)
+    low = min(min(values), baseline)
+    ax.set_xlim(max(0.0, low - 10), max(max(values), baseline) + 8)
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
