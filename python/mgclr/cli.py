@@ -13,6 +13,12 @@
     mgclr linear | knn | finetune | fuse CONFIG [--checkpoint F] [--random-init]
                                         the evaluation protocols (mgclr.train.evaluate)
     mgclr bench [CONFIG] [--steps N]    samples/s of the pretraining step, split by stage
+    mgclr recognize RECOGNIZER SKELETONS... [--out F]
+                                        slide a trained recognizer over long sequences: predicted MG timelines
+    mgclr emotion train TIMELINES OUT | eval CHECKPOINT TIMELINES | demo [--output DIR]
+                                        video-level win/lose from the MG timelines (the paper's Table 7)
+    mgclr llm mask | infer | probe | report
+                                        the LLM protocol: masked interview (+ MG timeline) -> win/lose (Table 8)
     mgclr info                          what was compiled (CUDA archs, OpenMP, NVTX) and whether a GPU is usable
     mgclr layouts                       the built-in skeleton layouts
     mgclr augment [--config F | --preset P] [--device D] ...
@@ -213,27 +219,40 @@ def _cmd_eval(args) -> int:
             results = knn_eval(config, device, checkpoint, random_init)
             print(protocol_table(results, {f"k={k}": f"k={k}" for k in config.knn.k}))
             report = results
-        elif args.command == "linear":
-            results = linear_eval(config, device, checkpoint, random_init)
+        elif args.command in ("linear", "finetune"):
+            if args.command == "linear":
+                results = linear_eval(config, device, checkpoint, random_init)
+            else:
+                results = finetune_eval(config, device, checkpoint)
             print(protocol_table(results, {"top1 best": "top1_best", "top5 best": "top5_best",
                                            "top1 last": "top1_last", "top5 last": "top5_last"}))
             report = {n: {k: v for k, v in r.items() if isinstance(v, (int, float))} for n, r in results.items()}
-        elif args.command == "finetune":
-            results = finetune_eval(config, device, checkpoint)
-            print(protocol_table(results, {"top1 best": "top1_best", "top5 best": "top5_best",
-                                           "top1 last": "top1_last", "top5 last": "top5_last"}))
-            report = {n: {k: v for k, v in r.items() if isinstance(v, (int, float))} for n, r in results.items()}
+            _save_recognizer(args, config, results, args.command, random_init)
         else:
             out = fuse_eval(config, device, checkpoint, random_init)
             print(fusion_table({"random init" if random_init else config.name: out["table"]}))
             for name, path in out["plots"].items():
                 print(f"  {name}: {path}")
             report = {"table": out["table"], "linear": out["linear"], "plots": out["plots"]}
+            _save_recognizer(args, config, out["results"], "linear", random_init)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         return _config_error(args.command, exc)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
+
+
+def _save_recognizer(args, config, results, protocol: str, random_init: bool) -> None:
+    """The trained classifiers with their encoders, for ``mgclr recognize`` (not for the random baseline)."""
+    if random_init or args.no_recognizer:
+        return
+    from .train.build import load_splits
+    from .train.recognizer import Recognizer
+
+    class_names = load_splits(config.data)[2]
+    path = Recognizer.from_results(config, results, class_names, protocol).save(
+        Path(config.output) / f"recognizer_{protocol}.pt")
+    print(f"recognizer: {path} (mgclr recognize {path} SKELETONS)")
 
 
 def _cmd_bench(args) -> int:
@@ -293,6 +312,130 @@ def _cmd_prepare(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_dict(), indent=2))
     return 0
+
+
+def _cmd_recognize(args) -> int:
+    import torch
+
+    from .emotion.recognize import load_sequence, predict_timeline
+    from .emotion.timeline import write_timelines
+    from .train.recognizer import Recognizer
+
+    try:
+        device = torch.device(args.device)
+        recognizer = Recognizer.load(args.recognizer).to(device)
+        timelines = []
+        names = [Path(p).stem for p in args.skeletons]
+        if len(set(names)) != len(names):
+            raise ValueError("skeletons: two files have the same name (the video name of a timeline)")
+        from .skeleton import get_layout
+
+        num_joints = get_layout(recognizer.layout).num_joints
+        for path in args.skeletons:
+            x, length, fps = load_sequence(path, num_joints)
+            if fps is None and args.fps is None:
+                raise ValueError(f"--fps: {path} does not say its frame rate; give --fps")
+            timeline = predict_timeline(recognizer, x, video=Path(path).stem, fps=args.fps or fps, length=length,
+                                        window=args.window, stride=args.stride, threshold=args.threshold,
+                                        min_frames=args.min_frames, join_gap=args.join_gap, device=device)
+            timelines.append(timeline)
+            print(f"{timeline.video}: {length} frames, {len(timeline.events)} MGs")
+        write_timelines(args.out, timelines)
+    except (FileNotFoundError, ValueError) as exc:
+        return _config_error("recognize", exc)
+    print(f"timelines: {args.out}")
+    return 0
+
+
+def _emotion_config(args) -> dict:
+    return {k: getattr(args, k) for k in ("epochs", "hidden", "lr") if getattr(args, k, None) is not None}
+
+
+def _cmd_emotion(args) -> int:
+    from .emotion.classifier import Split
+    from .emotion.experiment import evaluate_checkpoint, format_report, run_demo, run_emotion
+    from .emotion.timeline import TimelineError, read_timelines
+
+    try:
+        if args.emotion_command == "demo":
+            started = time.perf_counter()
+            report = run_demo(Path(args.output), videos=args.videos, separation=args.separation, seed=args.seed,
+                              plots=not args.no_plots, **_emotion_config(args))
+            print(format_report(report))
+            print(f"\nsynthetic timelines: {report['timelines']}; transcripts (raw, masked): {report['transcripts']}")
+            print(f"demo: {time.perf_counter() - started:.1f} s; results in {args.output}")
+        else:
+            timelines = read_timelines(args.timelines)
+            split = Split.load(args.split) if args.split else None
+            if args.emotion_command == "train":
+                models = ("gru", "bag") if args.model == "both" else (args.model,)
+                report = run_emotion(timelines, Path(args.out), models=models, split=split, seed=args.seed,
+                                     train_per_outcome=args.train_per_outcome,
+                                     test_per_outcome=args.test_per_outcome, plots=not args.no_plots,
+                                     **_emotion_config(args))
+                print(format_report(report))
+                print(f"\nmodels, split and report in {args.out}")
+            else:
+                report = evaluate_checkpoint(Path(args.checkpoint), timelines, split)
+                print(format_report(report))
+    except (FileNotFoundError, TimelineError, ValueError) as exc:
+        return _config_error(f"emotion {args.emotion_command}", exc)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def _add_emotion_commands(sub) -> None:
+    rec = sub.add_parser("recognize", help="slide a trained recognizer over long skeleton sequences and write the "
+                                           "predicted MG timelines (JSON)")
+    rec.add_argument("recognizer", help="OUTPUT/recognizer_<protocol>.pt of mgclr linear / finetune / fuse")
+    rec.add_argument("skeletons", nargs="+", help=".npy (3, T, V[, M]) or .npz (x, optional length and fps) files, "
+                                                  "one video each (its name: the file's stem)")
+    rec.add_argument("--out", default="timelines.json", help="timelines file to write (default timelines.json)")
+    rec.add_argument("--fps", type=float, default=None, help="frame rate (required unless every .npz gives fps)")
+    rec.add_argument("--window", type=int, default=64, help="window length in frames (default 64)")
+    rec.add_argument("--stride", type=int, default=16, help="frames between window starts (default 16)")
+    rec.add_argument("--threshold", type=float, default=0.5,
+                     help="minimum mean top probability of a detected MG (default 0.5)")
+    rec.add_argument("--min-frames", type=int, default=8, help="shortest MG kept, in frames (default 8)")
+    rec.add_argument("--join-gap", type=int, default=0,
+                     help="join detections of one class separated by at most this many frames (default 0)")
+    rec.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default cpu)")
+    rec.set_defaults(func=_cmd_recognize)
+
+    emo = sub.add_parser("emotion", help="video-level emotion (win/lose) from MG timelines: train | eval | demo")
+    esub = emo.add_subparsers(dest="emotion_command", metavar="SUBCOMMAND", required=True)
+
+    def common(p, training: bool = True):
+        p.add_argument("--json", default=None, help="also write the report as JSON")
+        if training:
+            p.add_argument("--seed", type=int, default=0, help="seed of the split and of training (default 0)")
+            p.add_argument("--epochs", type=int, default=None, help="GRU training epochs (default 40)")
+            p.add_argument("--hidden", type=int, default=None, help="GRU width (default 32)")
+            p.add_argument("--lr", type=float, default=None, help="GRU learning rate (default 0.01)")
+            p.add_argument("--no-plots", action="store_true", help="no confusion matrix / MG weight charts")
+        p.set_defaults(func=_cmd_emotion)
+        return p
+
+    tr = common(esub.add_parser("train", help="balanced split, both models, report (accuracy with 95 %% CI, "
+                                              "confusion, MGs toward win/lose)"))
+    tr.add_argument("timelines", help="timelines JSON (mgclr recognize, or mgclr prepare imigue's timelines.json)")
+    tr.add_argument("out", help="folder for the models, split.json and the report")
+    tr.add_argument("--model", choices=("gru", "bag", "both"), default="both",
+                    help="GRU over the MG sequence, bag-of-MGs logistic regression, or both (default)")
+    tr.add_argument("--split", default=None, help="a saved split.json instead of drawing one")
+    tr.add_argument("--train-per-outcome", type=int, default=51, help="training videos per outcome (default 51)")
+    tr.add_argument("--test-per-outcome", type=int, default=50, help="test videos per outcome (default 50)")
+    ev = common(esub.add_parser("eval", help="a trained model on the test videos of a split"), training=False)
+    ev.add_argument("checkpoint", help="emotion_<model>.pt of mgclr emotion train")
+    ev.add_argument("timelines", help="timelines JSON")
+    ev.add_argument("--split", default=None, help="split.json (default: every video with a known outcome)")
+    demo = common(esub.add_parser("demo", help="synthetic timelines with outcome-dependent MGs: both models "
+                                               "beside the majority baseline, offline, under a minute"))
+    demo.add_argument("--output", default="runs/emotion_demo", help="output folder (default runs/emotion_demo)")
+    demo.add_argument("--videos", type=int, default=202, help="synthetic videos (default 202, the paper's 102+100)")
+    demo.add_argument("--separation", type=float, default=0.5,
+                      help="how much the MGs depend on the outcome, 0..1 (default 0.5)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -390,6 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--checkpoint", default=None, help="weights to evaluate (default OUTPUT/checkpoint.pt)")
         if name != "finetune":
             p.add_argument("--random-init", action="store_true", help="randomly initialised encoders (the baseline)")
+        if name != "knn":
+            p.add_argument("--no-recognizer", action="store_true",
+                           help="do not write OUTPUT/recognizer_<protocol>.pt (the classifiers with their encoders)")
         p.add_argument("--json", default=None, help="also write the results as JSON")
         p.set_defaults(func=_cmd_eval)
     bench = with_config(sub.add_parser("bench", help="samples/s of the pretraining step, split by stage"),
@@ -398,7 +544,126 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--warmup", type=int, default=3)
     bench.add_argument("--json", default=None, help="also write the results as JSON")
     bench.set_defaults(func=_cmd_bench)
+    _add_emotion_commands(sub)
+    _add_llm_commands(sub)
     return parser
+
+
+def _llm_list(values) -> List[str]:
+    """Repeatable and comma-separated values as one flat list."""
+    return [part.strip() for value in (values or []) for part in str(value).split(",") if part.strip()]
+
+
+def _cmd_llm(args) -> int:
+    from .emotion.llm import commands
+
+    models = args.model if isinstance(args.model, list) else [args.model] if args.model else []
+    options = commands.BackendOptions(backend=args.backend, base_url=args.base_url, models=models,
+                                      api_key_env=args.api_key_env, timeout=args.timeout, retries=args.retries,
+                                      concurrency=args.concurrency, cache_dir=args.cache)
+    sampling = {"temperature": args.temperature, "seed": args.seed, "max_tokens": args.max_tokens}
+    if args.llm_command == "mask":
+        return commands.mask(args.inputs, args.output, options, template=args.template, hide_words=_llm_list(args.hide),
+                             untimed=args.untimed, strict=args.strict, **sampling)
+    if args.llm_command == "infer":
+        return commands.infer(args.transcripts, args.timelines, args.output, options, modes=_llm_list(args.modes),
+                              repeats=args.repeats, untimed=args.untimed, **sampling)
+    return commands.probe(args.output, options, classes=_llm_list(args.classes), timelines=args.timelines,
+                          add=args.add, repeats=args.repeats, **sampling)
+
+
+def _cmd_llm_report(args) -> int:
+    from .emotion.llm import commands
+
+    return commands.report(args.records, args.output, args.stem)
+
+
+def _add_llm_commands(sub) -> None:
+    llm = sub.add_parser("llm", help="the LLM protocol: mask interviews, infer win/lose with and without the MG "
+                                     "timeline, probe MG priors, report",
+                         description="Does a language model infer a hidden match outcome better when it also sees the "
+                                     "micro-gestures? --backend rule is an offline rule-based stand-in (for demos and "
+                                     "tests, not a model); --base-url/--model ask any OpenAI-compatible server (vLLM, "
+                                     "llama.cpp, Ollama, hosted APIs; pip install \"mgclr[llm]\").")
+    lsub = llm.add_subparsers(dest="llm_command", metavar="SUBCOMMAND", required=True)
+
+    def backend(p, many_models: bool = False, temperature: Optional[float] = None):
+        g = p.add_argument_group("backend")
+        g.add_argument("--backend", choices=["rule", "openai"], default=None,
+                       help="rule: offline rule-based stand-in (not a model); openai: an OpenAI-compatible server "
+                            "(the default when --base-url is given)")
+        g.add_argument("--base-url", default=None, metavar="URL", help="server URL, e.g. http://127.0.0.1:8000/v1")
+        g.add_argument("--model", action="append" if many_models else "store", default=None, metavar="NAME",
+                       help="served model name" + (" (repeatable: one table column each)" if many_models else ""))
+        g.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                       help="environment variable holding the API key (default OPENAI_API_KEY; unset: a placeholder "
+                            "is sent, as local servers expect)")
+        g.add_argument("--cache", default=None, metavar="DIR",
+                       help="answer cache folder: reruns with the same requests need no server")
+        g.add_argument("--concurrency", type=int, default=4, help="requests in flight at once (default 4)")
+        g.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one answer (default 120)")
+        g.add_argument("--retries", type=int, default=4,
+                       help="further attempts on 408/429/5xx, timeouts and connection errors (default 4)")
+        default = "the server's" if temperature is None else f"{temperature:g}"
+        g.add_argument("--temperature", type=float, default=temperature,
+                       help=f"sampling temperature (default {default})")
+        g.add_argument("--seed", type=int, default=None, help="sampling seed; repeat r sends seed + r")
+        g.add_argument("--max-tokens", type=int, default=None, help="answer length limit (default server's)")
+
+    untimed_help = ("lines without a timestamp: error (default), none (keep them untimed) or append (join them to the "
+                    "previous utterance)")
+    mask = lsub.add_parser("mask", help="hide outcome, identities and named feelings in transcripts (+ leakage check)",
+                           description="Ask the backend to mask each transcript (.txt, .srt, .json), write "
+                                       "OUTPUT/<video>.txt and OUTPUT/_mask_report.json (raw answers, leakage check). "
+                                       "Exit 1 if a transcript failed (or, with --strict, still leaks).")
+    mask.add_argument("inputs", nargs="+", help="transcript files or folders of them")
+    mask.add_argument("--output", required=True, help="folder for the masked transcripts")
+    mask.add_argument("--template", default=None,
+                      help="your user-message template (placeholders {transcript}, {n_rows}, {row_format}, "
+                           "{hide_words}; literal braces doubled)")
+    mask.add_argument("--hide", action="append", default=[], metavar="WORDS",
+                      help="further words to hide and to check for, e.g. player names (repeatable, comma-separated)")
+    mask.add_argument("--untimed", choices=["error", "none", "append"], default="error", help=untimed_help)
+    mask.add_argument("--strict", action="store_true", help="exit 1 when the leakage check flags a row")
+    backend(mask, temperature=0.0)
+    mask.set_defaults(func=_cmd_llm)
+
+    inf = lsub.add_parser("infer", help="win/lose from masked transcripts, text-only and text + MG timeline",
+                          description="Every video with a transcript and a timeline (with its outcome) is asked in "
+                                      "each mode, --repeats times. Writes OUTPUT/answers.jsonl (raw answers), "
+                                      "OUTPUT/report.json and OUTPUT/report.md (accuracy mean ± std, Acc@1/3/5, "
+                                      "situation reversals).")
+    inf.add_argument("--transcripts", nargs="+", required=True, metavar="PATH",
+                     help="masked transcript files or folders (video name = file stem)")
+    inf.add_argument("--timelines", required=True, help="timelines JSON (mgclr recognize, or an annotated one)")
+    inf.add_argument("--output", required=True, help="folder for the answers and the report")
+    inf.add_argument("--modes", action="append", default=None, metavar="MODES",
+                     help="text, text+mg or both (default both; comma-separated or repeatable)")
+    inf.add_argument("--repeats", type=int, default=1, help="answers per video and mode (default 1)")
+    inf.add_argument("--untimed", choices=["error", "none", "append"], default="error", help=untimed_help)
+    backend(inf)
+    inf.set_defaults(func=_cmd_llm)
+
+    prb = lsub.add_parser("probe", help="what does each MG class suggest (positive/negative/neutral), per model",
+                          description="Ask each model about each MG class; write the table (rows: classes, columns: "
+                                      "models) as .md, .csv or .json (a .json copy with every raw answer is written "
+                                      "beside .md/.csv).")
+    prb.add_argument("--output", required=True, help="table file: .md, .csv or .json")
+    prb.add_argument("--classes", action="append", default=[], metavar="NAMES",
+                     help="MG class names (comma-separated or repeatable; default: those of --timelines, else the "
+                          "synthetic demo's)")
+    prb.add_argument("--timelines", default=None, help="take the classes from this timelines JSON")
+    prb.add_argument("--add", action="append", default=[], metavar="TABLE.json",
+                     help="merge the columns of an earlier probe table (repeatable)")
+    prb.add_argument("--repeats", type=int, default=1, help="answers per class and model; the cell is the majority")
+    backend(prb, many_models=True)
+    prb.set_defaults(func=_cmd_llm)
+
+    rep = lsub.add_parser("report", help="re-make the report from answers.jsonl (re-parsing every raw answer)")
+    rep.add_argument("records", help="answers.jsonl of mgclr llm infer")
+    rep.add_argument("--output", default=None, help="folder for report.json / report.md (default: the JSONL's)")
+    rep.add_argument("--stem", default="report", help="file name stem (default report)")
+    rep.set_defaults(func=_cmd_llm_report)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -164,7 +164,8 @@ def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig
 def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
                 random_init: bool = False, streams: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, Any]]:
     """{stream: {top1_best, top5_best, best_epoch, top1_last, top5_last, scores (softmax of the last epoch on
-    the test split), labels, test_features}}."""
+    the test split), labels, test_features, encoder, classifier}} (the last two as trained: a
+    :class:`~mgclr.train.recognizer.Recognizer` is made from them)."""
     lin = config.linear
     train_set, test_set, _ = load_splits(config.data)
     model = load_pretrained(config, device, checkpoint, random_init)
@@ -217,6 +218,7 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
 
         result = _train_classifier(batches, test_scores, lin.epochs, lin.optim, classifier.parameters())
         result["test_features"] = test_x
+        result["encoder"], result["classifier"] = encoder, classifier.eval()  # for Recognizer.from_results
         results[name] = result
     return results
 
@@ -275,6 +277,7 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
         params = list(encoder.parameters()) + list(classifier.parameters())
         results[name] = _train_classifier(batches, test_scores, ft.epochs, ft.optim, params)
         results[name]["labelled_samples"] = int(len(subset))
+        results[name]["encoder"], results[name]["classifier"] = encoder.eval(), classifier.eval()
     return results
 
 
