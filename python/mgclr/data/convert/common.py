@@ -193,3 +193,36 @@ def iter_lines(path: Path) -> Iterator[tuple]:
             text = line.strip()
             if text:
                 yield number, text
+
+
+def parse_integer(token: str, file: Union[str, Path], where: str, what: str) -> int:
+    """``token`` as an int (a float token must be integral); errors name ``what``."""
+    value = parse_floats([token.strip()], file, where)[0]
+    if value != int(value):
+        raise ConversionError(file, where, f"{what} is not an integer: {token!r}", "non-numeric")
+    return int(value)
+
+
+def is_number(token: str) -> bool:
+    try:
+        return math.isfinite(float(token))
+    except ValueError:
+        return False
+
+
+def iter_label_rows(file: Path) -> Iterator[Tuple[str, int, int, int]]:
+    """(where, label, start, end) of each row of a ``label,start,end`` CSV (SMG's ``_finelabels.csv``,
+    iMiGUE's ``<id>_label.csv``); a first row without any number is a header and skipped."""
+    first = True
+    for number, text in iter_lines(file):
+        tokens = text.split(",")
+        if first:
+            first = False
+            if not any(is_number(t) for t in tokens):
+                continue
+        where = f"line {number}"
+        if len(tokens) != 3:
+            raise ConversionError(file, where, f"expected 3 values (label, start, end), got {len(tokens)}",
+                                  "wrong number of values")
+        yield (where, parse_integer(tokens[0], file, where, "label"),
+               parse_integer(tokens[1], file, where, "start frame"), parse_integer(tokens[2], file, where, "end frame"))

@@ -103,7 +103,18 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .common import ConversionError, ConversionReport, Sample, iter_lines, parse_floats, run_conversion, sorted_files
+from .common import (
+    ConversionError,
+    ConversionReport,
+    Sample,
+    is_number,
+    iter_label_rows,
+    iter_lines,
+    parse_floats,
+    parse_integer,
+    run_conversion,
+    sorted_files,
+)
 
 __all__ = ["IMIGUE_FPS", "NO_MG_LABEL", "NUM_CLASSES", "XSUB_TRAIN_SUBJECTS", "convert_imigue", "xsub_part"]
 
@@ -200,27 +211,13 @@ def _floats(tokens: Sequence[str], file: Path, where: str, expected: int) -> np.
     return np.asarray(parse_floats(tokens, file, where, expected), dtype=np.float64)
 
 
-def _integer(token: str, file: Path, where: str, what: str) -> int:
-    value = parse_floats([token.strip()], file, where)[0]
-    if value != int(value):
-        raise ConversionError(file, where, f"{what} is not an integer: {token!r}", "non-numeric")
-    return int(value)
-
-
-def _is_number(token: str) -> bool:
-    try:
-        return math.isfinite(float(token))
-    except ValueError:
-        return False
-
-
 def _is_header(tokens: Sequence[str]) -> bool:
     """A first row of names only, or pandas' column numbering (0, 1, 2, ... after an empty index cell or not),
     is a header. Anything else is data, so that a bad token in the first frame is reported, not dropped."""
-    if not any(_is_number(t) for t in tokens):
+    if not any(is_number(t) for t in tokens):
         return True
     numbers = list(tokens[1:]) if not tokens[0].strip() else list(tokens)
-    if len(numbers) < 4 or not all(_is_number(t) for t in numbers):
+    if len(numbers) < 4 or not all(is_number(t) for t in numbers):
         return False
     values = [float(t) for t in numbers]
     return values[0] in (0.0, 1.0) and values == [values[0] + i for i in range(len(values))]
@@ -314,10 +311,10 @@ def _table_row(path: Path, where: str, row: List[str], columns: Dict[str, int], 
                                            f"{video.win_or_lose}, {video.fps})", "inconsistent video fields")
     video.subject, video.win_or_lose, video.fps = subject, win, fps
     if need_clips:
-        label = _integer(cell("label"), path, f"{where}, field 'label_id'", "label_id")
+        label = parse_integer(cell("label"), path, f"{where}, field 'label_id'", "label_id")
         _check_label(label, path, f"{where}, field 'label_id'")
-        start = _integer(cell("start"), path, f"{where}, field 'start_frame'", "start_frame")
-        end = _integer(cell("end"), path, f"{where}, field 'end_frame'", "end_frame")
+        start = parse_integer(cell("start"), path, f"{where}, field 'start_frame'", "start_frame")
+        end = parse_integer(cell("end"), path, f"{where}, field 'end_frame'", "end_frame")
         video.clips.append(_Clip(len(video.clips), label, start, end, where))
 
 
@@ -437,21 +434,8 @@ def _read_light_hand(file: Path, first_hand: str) -> np.ndarray:
 
 
 def _read_light_hand_labels(file: Path, video: _Video) -> None:
-    first = True
-    for number, text in iter_lines(file):
-        tokens = text.split(",")
-        if first:
-            first = False
-            if not any(_is_number(t) for t in tokens):
-                continue  # a "label,start,end" header
-        where = f"line {number}"
-        if len(tokens) != 3:
-            raise ConversionError(file, where, f"expected 3 values (label, start, end), got {len(tokens)}",
-                                  "wrong number of values")
-        label = _integer(tokens[0], file, where, "label")
+    for where, label, start, end in iter_label_rows(file):
         _check_label(label, file, where)
-        start = _integer(tokens[1], file, where, "start frame")
-        end = _integer(tokens[2], file, where, "end frame")
         video.clips.append(_Clip(len(video.clips), label, start, end, where))
     if not video.clips:
         raise ConversionError(file, "", "no clip in it", "empty")

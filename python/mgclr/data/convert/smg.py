@@ -45,7 +45,6 @@ Not verified: the class names (not in the published tools, hence ``MG1`` ...), a
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +57,7 @@ from .common import (
     ConversionReport,
     Sample,
     centre_on_joint,
+    iter_label_rows,
     iter_lines,
     parse_floats,
     run_conversion,
@@ -103,20 +103,6 @@ class _Recording:
     error: Optional[ConversionError] = None
 
 
-def _is_number(token: str) -> bool:
-    try:
-        return math.isfinite(float(token))
-    except ValueError:
-        return False
-
-
-def _integer(token: str, file: Path, where: str, what: str) -> int:
-    value = parse_floats([token.strip()], file, where)[0]
-    if value != int(value):
-        raise ConversionError(file, where, f"{what} is not an integer: {token!r}", "non-numeric")
-    return int(value)
-
-
 def _row(text: str, file: Path, where: str) -> np.ndarray:
     expected = NUM_JOINTS * VALUES_PER_JOINT
     tokens = text.split(",")
@@ -135,23 +121,10 @@ def _row(text: str, file: Path, where: str) -> np.ndarray:
 
 def _read_labels(file: Path) -> List[_Clip]:
     clips: List[_Clip] = []
-    first = True
-    for number, text in iter_lines(file):
-        tokens = text.split(",")
-        if first:
-            first = False
-            if not any(_is_number(t) for t in tokens):
-                continue  # a "label,start,end" header
-        where = f"line {number}"
-        if len(tokens) != 3:
-            raise ConversionError(file, where, f"expected 3 values (label, start, end), got {len(tokens)}",
-                                  "wrong number of values")
-        label = _integer(tokens[0], file, where, "label")
+    for where, label, start, end in iter_label_rows(file):
         if not 1 <= label <= NUM_CLASSES:
             raise ConversionError(file, where, f"label {label} is not an SMG class (1-{NUM_CLASSES})",
                                   "unknown label")
-        start = _integer(tokens[1], file, where, "start frame")
-        end = _integer(tokens[2], file, where, "end frame")
         clips.append(_Clip(len(clips), label - 1, start, end, where))
     if not clips:
         raise ConversionError(file, "", "no clip in it", "empty")
