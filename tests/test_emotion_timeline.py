@@ -123,3 +123,25 @@ def test_file_form_carries_seconds_and_accepts_hand_written_seconds(tmp_path):
     (t,) = read_timelines(path)
     assert (t.events[0].start_frame, t.events[0].end_frame) == (25, 49)
     assert t.events[0].start_seconds(25) == 1.0 and t.events[0].end_seconds(25) == 2.0
+
+
+def test_class_names_file_names_imigue_timelines(tmp_path):
+    from mgclr.cli import main
+    from mgclr.emotion.timeline import load_class_names
+
+    names = [f"gesture {k}" for k in range(1, 33)]
+    (tmp_path / "names.txt").write_text("# iMiGUE\n" + "\n".join(names) + "\n")
+    (tmp_path / "names.json").write_text(json.dumps(names))
+    assert load_class_names(tmp_path / "names.txt") == names == load_class_names(tmp_path / "names.json")
+    (tmp_path / "dup.txt").write_text("a\nb\na\n")
+    with pytest.raises(TimelineError, match="appears twice"):
+        load_class_names(tmp_path / "dup.txt")
+    timelines = tmp_path / "timelines.json"
+    timelines.write_text(json.dumps({"0001": {"fps": 30.0, "clips": [
+        {"source_label": 5, "name": "MG5", "start_frame": 0, "end_frame": 9}]}}))
+    (t,) = read_timelines(timelines, load_class_names(tmp_path / "names.txt"))
+    assert t.events[0].name == "gesture 5"
+    out = tmp_path / "probe.json"
+    assert main(["llm", "probe", "--output", str(out), "--timelines", str(timelines), "--class-names",
+                 str(tmp_path / "names.txt"), "--backend", "rule"]) == 0
+    assert "gesture 5" in out.read_text()

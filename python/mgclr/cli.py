@@ -354,7 +354,7 @@ def _emotion_config(args) -> dict:
 def _cmd_emotion(args) -> int:
     from .emotion.classifier import Split
     from .emotion.experiment import evaluate_checkpoint, format_report, run_demo, run_emotion
-    from .emotion.timeline import TimelineError, read_timelines
+    from .emotion.timeline import TimelineError, load_class_names, read_timelines
 
     try:
         if args.emotion_command == "demo":
@@ -365,7 +365,7 @@ def _cmd_emotion(args) -> int:
             print(f"\nsynthetic timelines: {report['timelines']}; transcripts (raw, masked): {report['transcripts']}")
             print(f"demo: {time.perf_counter() - started:.1f} s; results in {args.output}")
         else:
-            timelines = read_timelines(args.timelines)
+            timelines = read_timelines(args.timelines, load_class_names(args.class_names) if args.class_names else None)
             split = Split.load(args.split) if args.split else None
             if args.emotion_command == "train":
                 models = ("gru", "bag") if args.model == "both" else (args.model,)
@@ -383,6 +383,10 @@ def _cmd_emotion(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
     return 0
+
+
+CLASS_NAMES_HELP = ("MG class names, one per line (or a JSON list), for timelines from mgclr prepare imigue "
+                    "(whose classes are MG1...MG32)")
 
 
 def _add_emotion_commands(sub) -> None:
@@ -430,6 +434,8 @@ def _add_emotion_commands(sub) -> None:
     ev.add_argument("checkpoint", help="emotion_<model>.pt of mgclr emotion train")
     ev.add_argument("timelines", help="timelines JSON")
     ev.add_argument("--split", default=None, help="split.json (default: every video with a known outcome)")
+    for p in (tr, ev):
+        p.add_argument("--class-names", default=None, help=CLASS_NAMES_HELP)
     demo = common(esub.add_parser("demo", help="synthetic timelines with outcome-dependent MGs: both models "
                                                "beside the majority baseline, offline, under a minute"))
     demo.add_argument("--output", default="runs/emotion_demo", help="output folder (default runs/emotion_demo)")
@@ -567,9 +573,9 @@ def _cmd_llm(args) -> int:
                              untimed=args.untimed, strict=args.strict, **sampling)
     if args.llm_command == "infer":
         return commands.infer(args.transcripts, args.timelines, args.output, options, modes=_llm_list(args.modes),
-                              repeats=args.repeats, untimed=args.untimed, **sampling)
+                              repeats=args.repeats, untimed=args.untimed, class_names=args.class_names, **sampling)
     return commands.probe(args.output, options, classes=_llm_list(args.classes), timelines=args.timelines,
-                          add=args.add, repeats=args.repeats, **sampling)
+                          add=args.add, repeats=args.repeats, class_names=args.class_names, **sampling)
 
 
 def _cmd_llm_report(args) -> int:
@@ -636,6 +642,7 @@ def _add_llm_commands(sub) -> None:
     inf.add_argument("--transcripts", nargs="+", required=True, metavar="PATH",
                      help="masked transcript files or folders (video name = file stem)")
     inf.add_argument("--timelines", required=True, help="timelines JSON (mgclr recognize, or an annotated one)")
+    inf.add_argument("--class-names", default=None, help=CLASS_NAMES_HELP)
     inf.add_argument("--output", required=True, help="folder for the answers and the report")
     inf.add_argument("--modes", action="append", default=None, metavar="MODES",
                      help="text, text+mg or both (default both; comma-separated or repeatable)")
@@ -653,6 +660,7 @@ def _add_llm_commands(sub) -> None:
                      help="MG class names (comma-separated or repeatable; default: those of --timelines, else the "
                           "synthetic demo's)")
     prb.add_argument("--timelines", default=None, help="take the classes from this timelines JSON")
+    prb.add_argument("--class-names", default=None, help=CLASS_NAMES_HELP)
     prb.add_argument("--add", action="append", default=[], metavar="TABLE.json",
                      help="merge the columns of an earlier probe table (repeatable)")
     prb.add_argument("--repeats", type=int, default=1, help="answers per class and model; the cell is the majority")

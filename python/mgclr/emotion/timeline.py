@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-__all__ = ["MGEvent", "OUTCOMES", "Timeline", "TimelineError", "normalise_outcome", "read_timelines",
-           "timelines_from_imigue", "write_timelines"]
+__all__ = ["MGEvent", "OUTCOMES", "Timeline", "TimelineError", "load_class_names", "normalise_outcome",
+           "read_timelines", "timelines_from_imigue", "write_timelines"]
 
 OUTCOMES = ("win", "lose")
 FORMAT = "mgclr-timelines"
@@ -318,3 +318,24 @@ def timelines_from_imigue(path: Union[str, Path], class_names: Optional[Sequence
         except TimelineError as exc:
             raise TimelineError(f"{path}: {exc}") from None
     return out
+
+
+def load_class_names(path: Union[str, Path]) -> List[str]:
+    """MG class names, one per line (line k names label k; blank lines and ``#`` comments skipped), or a JSON
+    list: descriptive names for the iMiGUE converter's ``MG1``... ``MG32``, which an LLM cannot read."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"class names: {path} does not exist")
+    text = path.read_text()
+    if text.lstrip().startswith("["):
+        try:
+            names = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TimelineError(f"class names: {path}: not valid JSON: {exc}") from None
+    else:
+        names = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise TimelineError(f"class names: {path}: expected a non-empty list of non-empty names")
+    if len(set(names)) != len(names):
+        raise TimelineError(f"class names: {path}: a name appears twice")
+    return [n.strip() for n in names]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
-from ..timeline import TimelineError, read_timelines
+from ..timeline import TimelineError, load_class_names, read_timelines
 from .backend import ChatBackend
 from .client import ClientConfig, OpenAIChatBackend
 from .evaluate import read_records, run_inference, summarise, write_records, write_report
@@ -179,13 +179,15 @@ def _print_report(report: Dict[str, object]) -> None:
 
 def infer(transcripts: Sequence[PathLike], timelines: PathLike, output: PathLike, options: BackendOptions, *,
           modes: Sequence[str] = MODES, repeats: int = 1, temperature: Optional[float] = None,
-          seed: Optional[int] = None, max_tokens: Optional[int] = None, untimed: str = "error") -> int:
+          seed: Optional[int] = None, max_tokens: Optional[int] = None, untimed: str = "error",
+          class_names: Optional[PathLike] = None) -> int:
     """Ask win/lose for every video with a (masked) transcript and a timeline, in every mode, ``repeats`` times;
-    write ``output/answers.jsonl`` (every raw answer) and ``output/report.json`` / ``report.md``."""
+    write ``output/answers.jsonl`` (every raw answer) and ``output/report.json`` / ``report.md``.
+    ``class_names``: a file of descriptive MG names for the iMiGUE converter's timelines (``MG1``...)."""
     modes = list(modes) or list(MODES)
     try:
         found = read_transcripts(transcripts, untimed)
-        lines = read_timelines(timelines)
+        lines = read_timelines(timelines, load_class_names(class_names) if class_names else None)
         backend = _single(options)
         records, skipped = run_inference(backend, found, lines, modes, repeats, temperature=temperature, seed=seed,
                                          max_tokens=max_tokens)
@@ -219,14 +221,17 @@ def infer(transcripts: Sequence[PathLike], timelines: PathLike, output: PathLike
 
 def probe(output: PathLike, options: BackendOptions, *, classes: Sequence[str] = (),
           timelines: Optional[PathLike] = None, add: Sequence[PathLike] = (), repeats: int = 1,
-          temperature: Optional[float] = None, seed: Optional[int] = None, max_tokens: Optional[int] = None) -> int:
-    """Probe every model about every MG class (``classes``, else those of ``timelines``, else the demo's) and write
+          temperature: Optional[float] = None, seed: Optional[int] = None, max_tokens: Optional[int] = None,
+          class_names: Optional[PathLike] = None) -> int:
+    """Probe every model about every MG class (``classes``, else those of ``timelines`` -- named by the file
+    ``class_names`` when given --, else the demo's) and write
     the table to ``output`` (``.md`` / ``.csv`` / ``.json``; a JSON copy with the raw answers is always written
     beside a Markdown or CSV table). ``add``: JSON tables of earlier runs to merge in as further columns."""
     try:
         names: List[str] = [c.strip() for c in classes if c.strip()]
         if not names and timelines is not None:
-            names = sorted({n for t in read_timelines(timelines) for n in t.names()})
+            named = load_class_names(class_names) if class_names else None
+            names = sorted({n for t in read_timelines(timelines, named) for n in t.names()})
             if not names:
                 raise ValueError(f"--timelines: {timelines} has no MG to take the classes from")
         names = names or list(DEMO_CLASSES)
