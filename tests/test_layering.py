@@ -3,7 +3,7 @@
 Every ``import`` of every module is read from its source (imports inside functions too), so a lazy import
 that closes a cycle counts. The layers, lowest first:
 
-    mgclr, mgclr._ext, mgclr._validation, mgclr._seeding, mgclr.profiling   loading and shared helpers
+    mgclr, mgclr._ext, mgclr._validation, mgclr._seeding, mgclr._files, mgclr.profiling   shared helpers
     mgclr.skeleton                                                          layouts and their graph
     mgclr.ops                                                               the kernels, their transforms
     mgclr.augment                                                           pipelines of transforms
@@ -23,11 +23,12 @@ import pytest
 import mgclr
 
 LAYERS = {
-    "mgclr": 0, "mgclr._ext": 0, "mgclr._validation": 0, "mgclr._seeding": 0, "mgclr.profiling": 0,
+    "mgclr": 0, "mgclr._ext": 0, "mgclr._validation": 0, "mgclr._seeding": 0, "mgclr._files": 0, "mgclr.profiling": 0,
     "mgclr.skeleton": 1, "mgclr.ops": 2, "mgclr.augment": 3, "mgclr.models": 4,
     "mgclr.train": 5, "mgclr.data": 5, "mgclr.emotion": 5, "mgclr.cli": 9,
 }
-SHARED_PRIVATE = {"mgclr._ext", "mgclr._validation", "mgclr._seeding"}  # private to users, shared inside mgclr
+# private to users, shared inside mgclr
+SHARED_PRIVATE = {"mgclr._ext", "mgclr._validation", "mgclr._seeding", "mgclr._files"}
 ROOT = Path(mgclr.__file__).resolve().parent
 
 

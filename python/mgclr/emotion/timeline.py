@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from .._files import write_text_atomic
+
 __all__ = ["MGEvent", "OUTCOMES", "Timeline", "TimelineError", "load_class_names", "normalise_outcome",
            "read_timelines", "timelines_from_imigue", "write_timelines"]
 
@@ -241,11 +243,7 @@ def write_timelines(path: Union[str, Path], timelines: Iterable[Timeline]) -> Pa
         if t.video in videos:
             raise TimelineError(f"video {t.video}: appears twice")
         videos[t.video] = t.to_dict()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps({"format": FORMAT, "version": VERSION, "videos": videos}, indent=1))
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, json.dumps({"format": FORMAT, "version": VERSION, "videos": videos}, indent=1))
 
 
 def _load_json(path: Path) -> Any:

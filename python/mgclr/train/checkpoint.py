@@ -11,6 +11,8 @@ from typing import Any, Dict, Optional, Union
 import torch
 import yaml
 
+from .._files import write_text_atomic
+
 __all__ = ["latest_checkpoint", "load_checkpoint", "save_checkpoint", "save_config"]
 
 FORMAT = 1
@@ -49,9 +51,4 @@ def latest_checkpoint(folder: Union[str, Path]) -> Optional[Path]:
 
 
 def save_config(folder: Union[str, Path], config: Dict[str, Any]) -> Path:
-    path = Path(folder) / "config.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(Path(folder) / "config.yaml", yaml.safe_dump(config, sort_keys=False))

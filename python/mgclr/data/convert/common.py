@@ -195,6 +195,19 @@ def iter_lines(path: Path) -> Iterator[tuple]:
                 yield number, text
 
 
+def parse_float_row(tokens: Sequence[str], file: Union[str, Path], where: str, expected: int) -> np.ndarray:
+    """``tokens`` as float64 values, exactly ``expected`` of them, all finite: NumPy parses the whole row at
+    once, and only a row it rejects goes through :func:`parse_floats`, whose error names the bad token."""
+    if len(tokens) == expected:
+        try:
+            values = np.asarray(tokens, dtype=np.float64)
+            if np.isfinite(values).all():
+                return values
+        except ValueError:
+            pass
+    return np.asarray(parse_floats(tokens, file, where, expected), dtype=np.float64)
+
+
 def parse_integer(token: str, file: Union[str, Path], where: str, what: str) -> int:
     """``token`` as an int (a float token must be integral); errors name ``what``."""
     value = parse_floats([token.strip()], file, where)[0]

@@ -103,6 +103,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..._files import write_text_atomic
 from .common import (
     ConversionError,
     ConversionReport,
@@ -110,6 +111,7 @@ from .common import (
     is_number,
     iter_label_rows,
     iter_lines,
+    parse_float_row,
     parse_floats,
     parse_integer,
     run_conversion,
@@ -197,18 +199,6 @@ Skips = List[Tuple[str, str]]
 
 
 # ------------------------------------------------------------------------------------------ small parsers
-
-
-def _floats(tokens: Sequence[str], file: Path, where: str, expected: int) -> np.ndarray:
-    if len(tokens) == expected:
-        try:
-            values = np.asarray(tokens, dtype=np.float64)
-            if np.isfinite(values).all():
-                return values
-        except ValueError:
-            pass
-    # The slow path names the offending token (or raises on the count).
-    return np.asarray(parse_floats(tokens, file, where, expected), dtype=np.float64)
 
 
 def _is_header(tokens: Sequence[str]) -> bool:
@@ -423,7 +413,8 @@ def _light_hand_rows(file: Path) -> Iterator[Tuple[int, List[str]]]:
 
 
 def _read_light_hand(file: Path, first_hand: str) -> np.ndarray:
-    rows = [_floats(tokens, file, f"line {number}", 1 + 3 * _POINTS) for number, tokens in _light_hand_rows(file)]
+    rows = [parse_float_row(tokens, file, f"line {number}", 1 + 3 * _POINTS)
+            for number, tokens in _light_hand_rows(file)]
     if not rows:
         raise ConversionError(file, "", "no frame in it", "empty")
     points = np.stack(rows)[:, 1:].reshape(len(rows), _POINTS, 3)
@@ -653,6 +644,4 @@ def _write_timelines(dst: Path, videos: Dict[str, _Video], keep_no_mg: bool) -> 
                           "id": f"{video.name}_{clip.index}" if label is not None else None})
         entry["clips"] = clips
         timelines[video.name] = entry
-    tmp = dst / ".timelines.json.partial"
-    tmp.write_text(json.dumps(timelines, indent=1))
-    tmp.replace(dst / "timelines.json")
+    write_text_atomic(dst / "timelines.json", json.dumps(timelines, indent=1))

@@ -59,6 +59,7 @@ from .common import (
     centre_on_joint,
     iter_label_rows,
     iter_lines,
+    parse_float_row,
     parse_floats,
     run_conversion,
     sorted_files,
@@ -108,15 +109,7 @@ def _row(text: str, file: Path, where: str) -> np.ndarray:
     tokens = text.split(",")
     if len(tokens) == expected + 1 and not tokens[-1].strip():
         tokens = tokens[:-1]  # a trailing comma
-    if len(tokens) == expected:
-        try:
-            values = np.asarray(tokens, dtype=np.float64)
-            if np.isfinite(values).all():
-                return values
-        except ValueError:
-            pass
-    # The slow path names the offending token (or raises on the count).
-    return np.asarray(parse_floats(tokens, file, where, expected), dtype=np.float64)
+    return parse_float_row(tokens, file, where, expected)
 
 
 def _read_labels(file: Path) -> List[_Clip]:

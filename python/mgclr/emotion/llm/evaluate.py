@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ..._files import write_text_atomic
 from ..timeline import Timeline
 from .backend import ChatBackend
 from .parse import ParseError, parse_prediction
@@ -282,14 +283,7 @@ def report_markdown(report: Mapping[str, Any], max_rows: int = 30) -> str:
 
 def write_records(path: Union[str, Path], records: Iterable[Mapping[str, Any]]) -> Path:
     """The records as JSON lines (atomically)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
 
 
 _RECORD_FIELDS = ("video", "mode", "repeat", "truth", "raw", "error")
@@ -329,7 +323,5 @@ def write_report(directory: Union[str, Path], report: Mapping[str, Any], stem: s
     paths = {"json": directory / f"{stem}.json", "markdown": directory / f"{stem}.md"}
     for kind, text in (("json", json.dumps(report, indent=1, ensure_ascii=False)),
                        ("markdown", report_markdown(report))):
-        tmp = paths[kind].with_name(f".{paths[kind].name}.partial")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(paths[kind])
+        write_text_atomic(paths[kind], text)
     return paths

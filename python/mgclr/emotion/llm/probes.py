@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from ..._files import write_text_atomic
 from .backend import ChatBackend
 from .parse import parse_probe_answer
 from .prompts import probe_request
@@ -157,8 +158,4 @@ def write_probe_table(path: Union[str, Path], table: ProbeTable) -> Path:
                          f"{suffix or 'no suffix'!r}")
     text = (table.to_markdown() if suffix == ".md" else table.to_csv() if suffix == ".csv"
             else json.dumps(table.to_dict(), indent=1, ensure_ascii=False))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, text)

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from ..._files import write_text_atomic
+
 __all__ = ["TRANSCRIPT_SUFFIXES", "Transcript", "TranscriptError", "Utterance", "format_timestamp",
            "parse_srt_transcript", "parse_text_transcript", "parse_timestamp", "read_transcript",
            "read_transcripts", "split_speaker", "write_transcript"]
@@ -331,14 +333,9 @@ def read_transcripts(paths: Iterable[Union[str, Path]], untimed: str = "error") 
 
 def write_transcript(path: Union[str, Path], transcript: Transcript, header: Optional[str] = None) -> Path:
     """The plain-text form, written atomically; ``header`` becomes ``#`` comment lines at the top."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"# {h}" for h in header.splitlines()] if header else []
     lines += [u.line() for u in transcript.utterances]
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def transcript_to_dict(transcript: Transcript) -> Dict[str, Any]:
