@@ -319,6 +319,7 @@ def _cmd_recognize(args) -> int:
 
     from .emotion.recognize import load_sequence, predict_timeline
     from .emotion.timeline import write_timelines
+    from .skeleton import get_layout
     from .train.recognizer import Recognizer
 
     try:
@@ -328,8 +329,6 @@ def _cmd_recognize(args) -> int:
         names = [Path(p).stem for p in args.skeletons]
         if len(set(names)) != len(names):
             raise ValueError("skeletons: two files have the same name (the video name of a timeline)")
-        from .skeleton import get_layout
-
         num_joints = get_layout(recognizer.layout).num_joints
         for path in args.skeletons:
             x, length, fps = load_sequence(path, num_joints)
