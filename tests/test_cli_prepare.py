@@ -45,7 +45,7 @@ def test_prepare_writes_and_summarises(src, tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--version", "60"], "--version: does not apply to nw_ucla (it takes --frames)"),
-    (["--keep-no-mg"], "--keep-no-mg: does not apply to nw_ucla"),
+    (["--non-mg", "drop"], "--non-mg: does not apply to nw_ucla"),
     (["--keep-missing"], "--keep-missing: does not apply to nw_ucla"),
     (["--split", "xsub"], "splits: nw_ucla has no benchmark 'xsub' here; it has ['xview']"),
 ])

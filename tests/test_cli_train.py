@@ -28,12 +28,21 @@ SHIPPED = sorted(CONFIGS.glob("*.yaml")) + sorted((CONFIGS / "pretrain").glob("*
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_config_is_valid(path):
+    from mgclr.data.info import DatasetInfo
+    from mgclr.skeleton import get_layout
+    from mgclr.train.build import build_model, build_pretrain_pipelines
+
     config = load_config(path)
     assert config.name == path.stem or path.parent.name == "cpu"
-    from mgclr.train.build import build_model
-
+    # the data each config is written for, described as its dataset would be (iMiGUE: x, y + confidence)
+    layout = get_layout(config.data.layout or "imigue22")
+    coord = 2 if layout.name == "imigue22" and config.data.source == "mgclr" else 3
+    info = DatasetInfo(layout=layout, channels=3, coord_channels=coord, persons=config.data.num_persons or 1,
+                       frames=64, class_names=("a", "b"), source="a stand-in")
+    pipelines = build_pretrain_pipelines(config, info)
+    assert all(p.coord_channels == coord for p in pipelines.values())
     if path.parent.name == "cpu" or path.parent == CONFIGS:
-        build_model(config)  # the paper-size ones build too, but take a while on two cores
+        build_model(config, info)  # the paper-size ones build too, but take a while on two cores
 
 
 def test_tiny_run_end_to_end(tmp_path, capsys):

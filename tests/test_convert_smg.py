@@ -65,7 +65,7 @@ def test_values_labels_lengths_and_split(tmp_path):
     assert train.labels.tolist() == [4, 16]           # ids 5 and 17
     assert train.lengths.tolist() == [8, 15]          # rows 2..9 and 10..24: end exclusive
     assert train.sample_field("subject") == [3, 3]
-    assert train.sample_field("start_frame") == [2, 10] and train.sample_field("end_frame") == [10, 25]
+    assert train.sample_field("start_frame") == [2, 10] and train.sample_field("end_frame") == [9, 24]  # inclusive
 
     x, length, label = train[0]
     x = x.numpy()

@@ -84,14 +84,23 @@ def test_several_benchmarks_need_a_named_one(tmp_path):
     assert list(SkeletonDataset(folder, "xset/train").indices) == [1]
 
 
-def test_custom_layout_is_stored_and_registered(tmp_path):
+def test_custom_layout_is_stored_whole_and_read_without_registering(tmp_path):
+    from mgclr.skeleton import available_layouts
+
     layout = Layout.custom("tri3_format_test", ["centre", "left_arm", "right_arm"], [(1, 0), (2, 0)], 0)
     x = np.ones((3, 2, 3, 1), np.float32)
     folder = write_dataset(tmp_path / "ds", [(x, 0, {})] * 3, layout=layout, joints=3, persons=1)
     meta = json.loads((folder / "meta.json").read_text())
-    assert meta["custom_layout"]["joint_names"] == ["centre", "left_arm", "right_arm"]
+    assert meta["custom_layout"] == {"name": "tri3_format_test", "joints": ["centre", "left_arm", "right_arm"],
+                                     "bones": [[1, 0], [2, 0]], "center": 0, "left_right": [0, 2, 1]}
     ds = SkeletonDataset(folder)
-    assert ds.layout.name == "tri3_format_test" and ds.layout.left_right == (0, 2, 1)
+    assert ds.layout == layout and ds.info.layout.left_right == (0, 2, 1)
+    assert "tri3_format_test" not in available_layouts()  # opening a dataset changes no global state
+    # a custom layout that reuses a built-in name with other joints is refused, not registered over it
+    meta["custom_layout"]["name"] = meta["layout"] = "kinect20"
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(DatasetError, match="name 'kinect20' is a built-in layout with other joints"):
+        SkeletonDataset(folder)
 
 
 @pytest.mark.parametrize("bad, match", [

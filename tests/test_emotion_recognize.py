@@ -114,8 +114,9 @@ def test_recognizer_from_linear_eval_saves_loads_and_slides(tmp_path, capsys):
                                 "pretrain.epochs=1"])
     pretrain(config, show_progress=False)
     results = linear_eval(config, torch.device("cpu"))
-    _, test_set, names = load_splits(config.data)
-    path = Recognizer.from_results(config, results, names, "linear").save(tmp_path / "rec.pt")
+    _, test_set, info = load_splits(config.data)
+    names = info.class_names
+    path = Recognizer.from_results(config, info, results, "linear").save(tmp_path / "rec.pt")
     rec = Recognizer.load(path)
     assert rec.describe()["streams"] == ["spatial", "temporal"] and rec.class_names == list(names)
     x = torch.from_numpy(np.asarray(test_set.x))

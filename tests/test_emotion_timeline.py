@@ -1,5 +1,5 @@
-"""MG timelines: events, seconds, the prompt form (no outcome, no identity), the file form round trip, the
-iMiGUE converter's timelines.json, and errors that name the video and field."""
+"""MG timelines: events, seconds, the prompt form (no outcome, no identity), the file form round trip (the one
+schema, the iMiGUE converter's too), class names, and errors that name the video and field."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from mgclr.emotion.timeline import (
     TimelineError,
     normalise_outcome,
     read_timelines,
-    timelines_from_imigue,
     write_timelines,
 )
 
@@ -94,23 +93,14 @@ def test_corrupt_files(tmp_path):
         read_timelines(tmp_path / "missing.json")
 
 
-def test_imigue_converter_timelines(tmp_path):
+def test_the_old_imigue_form_is_refused_with_what_to_do(tmp_path):
     path = tmp_path / "timelines.json"
-    path.write_text(json.dumps({
-        "0001": {"subject": "2", "win_or_lose": "win", "fps": 30.0, "clips": [
-            {"label": 4, "source_label": 5, "name": "MG5", "start_frame": 40, "end_frame": 60, "id": "0001_1"},
-            {"label": None, "source_label": 99, "name": "no_mg", "start_frame": 0, "end_frame": 20, "id": None}]},
-        "0002": {"subject": "3", "fps": 25.0, "clips": []}}))
-    t1, t2 = read_timelines(path)
-    assert t1.outcome == "win" and t1.subject == "2" and t1.source == "annotation"
-    assert [(e.label, e.name, e.start_frame, e.end_frame) for e in t1.events] == [(4, "MG5", 40, 60)]
-    assert t2.outcome is None and t2.events == [] and t2.fps == 25.0
-    names = [f"gesture {k}" for k in range(32)]
-    t1, _ = timelines_from_imigue(path, names, include_no_mg=True)
-    assert [(e.label, e.name) for e in t1.events] == [(32, "no_mg"), (4, "gesture 4")]
-    path.write_text(json.dumps({"0001": {"fps": 30, "clips": [{"source_label": 40, "start_frame": 0,
-                                                              "end_frame": 1}]}}))
-    with pytest.raises(TimelineError, match=r"video 0001: clips\[0\]: source_label: expected 1..32 or 99"):
+    path.write_text(json.dumps({"0001": {"subject": "2", "win_or_lose": "win", "fps": 30.0, "clips": [
+        {"label": 4, "source_label": 5, "name": "MG5", "start_frame": 40, "end_frame": 60, "id": "0001_1"}]}}))
+    with pytest.raises(TimelineError, match="not an mgclr timelines file.*convert the dataset again"):
+        read_timelines(path)
+    path.write_text(json.dumps([1, 2]))
+    with pytest.raises(TimelineError, match="not an mgclr timelines file"):
         read_timelines(path)
 
 
@@ -136,11 +126,11 @@ def test_class_names_file_names_imigue_timelines(tmp_path):
     (tmp_path / "dup.txt").write_text("a\nb\na\n")
     with pytest.raises(TimelineError, match="appears twice"):
         load_class_names(tmp_path / "dup.txt")
-    timelines = tmp_path / "timelines.json"
-    timelines.write_text(json.dumps({"0001": {"fps": 30.0, "clips": [
-        {"source_label": 5, "name": "MG5", "start_frame": 0, "end_frame": 9}]}}))
+    timelines = write_timelines(tmp_path / "timelines.json", [Timeline("0001", 25.0, [MGEvent(4, "MG5", 0, 9)])])
     (t,) = read_timelines(timelines, load_class_names(tmp_path / "names.txt"))
-    assert t.events[0].name == "gesture 5"
+    assert t.events[0].name == "gesture 5" and t.events[0].label == 4
+    with pytest.raises(TimelineError, match=r"video 0001: label 4 \(MG5\) has no name among the 3 class names"):
+        read_timelines(timelines, ["a", "b", "c"])
     out = tmp_path / "probe.json"
     assert main(["llm", "probe", "--output", str(out), "--timelines", str(timelines), "--class-names",
                  str(tmp_path / "names.txt"), "--backend", "rule"]) == 0

@@ -11,8 +11,8 @@ import pytest
 
 from mgclr.skeleton import Layout, available_layouts, get_layout, register_layout
 
-BUILTINS = ("ntu25", "kinect20", "imigue22", "smg25")
-EXPECTED_SIZE = {"ntu25": 25, "kinect20": 20, "imigue22": 22, "smg25": 25}
+BUILTINS = ("ntu25", "kinect20", "imigue22", "smg25", "coco17")
+EXPECTED_SIZE = {"ntu25": 25, "kinect20": 20, "imigue22": 22, "smg25": 25, "coco17": 17}
 
 
 def _data_dir() -> Path:

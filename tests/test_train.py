@@ -75,9 +75,10 @@ def test_overrides_and_yaml_errors(tmp_path, tiny):
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_config(bad)
     with pytest.raises(ConfigError, match="model.spatial.encoder.args: .*unexpected keyword argument 'wdiths'"):
-        from mgclr.train.build import build_model
+        from mgclr.train.build import build_model, load_splits
 
-        build_model(tiny("model.spatial.encoder.args.wdiths=[4]"))
+        config = tiny("model.spatial.encoder.args.wdiths=[4]")
+        build_model(config, load_splits(config.data)[2])
 
 
 def test_learning_rate_schedules():

@@ -1,25 +1,56 @@
 """Writing result files so that a reader (or a run killed halfway) sees the old file or the new one, never
 half of one: write a hidden temporary file beside the target, then rename it over the target (atomic on
-POSIX within one folder)."""
+POSIX within one folder). Every file mgclr writes for a user -- JSON and CSV results, timelines, configs,
+plots, checkpoints, model files -- goes through here."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import tempfile
 from pathlib import Path
-from typing import Union
+from typing import Any, Iterator, Union
 
-__all__ = ["write_text_atomic"]
+__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic", "write_text_atomic"]
 
 
-def write_text_atomic(path: Union[str, Path], text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically, creating its folder; returns the path."""
+@contextlib.contextmanager
+def atomic_path(path: Union[str, Path]) -> Iterator[Path]:
+    """``with atomic_path(target) as tmp: write(tmp)``: the body writes a temporary file beside ``target``
+    (its folder created), which replaces ``target`` when the body ends without an exception; on an exception
+    the temporary file is removed and ``target`` is untouched. For writers that take a path (``torch.save``,
+    ``savefig``, ``np.save`` of a file name with its suffix kept)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    # A unique name per call (threads of one process may write the same target at once); the suffix is
+    # kept so that writers choosing a format by it (savefig) or adding one (np.save) write the right file.
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
-    return path
+
+
+def write_text_atomic(path: Union[str, Path], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically, creating its folder; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_bytes_atomic(path: Union[str, Path], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, creating its folder; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_json_atomic(path: Union[str, Path], value: Any, indent: int = 2, **kwargs: Any) -> Path:
+    """``json.dumps(value, indent=indent, **kwargs)`` written atomically (``default=str`` and the like pass
+    through); returns the path."""
+    return write_text_atomic(path, json.dumps(value, indent=indent, **kwargs))

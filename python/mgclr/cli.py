@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from ._files import write_json_atomic
+
 
 def _cmd_info(args) -> int:
     from . import build_info
@@ -140,10 +142,10 @@ def _cmd_demo(args) -> int:
         print(DEMO_CONFIG.strip())
         return 0
     try:
-        report = run_demo(args.output, args.set, show_progress=not args.no_progress)
-    except (ConfigError, ValueError, TypeError) as exc:
+        report = run_demo(args.output, args.set, show_progress=not args.no_progress, overwrite=args.overwrite)
+    except (ConfigError, FileExistsError, ValueError, TypeError) as exc:
         return _config_error("demo", exc)
-    (Path(report["output"]) / "demo_summary.json").write_text(json.dumps(report, indent=2, default=str))
+    write_json_atomic(Path(report["output"]) / "demo_summary.json", report, default=str)
     return 0
 
 
@@ -152,9 +154,9 @@ def _cmd_pretrain(args) -> int:
 
     try:
         config = _load(args)
-        result = pretrain(config, resume=args.resume, max_steps=args.max_steps, profile_steps=args.profile,
-                          show_progress=not args.no_progress)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        result = pretrain(config, resume=args.resume, overwrite=args.overwrite, max_steps=args.max_steps,
+                          profile_steps=args.profile, show_progress=not args.no_progress)
+    except (ConfigError, FileExistsError, FileNotFoundError, ValueError) as exc:
         return _config_error("pretrain", exc)
     print(f"{result.steps} steps, {result.epochs_done} epochs, {result.samples_per_second:,.0f} samples/s; "
           f"checkpoint and metrics in {result.output}")
@@ -169,11 +171,12 @@ def _cmd_compare(args) -> int:
 
     try:
         config = _load(args)
-        report = run_comparison(config, supervised=args.supervised, show_progress=not args.no_progress)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        report = run_comparison(config, supervised=args.supervised, show_progress=not args.no_progress,
+                                overwrite=args.overwrite)
+    except (ConfigError, FileExistsError, FileNotFoundError, ValueError) as exc:
         return _config_error("compare", exc)
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+        write_json_atomic(args.json, report, default=str)
     return 0
 
 
@@ -196,7 +199,7 @@ def _cmd_sweep(args) -> int:
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         return _config_error("sweep", exc)
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
+        write_json_atomic(args.json, report)
     return 0
 
 
@@ -208,6 +211,7 @@ def _device(config):
 
 def _cmd_eval(args) -> int:
     from .train import ConfigError, finetune_eval, fuse_eval, knn_eval, linear_eval
+    from .train.evaluate import evaluation_config
     from .train.report import fusion_table, protocol_table
 
     try:
@@ -215,6 +219,10 @@ def _cmd_eval(args) -> int:
         device = _device(config)
         checkpoint = Path(args.checkpoint) if args.checkpoint else None
         random_init = bool(getattr(args, "random_init", False))
+        from_scratch = args.command == "finetune" and config.finetune.from_scratch
+        # The model's shapes are the checkpoint's (a --set that changes one is refused by name), so that the
+        # evaluation and the recognizer written after it are built like the weights.
+        config = evaluation_config(config, checkpoint, random_init or from_scratch)
         if args.command == "knn":
             results = knn_eval(config, device, checkpoint, random_init)
             print(protocol_table(results, {f"k={k}": f"k={k}" for k in config.knn.k}))
@@ -238,7 +246,7 @@ def _cmd_eval(args) -> int:
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         return _config_error(args.command, exc)
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
+        write_json_atomic(args.json, report)
     return 0
 
 
@@ -249,8 +257,8 @@ def _save_recognizer(args, config, results, protocol: str, random_init: bool) ->
     from .train.build import load_splits
     from .train.recognizer import Recognizer
 
-    class_names = load_splits(config.data)[2]
-    path = Recognizer.from_results(config, results, class_names, protocol).save(
+    info = load_splits(config.data)[2]
+    path = Recognizer.from_results(config, info, results, protocol).save(
         Path(config.output) / f"recognizer_{protocol}.pt")
     print(f"recognizer: {path} (mgclr recognize {path} SKELETONS)")
 
@@ -270,13 +278,13 @@ def _cmd_bench(args) -> int:
     for stage, seconds in result["stages_s"].items():
         print(f"  {stage:<9} {seconds * 1e3:8.2f} ms  {100 * seconds / result['step_s']:5.1f} %")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        write_json_atomic(args.json, result)
     return 0
 
 
 # --flag -> the converter keyword it sets (only for the datasets whose converter takes it)
 _PREPARE_OPTIONS = {"frames": "--frames", "version": "--version", "missing": "--missing", "labels": "--labels",
-                    "form": "--form", "frames_dir": "--frames-dir", "keep_no_mg": "--keep-no-mg",
+                    "form": "--form", "frames_dir": "--frames-dir", "non_mg": "--non-mg",
                     "csv_first_hand": "--csv-first-hand"}
 
 
@@ -310,35 +318,43 @@ def _cmd_prepare(args) -> int:
         return _config_error("prepare", exc)
     print(report.summary())
     if args.json:
-        Path(args.json).write_text(json.dumps(report.as_dict(), indent=2))
+        write_json_atomic(args.json, report.as_dict())
     return 0
 
 
 def _cmd_recognize(args) -> int:
     import torch
 
-    from .emotion.recognize import load_sequence, predict_timeline
+    from .emotion.recognize import load_sequence, normalise_video, predict_timeline
     from .emotion.timeline import write_timelines
-    from .skeleton import get_layout
     from .train.recognizer import Recognizer
 
     try:
         device = torch.device(args.device)
         recognizer = Recognizer.load(args.recognizer).to(device)
+        info = recognizer.info
         timelines = []
         names = [Path(p).stem for p in args.skeletons]
         if len(set(names)) != len(names):
             raise ValueError("skeletons: two files have the same name (the video name of a timeline)")
-        num_joints = get_layout(recognizer.layout).num_joints
+        print(f"recognizer: trained on {info.summary()}")
         for path in args.skeletons:
-            x, length, fps = load_sequence(path, num_joints)
-            if fps is None and args.fps is None:
+            x, length, fps = load_sequence(path, info.num_joints, info.channels)
+            if fps is not None and args.fps is not None and abs(fps - args.fps) > 1e-6 * fps:
+                raise ValueError(f"--fps: {args.fps:g}, but {path} says its frame rate is {fps:g}; leave --fps out "
+                                 f"or fix the file")
+            fps = fps if fps is not None else args.fps
+            if fps is None:
                 raise ValueError(f"--fps: {path} does not say its frame rate; give --fps")
-            timeline = predict_timeline(recognizer, x, video=Path(path).stem, fps=args.fps or fps, length=length,
+            if info.fps is not None and abs(fps - info.fps) > 0.01 * info.fps:
+                print(f"  note: {path} is {fps:g} fps, the recognizer's training data {info.fps:g} fps: an MG lasts "
+                      f"{info.fps / fps:.2f} x as many frames there (windows are in frames)", file=sys.stderr)
+            x, done = normalise_video(x, length, info.normalise, args.input)
+            timeline = predict_timeline(recognizer, x, video=Path(path).stem, fps=fps, length=length,
                                         window=args.window, stride=args.stride, threshold=args.threshold,
                                         min_frames=args.min_frames, join_gap=args.join_gap, device=device)
             timelines.append(timeline)
-            print(f"{timeline.video}: {length} frames, {len(timeline.events)} MGs")
+            print(f"{timeline.video}: {length} frames at {fps:g} fps, {len(timeline.events)} MGs; input {done}")
         write_timelines(args.out, timelines)
     except (FileNotFoundError, ValueError) as exc:
         return _config_error("recognize", exc)
@@ -380,22 +396,28 @@ def _cmd_emotion(args) -> int:
     except (FileNotFoundError, TimelineError, ValueError) as exc:
         return _config_error(f"emotion {args.emotion_command}", exc)
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
+        write_json_atomic(args.json, report, indent=1)
     return 0
 
 
-CLASS_NAMES_HELP = ("MG class names, one per line (or a JSON list), for timelines from mgclr prepare imigue "
-                    "(whose classes are MG1...MG32)")
+CLASS_NAMES_HELP = ("MG class names, one per line (or a JSON list; line k names label k), for timelines from mgclr "
+                    "prepare imigue (whose classes are MG1...MG31)")
 
 
 def _add_emotion_commands(sub) -> None:
     rec = sub.add_parser("recognize", help="slide a trained recognizer over long skeleton sequences and write the "
                                            "predicted MG timelines (JSON)")
     rec.add_argument("recognizer", help="OUTPUT/recognizer_<protocol>.pt of mgclr linear / finetune / fuse")
-    rec.add_argument("skeletons", nargs="+", help=".npy (3, T, V[, M]) or .npz (x, optional length and fps) files, "
-                                                  "one video each (its name: the file's stem)")
+    rec.add_argument("skeletons", nargs="+", help=".npy (C, T, V[, M]) or .npz (x, optional length and fps) files, "
+                                                  "one video each (its name: the file's stem); C, V, M as the "
+                                                  "recognizer's training data")
     rec.add_argument("--out", default="timelines.json", help="timelines file to write (default timelines.json)")
-    rec.add_argument("--fps", type=float, default=None, help="frame rate (required unless every .npz gives fps)")
+    rec.add_argument("--fps", type=float, default=None,
+                     help="frame rate (required unless every .npz gives fps; must agree with a file's own)")
+    rec.add_argument("--input", choices=["auto", "raw", "normalised"], default="auto",
+                     help="raw: apply the training data's per-video normalisation (iMiGUE's: neck origin, "
+                          "shoulder-width scale, y up); normalised: the skeletons already are; auto (default): "
+                          "apply it unless they already look normalised")
     rec.add_argument("--window", type=int, default=64, help="window length in frames (default 64)")
     rec.add_argument("--stride", type=int, default=16, help="frames between window starts (default 16)")
     rec.add_argument("--threshold", type=float, default=0.5,
@@ -498,7 +520,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="utkinect: modified (default), original or a label file; imigue: the label/annotation CSV")
     prep.add_argument("--form", choices=["auto", "openpose", "light_hand"], default=None, help="imigue: source form")
     prep.add_argument("--frames-dir", default=None, help="imigue (openpose): folder of per-video JSON folders")
-    prep.add_argument("--keep-no-mg", action="store_true", help="imigue: write label-99 clips as a class no_mg")
+    prep.add_argument("--non-mg", choices=["class", "drop"], default=None,
+                      help="imigue: the non-MG clips (class 99): the 32nd class non_mg, as the official protocol "
+                           "(class, the default), or left out and counted (drop)")
     prep.add_argument("--csv-first-hand", choices=["left", "right"], default=None,
                       help="imigue (light_hand): the person's side of the first five fingertips")
     prep.set_defaults(func=_cmd_prepare)
@@ -506,10 +530,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default=None, help="run folder (default runs/demo)")
     demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a demo config key")
     demo.add_argument("--print-config", action="store_true", help="print the demo's config and exit")
+    demo.add_argument("--overwrite", action="store_true", help="the output folder holds a run: replace it")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=_cmd_demo)
     pre = with_config(sub.add_parser("pretrain", help="dual-stream MoCo pretraining (torchrun for many GPUs)"))
-    pre.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
+    pre.add_argument("--resume", action="store_true",
+                     help="continue the run in OUTPUT from its checkpoint.pt (the model's shapes are the checkpoint's)")
+    pre.add_argument("--overwrite", action="store_true", help="OUTPUT holds a run: remove it and start over")
     pre.add_argument("--max-steps", type=int, default=None, help="stop after N steps in total (checkpointed)")
     pre.add_argument("--profile", type=int, default=0, metavar="N",
                      help="write a torch.profiler trace of the first N steps to OUTPUT/trace.json")
@@ -519,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "encoders (and the supervised reference)"))
     cmp.add_argument("--supervised", action="store_true",
                      help="also train the encoders end to end on every label (the finetune settings, from scratch)")
+    cmp.add_argument("--overwrite", action="store_true", help="OUTPUT holds a run: remove it and start over")
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmp.add_argument("--json", default=None, help="also write the results as JSON")
     cmp.set_defaults(func=_cmd_compare)

@@ -3,7 +3,7 @@ fused augmentation runs on the training device, on the whole batch)."""
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -14,9 +14,11 @@ __all__ = ["ArrayDataset"]
 
 class ArrayDataset(Dataset):
     """``x`` (N, C, T, V, M), ``lengths`` (N,), ``labels`` (N,): NumPy arrays, possibly memory-mapped.
-    Items are ``(x (C, T, V, M) float32 tensor, length, label)``; batches collate to tensors."""
+    Items are ``(x (C, T, V, M) float32 tensor, length, label)``; batches collate to tensors.
+    ``coord_channels``: how many leading channels are coordinates, when the source says (None: unknown)."""
 
-    def __init__(self, x: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
+                 coord_channels: Optional[int] = None) -> None:
         if x.ndim != 5:
             raise ValueError(f"x: expected an (N, C, T, V, M) array, got shape {x.shape}")
         if lengths.shape != (x.shape[0],) or labels.shape != (x.shape[0],):
@@ -26,6 +28,7 @@ class ArrayDataset(Dataset):
             raise ValueError(f"lengths: expected values in [1, T={x.shape[2]}], got min {lengths.min()}, "
                              f"max {lengths.max()}")
         self.x, self.lengths, self.labels = x, lengths, labels
+        self.coord_channels = coord_channels
 
     @property
     def shape(self) -> Tuple[int, int, int, int, int]:

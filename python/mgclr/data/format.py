@@ -7,10 +7,21 @@
     lengths.npy   (N,) int64, valid frames per sample, in [1, T]
     meta.json     {"format": 1, "layout", "coord_channels", "channel_names", "fps", "class_names",
                    "normalisation" (what was done to the coordinates, in words),
+                   "normalise" (the same as a spec that can be applied again, mgclr.data.normalise, or null),
                    "samples": {"id": [N], "subject": [N], "view": [N], "video": [N], ...: columns},
                    "splits": {benchmark: {"train": [indices], "test": [indices]}},
                    "provenance": {"converter", "version", "source", "files", "skipped": {reason: count}, ...},
-                   "custom_layout": {...} when the layout is not a built-in one}
+                   "custom_layout": {"name", "joints", "bones", "center", "left_right"} when the layout is not
+                   a built-in one}
+
+**Frames.** Every frame number mgclr writes or reads -- the per-sample ``start_frame`` / ``end_frame`` of every
+converter, timelines, recognizer output -- is **0-based with both ends inclusive**: a clip of
+``start_frame=10, end_frame=12`` has 3 frames. Sources with another convention are converted at the boundary
+(SMG's ``_finelabels.csv`` ends are exclusive: its ``end_frame`` is the file's end minus 1). UTKinect keeps
+its own numbering (video frame ids, inclusive), as its per-sample ``frame_ids`` say.
+
+**The dataset describes itself**: :attr:`SkeletonDataset.info` (:class:`~mgclr.data.info.DatasetInfo`) is
+what training obeys -- layout, C, V, M, ``coord_channels``, channel names, fps, classes, normalisation.
 
 :class:`DatasetWriter` streams samples into that folder (``data.npy`` grows on disk, so a converter's memory
 does not grow with the dataset; the ``.npy`` header is written last), :class:`SkeletonDataset` reads it
@@ -31,8 +42,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .._files import atomic_path, write_json_atomic
 from .._validation import check_int
-from ..skeleton import Layout, get_layout, register_layout
+from ..skeleton import Layout, is_builtin, layout_from_spec
+from .info import DatasetInfo
+from .normalise import check_normalise_spec
 
 __all__ = ["FORMAT_VERSION", "DatasetError", "DatasetWriter", "SkeletonDataset", "read_pyskl", "read_skeletonclr"]
 
@@ -57,16 +71,17 @@ class DatasetWriter:
         class_names: the label names, in label order.
         coord_channels: how many leading channels are coordinates; ``channel_names`` name all C.
         fps: frames per second of the source, when known.
+        normalise: the normalisation the converter applied, as a spec (:mod:`mgclr.data.normalise`), or None.
     """
 
     def __init__(self, folder: Union[str, Path], *, channels: int, frames: int, joints: int, persons: int,
                  layout: Union[str, Layout], class_names: Sequence[str], coord_channels: int = 3,
                  channel_names: Optional[Sequence[str]] = None, fps: Optional[float] = None,
-                 overwrite: bool = False) -> None:
+                 normalise: Optional[Dict[str, Any]] = None, overwrite: bool = False) -> None:
         self.folder = Path(folder)
         self.shape = tuple(check_int(n, v, low=1) for n, v in (("channels", channels), ("frames", frames),
                                                                  ("joints", joints), ("persons", persons)))
-        self.layout = get_layout(layout)
+        self.layout = layout_from_spec(layout, "layout")
         if self.layout.num_joints != joints:
             raise ValueError(f"joints: layout {self.layout.name!r} has {self.layout.num_joints} joints, got {joints}")
         if (self.folder / "meta.json").exists() and not overwrite:
@@ -78,6 +93,7 @@ class DatasetWriter:
         self.channel_names = list(channel_names) if channel_names is not None else \
             ["x", "y", "z", "confidence"][:channels] if channels <= 4 else [f"c{i}" for i in range(channels)]
         self.fps = fps
+        self.normalise = check_normalise_spec(normalise)
         self._partial = self.folder / ".data.npy.partial"
         self._file = open(self._partial, "wb")
         self._file.write(b"\0" * _HEADER_BYTES)
@@ -129,8 +145,9 @@ class DatasetWriter:
         self._file.write(b"\x93NUMPY\x01\x00" + np.uint16(len(header)).tobytes() + header)
         self._file.close()
         os.replace(self._partial, self.folder / "data.npy")
-        np.save(self.folder / "labels.npy", np.asarray(self.labels, dtype=np.int64))
-        np.save(self.folder / "lengths.npy", np.asarray(self.lengths, dtype=np.int64))
+        for name, values in (("labels.npy", self.labels), ("lengths.npy", self.lengths)):
+            with atomic_path(self.folder / name) as tmp:
+                np.save(tmp, np.asarray(values, dtype=np.int64))
         for benchmark, parts in splits.items():
             for part, indices in parts.items():
                 bad = [i for i in indices if not 0 <= i < N]
@@ -138,18 +155,12 @@ class DatasetWriter:
                     raise ValueError(f"splits[{benchmark!r}][{part!r}]: indices {bad[:5]} outside [0, {N})")
         meta = {"format": FORMAT_VERSION, "layout": self.layout.name, "coord_channels": self.coord_channels,
                 "channel_names": self.channel_names, "fps": self.fps, "class_names": self.class_names,
-                "normalisation": normalisation, "samples": self.samples,
+                "normalisation": normalisation, "normalise": self.normalise, "samples": self.samples,
                 "splits": {b: {p: [int(i) for i in idx] for p, idx in parts.items()} for b, parts in splits.items()},
                 "provenance": provenance}
-        try:
-            get_layout(self.layout.name)
-        except ValueError:
-            meta["custom_layout"] = {"name": self.layout.name, "joint_names": list(self.layout.joint_names),
-                                     "bones": [list(b) for b in self.layout.bones], "center": self.layout.center,
-                                     "left_right": list(self.layout.left_right)}
-        tmp = self.folder / ".meta.json.partial"
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, self.folder / "meta.json")  # meta.json last: its presence means "complete"
+        if not is_builtin(self.layout):
+            meta["custom_layout"] = self.layout.to_dict()
+        write_json_atomic(self.folder / "meta.json", meta, indent=None)  # last: its presence means "complete"
         return self.folder
 
     def abort(self) -> None:
@@ -182,8 +193,9 @@ class SkeletonDataset(Dataset):
         split: ``None`` (every sample), a part (``"train"``) when the dataset has one benchmark, or
             ``"benchmark/part"`` (``"xview/test"``).
 
-    Items are ``(x (C, T, V, M) float32 tensor, length, label)``. Attributes: ``layout``, ``class_names``,
-    ``meta``, ``indices`` (positions in the folder), ``labels`` and ``lengths`` of this split.
+    Items are ``(x (C, T, V, M) float32 tensor, length, label)``. Attributes: ``info`` (the dataset's
+    description, :class:`~mgclr.data.info.DatasetInfo`), ``layout``, ``class_names``, ``meta``, ``indices``
+    (positions in the folder), ``labels`` and ``lengths`` of this split.
     """
 
     def __init__(self, folder: Union[str, Path], split: Optional[str] = None) -> None:
@@ -209,20 +221,34 @@ class SkeletonDataset(Dataset):
                 raise DatasetError(f"{self.folder / name}: expected shape ({N},) like data.npy, got {array.shape}")
         if N and (all_lengths.min() < 1 or all_lengths.max() > self.data.shape[2]):
             raise DatasetError(f"{self.folder / 'lengths.npy'}: values outside [1, T={self.data.shape[2]}]")
-        custom = self.meta.get("custom_layout")
-        if custom:
-            register_layout(Layout(custom["name"], tuple(custom["joint_names"]),
-                                   tuple(tuple(b) for b in custom["bones"]), custom["center"],
-                                   tuple(custom["left_right"])), overwrite=True)
-        self.layout = get_layout(self.meta["layout"])
-        if self.layout.num_joints != self.data.shape[3]:
-            raise DatasetError(f"{meta_path}: layout {self.layout.name!r} has {self.layout.num_joints} joints, "
-                               f"data.npy has V={self.data.shape[3]}")
-        self.class_names = tuple(self.meta["class_names"])
+        self.info = self._read_info(meta_path)
+        self.layout = self.info.layout
+        self.class_names = self.info.class_names
         self.indices = self._split_indices(split, N)
         self.labels = all_labels[self.indices]
         self.lengths = all_lengths[self.indices]
         self.split = split
+
+    def _read_info(self, meta_path: Path) -> DatasetInfo:
+        """The description in meta.json, checked against data.npy (a custom layout is read whole from the
+        file, never registered: opening a dataset changes no global state)."""
+        meta = self.meta
+        try:
+            custom = meta.get("custom_layout")
+            layout = layout_from_spec(custom if custom else meta["layout"], "layout")
+            if custom and layout.name != meta["layout"]:
+                raise ValueError(f"layout: {meta['layout']!r}, but custom_layout is named {layout.name!r}")
+            _, C, T, V, M = self.data.shape
+            if layout.num_joints != V:
+                raise ValueError(f"layout {layout.name!r} has {layout.num_joints} joints, data.npy has V={V}")
+            return DatasetInfo(layout=layout, channels=C, coord_channels=meta.get("coord_channels", min(C, 3)),
+                               persons=M, frames=T, class_names=tuple(meta["class_names"]),
+                               channel_names=tuple(meta.get("channel_names") or ()), fps=meta.get("fps"),
+                               normalise=meta.get("normalise"), source=str(meta_path))
+        except KeyError as exc:
+            raise DatasetError(f"{meta_path}: {exc.args[0]}: missing") from None
+        except ValueError as exc:
+            raise DatasetError(f"{meta_path}: {exc}") from None
 
     def _split_indices(self, split: Optional[str], N: int) -> np.ndarray:
         if split is None:
@@ -338,9 +364,11 @@ def read_pyskl(path: Union[str, Path], split: str, frames: Optional[int] = None)
     if not items:
         raise DatasetError(f"{path}: no annotation in split {split!r}")
     arrays, lengths, labels = [], [], []
+    coord_channels = None
     for i, a in enumerate(items):
         try:
             kp = np.asarray(a["keypoint"], dtype=np.float32)
+            coord_channels = min(kp.shape[-1], 3) if kp.ndim == 4 else None
             if "keypoint_score" in a and kp.shape[-1] == 2:
                 kp = np.concatenate([kp, np.asarray(a["keypoint_score"], dtype=np.float32)[..., None]], axis=-1)
             arrays.append(kp.transpose(3, 1, 2, 0))  # (M, T, V, C) -> (C, T, V, M)
@@ -358,4 +386,4 @@ def read_pyskl(path: Union[str, Path], split: str, frames: Optional[int] = None)
         t = min(a.shape[1], T)
         x[n, :, :t, :, :a.shape[3]] = a[:, :t]
         lengths[n] = max(1, min(lengths[n], t))
-    return ArrayDataset(x, np.asarray(lengths, dtype=np.int64), np.asarray(labels, dtype=np.int64))
+    return ArrayDataset(x, np.asarray(lengths, dtype=np.int64), np.asarray(labels, dtype=np.int64), coord_channels)

@@ -7,7 +7,6 @@
 - :mod:`mgclr.emotion.llm`: the LLM protocol (masked transcript + MG timeline -> win/lose, Table 8).
 """
 
-from .timeline import OUTCOMES, MGEvent, Timeline, TimelineError, read_timelines, timelines_from_imigue, write_timelines
+from .timeline import OUTCOMES, MGEvent, Timeline, TimelineError, read_timelines, write_timelines
 
-__all__ = ["MGEvent", "OUTCOMES", "Timeline", "TimelineError", "read_timelines", "timelines_from_imigue",
-           "write_timelines"]
+__all__ = ["MGEvent", "OUTCOMES", "Timeline", "TimelineError", "read_timelines", "write_timelines"]

@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._files import write_json_atomic
+from ..train.checkpoint import load_checkpoint, save_checkpoint
 from .timeline import OUTCOMES, Timeline
 
 __all__ = ["EmotionConfig", "EmotionModel", "Split", "balanced_split", "evaluate", "train_emotion",
@@ -87,10 +89,7 @@ class Split:
     seed: Optional[int] = None
 
     def save(self, path: Union[str, Path]) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(dataclasses.asdict(self), indent=1))
-        return path
+        return write_json_atomic(path, dataclasses.asdict(self), indent=1)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> Split:
@@ -276,22 +275,14 @@ class EmotionModel:
         return weights
 
     def save(self, path: Union[str, Path]) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"kind": KIND, "config": dataclasses.asdict(self.config), "class_names": self.class_names,
-                    "state": self.network.state_dict()}, path)
-        return path
+        """Atomically, through the one checkpoint writer (:func:`mgclr.train.checkpoint.save_checkpoint`)."""
+        return save_checkpoint(path, {"kind": KIND, "config": dataclasses.asdict(self.config),
+                                      "class_names": self.class_names, "state": self.network.state_dict()})
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> EmotionModel:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"checkpoint: {path} does not exist")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ValueError(f"checkpoint: {path} cannot be read: {exc}") from None
-        if not isinstance(state, dict) or state.get("kind") != KIND:
+        state = load_checkpoint(path, map_location="cpu")
+        if state.get("kind") != KIND:
             raise ValueError(f"checkpoint: {path} is not an emotion model (write one with mgclr emotion train)")
         model = cls(EmotionConfig(**state["config"]), state["class_names"])
         model.network.load_state_dict(state["state"])

@@ -4,13 +4,13 @@ train``) or on synthetic ones (``mgclr emotion demo``)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import torch
 
+from .._files import write_json_atomic, write_text_atomic
 from .classifier import EmotionConfig, EmotionModel, Split, balanced_split, evaluate, train_emotion
 from .synthetic import synthetic_timelines, synthetic_transcript
 from .timeline import OUTCOMES, Timeline, write_timelines
@@ -62,8 +62,8 @@ def run_emotion(timelines: Sequence[Timeline], out_dir: Path, *, models: Sequenc
             result["plots"] = write_plots(result, out_dir, name)
         report["models"][name] = result
     report["seconds"] = time.perf_counter() - started
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1))
-    (out_dir / "report.md").write_text(format_report(report) + "\n")
+    write_json_atomic(out_dir / "report.json", report, indent=1)
+    write_text_atomic(out_dir / "report.md", format_report(report) + "\n")
     return report
 
 
@@ -105,8 +105,8 @@ def run_demo(out_dir: Path, *, videos: int = 202, separation: float = 0.5, seed:
         (out_dir / "transcripts" / form).mkdir(parents=True, exist_ok=True)
     for t in timelines:
         raw, masked = synthetic_transcript(t, seed=seed)
-        (out_dir / "transcripts" / "raw" / f"{t.video}.json").write_text(json.dumps(raw, indent=1))
-        (out_dir / "transcripts" / "masked" / f"{t.video}.json").write_text(json.dumps(masked, indent=1))
+        write_json_atomic(out_dir / "transcripts" / "raw" / f"{t.video}.json", raw, indent=1)
+        write_json_atomic(out_dir / "transcripts" / "masked" / f"{t.video}.json", masked, indent=1)
     per_outcome = min(videos // 2, 101)
     train_per = min(51, (per_outcome + 1) // 2)
     report = run_emotion(timelines, out_dir, seed=seed, train_per_outcome=train_per,

@@ -6,7 +6,8 @@ frames every ``stride`` frames (the last window ends at the sequence's end, so e
 Overlapping detections are merged per frame: a frame's scores are the mean of the windows covering it, its
 class the argmax; runs of one class at least ``min_frames`` long whose mean top probability is at least
 ``threshold`` become MGs, and MGs of one class separated by at most ``join_gap`` frames (once shorter runs
-are gone) are joined. A class named ``no_mg`` (iMiGUE's label 99 kept with ``--keep-no-mg``) is background.
+are gone) are joined. A class named ``non_mg`` (iMiGUE's non-MG class, label 99) is background
+(:data:`~mgclr.emotion.timeline.BACKGROUND_NAMES`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .timeline import MGEvent, Timeline
+from ..data.normalise import NormalisationError, apply_normalisation, check_normalise_spec, is_normalised
+from .timeline import BACKGROUND_NAMES, MGEvent, Timeline
 
-__all__ = ["frame_scores", "load_sequence", "merge_frames", "predict_timeline", "window_starts"]
+__all__ = ["INPUT_MODES", "frame_scores", "load_sequence", "merge_frames", "normalise_video", "predict_timeline",
+           "window_starts"]
 
-BACKGROUND_NAMES = ("no_mg",)
+INPUT_MODES = ("auto", "raw", "normalised")
 
 
 def window_starts(length: int, window: int, stride: int) -> List[int]:
@@ -62,7 +65,7 @@ def frame_scores(recognizer, x: torch.Tensor, length: int, window: int, stride: 
 def merge_frames(scores: torch.Tensor, class_names: Sequence[str], threshold: float = 0.5, min_frames: int = 8,
                  join_gap: int = 0, background: Optional[Sequence[int]] = None) -> List[MGEvent]:
     """MG events from per-frame scores ``(T, K)`` (see the module docstring); ``background``: class indices
-    that are never events (default: those named ``no_mg``)."""
+    that are never events (default: those named in :data:`~mgclr.emotion.timeline.BACKGROUND_NAMES`)."""
     if scores.ndim != 2 or scores.shape[1] != len(class_names):
         raise ValueError(f"scores: expected (T, {len(class_names)}), got {tuple(scores.shape)}")
     if not 0.0 <= threshold <= 1.0:
@@ -106,11 +109,42 @@ def predict_timeline(recognizer, x: torch.Tensor, *, video: str, fps: float, len
     return Timeline(video, fps, events, num_frames=length, source="predicted")
 
 
-def load_sequence(path: Union[str, Path], num_joints: Optional[int] = None
+def normalise_video(x: torch.Tensor, length: int, spec: Optional[dict], mode: str = "auto"
+                    ) -> Tuple[torch.Tensor, str]:
+    """A whole video ``x (C, T, V, M)`` brought into the recognizer's coordinates: the training data's
+    normalisation ``spec`` (:mod:`mgclr.data.normalise`) when it is per video (iMiGUE's), applied to the
+    ``length`` valid frames. ``mode``: ``"raw"`` (apply it), ``"normalised"`` (the input already is), or
+    ``"auto"`` (apply it unless the input already looks normalised). Per-sample normalisations are the
+    recognizer's own, window by window. Returns (x, what was done, in words)."""
+    if mode not in INPUT_MODES:
+        raise ValueError(f"input: expected one of {', '.join(INPUT_MODES)}, got {mode!r}")
+    spec = check_normalise_spec(spec)
+    if spec is None:
+        if mode == "raw":
+            raise ValueError("--input raw: the recognizer's training data records no normalisation to apply (its "
+                             "dataset has no meta['normalise']); give the skeletons as they were in that dataset")
+        return x, "used as given (the training data records no normalisation)"
+    if spec["scope"] == "sample":
+        return x, f"used as given; each window is normalised as the training clips were ({spec['kind']})"
+    valid = x[:, :length].numpy()
+    if mode == "normalised" or (mode == "auto" and is_normalised(valid, spec)):
+        return x, f"used as given ({'--input normalised' if mode == 'normalised' else 'already normalised'}: " \
+                  f"{spec['kind']})"
+    try:
+        out = x.clone()
+        out[:, :length] = torch.from_numpy(apply_normalisation(valid, spec).astype(np.float32))
+    except NormalisationError as exc:
+        raise ValueError(f"skeletons: cannot apply the training data's normalisation ({spec['kind']}): {exc}") from None
+    return out, f"normalised as the training videos were ({spec['kind']}, per video)"
+
+
+def load_sequence(path: Union[str, Path], num_joints: Optional[int] = None, channels: int = 3
                   ) -> Tuple[torch.Tensor, int, Optional[float]]:
     """One long skeleton sequence from ``.npy`` (``(C, T, V, M)`` or ``(C, T, V)``) or ``.npz`` (array ``x``
     of that shape, optional ``length`` and ``fps``). Returns (x float32 (C, T, V, M), valid length, fps or
-    None); without ``length``, trailing all-zero frames are padding. Checks C = 3, V = ``num_joints``, finite."""
+    None); without ``length``, trailing all-zero frames are padding. Checks C = ``channels`` and V =
+    ``num_joints`` (the recognizer's data), finite values; an array that looks like ``(T, V, C)`` or ``(T, V,
+    C, M)`` -- frames first, as pose estimators write them -- is refused with the transpose that fixes it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"skeletons: {path} does not exist")
@@ -130,10 +164,17 @@ def load_sequence(path: Union[str, Path], num_joints: Optional[int] = None
         if str(exc).startswith("skeletons:"):
             raise
         raise ValueError(f"skeletons: {path} cannot be read as a NumPy array: {exc}") from None
+    expected = f"({channels}, T, {num_joints if num_joints is not None else 'V'}[, M])"
+    if arr.ndim in (3, 4) and arr.shape[0] != channels and _frames_first(arr.shape, channels, num_joints):
+        order = "(T, V, C)" if arr.ndim == 3 else "(T, V, C, M)"
+        fix = "x.transpose(2, 0, 1)" if arr.ndim == 3 else "x.transpose(2, 0, 1, 3)"
+        raise ValueError(f"skeletons: {path}: shape {arr.shape} looks like {order}, frames first; expected "
+                         f"{expected} -- transpose? ({fix})")
     if arr.ndim == 3:
         arr = arr[..., None]
-    if arr.ndim != 4 or arr.shape[0] != 3:
-        raise ValueError(f"skeletons: {path}: expected shape (3, T, V[, M]), got {arr.shape}")
+    if arr.ndim != 4 or arr.shape[0] != channels:
+        raise ValueError(f"skeletons: {path}: expected shape {expected} (C = the recognizer's channels), got "
+                         f"{arr.shape}")
     if num_joints is not None and arr.shape[2] != num_joints:
         raise ValueError(f"skeletons: {path}: V = {arr.shape[2]} joints, the recognizer's layout has {num_joints}")
     if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
@@ -148,3 +189,8 @@ def load_sequence(path: Union[str, Path], num_joints: Optional[int] = None
     if not 1 <= length <= x.shape[1]:
         raise ValueError(f"skeletons: {path}: expected 1..{x.shape[1]} valid frames, got {length}")
     return x, length, fps
+
+
+def _frames_first(shape: Tuple[int, ...], channels: int, num_joints: Optional[int]) -> bool:
+    """``(T, V, C[, M])``: channels third, and joints second when V is known."""
+    return shape[2] == channels and (num_joints is None or shape[1] == num_joints)

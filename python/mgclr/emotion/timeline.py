@@ -2,9 +2,11 @@
 
 A :class:`Timeline` is what both emotion tasks read: the video-level classifier turns it into a token
 sequence (:mod:`mgclr.emotion.classifier`), the LLM protocol shows it to a model beside the interview
-(:mod:`mgclr.emotion.llm`). It comes from annotations (the iMiGUE converter's ``timelines.json``, see
-:func:`timelines_from_imigue`), from a trained recognizer run over a long skeleton sequence
-(:func:`mgclr.emotion.recognize.predict_timeline`), or from the synthetic generator of the demo.
+(:mod:`mgclr.emotion.llm`). It comes from annotations (the iMiGUE converter writes ``timelines.json`` with
+:func:`write_timelines`), from a trained recognizer run over a long skeleton sequence
+(:func:`mgclr.emotion.recognize.predict_timeline`), or from the synthetic generator of the demo. There is
+one schema, this module's, whoever writes it; the frame rate is the data's (iMiGUE: 25 fps, measured by the
+converter), never a default here.
 
 Frames are 0-based and both ends inclusive (like the converters' ``start_frame`` / ``end_frame``); seconds
 are ``frame / fps`` for the start and ``(end_frame + 1) / fps`` for the end, so an MG of one frame lasts
@@ -31,10 +33,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from .._files import write_text_atomic
 
-__all__ = ["MGEvent", "OUTCOMES", "Timeline", "TimelineError", "load_class_names", "normalise_outcome",
-           "read_timelines", "timelines_from_imigue", "write_timelines"]
+__all__ = ["BACKGROUND_NAMES", "MGEvent", "OUTCOMES", "Timeline", "TimelineError", "load_class_names",
+           "normalise_outcome", "read_timelines", "write_timelines"]
 
 OUTCOMES = ("win", "lose")
+# Class names that mean "no micro-gesture here" (iMiGUE's non-MG class): background, never an MG event.
+BACKGROUND_NAMES = ("non_mg", "no_mg")
 FORMAT = "mgclr-timelines"
 VERSION = 1
 
@@ -256,71 +260,44 @@ def _load_json(path: Path) -> Any:
 
 
 def read_timelines(path: Union[str, Path], class_names: Optional[Sequence[str]] = None) -> List[Timeline]:
-    """Timelines from a file written by :func:`write_timelines` or from the iMiGUE converter's
-    ``timelines.json`` (recognised by its form; ``class_names`` as in :func:`timelines_from_imigue`)."""
+    """Timelines from a file written by :func:`write_timelines` (by ``mgclr recognize``, ``mgclr prepare
+    imigue`` or by hand). ``class_names``: names by label (e.g. descriptive names for iMiGUE's ``MG1`` ...)
+    that replace the events' names; a label without a name there is an error naming the video."""
     path = Path(path)
     data = _load_json(path)
-    if isinstance(data, Mapping) and data.get("format") == FORMAT:
-        if data.get("version") != VERSION:
-            raise TimelineError(f"{path}: version {data.get('version')!r} of the timelines format; this mgclr "
-                                f"reads version {VERSION}")
-        videos = data.get("videos")
-        if not isinstance(videos, Mapping):
-            raise TimelineError(f"{path}: videos: expected an object")
-        try:
-            return [Timeline.from_dict(name, entry) for name, entry in videos.items()]
-        except TimelineError as exc:
-            raise TimelineError(f"{path}: {exc}") from None
-    return timelines_from_imigue(path, class_names)
+    if not (isinstance(data, Mapping) and data.get("format") == FORMAT):
+        hint = (" (an iMiGUE timelines.json of an earlier mgclr: convert the dataset again with mgclr prepare imigue)"
+                if isinstance(data, Mapping) and any(isinstance(v, Mapping) and "clips" in v for v in data.values())
+                else "")
+        raise TimelineError(f"{path}: not an mgclr timelines file (expected \"format\": \"{FORMAT}\"){hint}")
+    if data.get("version") != VERSION:
+        raise TimelineError(f"{path}: version {data.get('version')!r} of the timelines format; this mgclr "
+                            f"reads version {VERSION}")
+    videos = data.get("videos")
+    if not isinstance(videos, Mapping):
+        raise TimelineError(f"{path}: videos: expected an object")
+    try:
+        timelines = [Timeline.from_dict(name, entry) for name, entry in videos.items()]
+    except TimelineError as exc:
+        raise TimelineError(f"{path}: {exc}") from None
+    if class_names is not None:
+        timelines = [_renamed(t, class_names, path) for t in timelines]
+    return timelines
 
 
-def timelines_from_imigue(path: Union[str, Path], class_names: Optional[Sequence[str]] = None,
-                          include_no_mg: bool = False) -> List[Timeline]:
-    """The annotated timelines of the iMiGUE converter's ``timelines.json`` (``mgclr prepare imigue``).
-
-    Event labels are the MG ids of the annotation minus one (``MG1`` -> 0 ... ``MG32`` -> 31), whatever
-    the converted dataset's classes, so timelines of all videos share one vocabulary; ``name`` comes from
-    ``class_names[label]`` when given (e.g. descriptive names), else the converter's ``MG<k>``. Clips of
-    label 99 ("no MG") are left out unless ``include_no_mg`` (then label 32, name ``no_mg``). The outcome is
-    the file's ``win_or_lose``; ``num_frames`` is unknown (the files give clips, not video lengths)."""
-    path = Path(path)
-    data = _load_json(path)
-    if not isinstance(data, Mapping) or "format" in data:
-        raise TimelineError(f"{path}: neither an mgclr timelines file nor the iMiGUE converter's timelines.json")
-    out = []
-    for video, entry in data.items():
-        where = f"{path}: video {video}"
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("clips"), list):
-            raise TimelineError(f"{where}: expected an object with a list 'clips'")
-        events = []
-        for i, clip in enumerate(entry["clips"]):
-            try:
-                source_label = int(clip["source_label"])
-                if source_label == 99:
-                    if not include_no_mg:
-                        continue
-                    label, name = 32, "no_mg"
-                elif 1 <= source_label <= 32:
-                    label = source_label - 1
-                    name = class_names[label] if class_names is not None else clip.get("name") or f"MG{source_label}"
-                else:
-                    raise TimelineError(f"source_label: expected 1..32 or 99, got {source_label}")
-                events.append(MGEvent(label, name, int(clip["start_frame"]), int(clip["end_frame"])))
-            except KeyError as exc:
-                raise TimelineError(f"{where}: clips[{i}]: {exc.args[0]}: missing") from None
-            except (TimelineError, TypeError, ValueError, IndexError) as exc:
-                raise TimelineError(f"{where}: clips[{i}]: {exc}") from None
-        try:
-            out.append(Timeline(str(video), entry.get("fps", 30.0), events, None, entry.get("win_or_lose"),
-                                entry.get("subject"), "annotation"))
-        except TimelineError as exc:
-            raise TimelineError(f"{path}: {exc}") from None
-    return out
+def _renamed(timeline: Timeline, class_names: Sequence[str], path: Path) -> Timeline:
+    events = []
+    for e in timeline.events:
+        if e.label >= len(class_names):
+            raise TimelineError(f"{path}: video {timeline.video}: label {e.label} ({e.name}) has no name among the "
+                                f"{len(class_names)} class names given")
+        events.append(replace(e, name=class_names[e.label]))
+    return replace(timeline, events=events)
 
 
 def load_class_names(path: Union[str, Path]) -> List[str]:
     """MG class names, one per line (line k names label k; blank lines and ``#`` comments skipped), or a JSON
-    list: descriptive names for the iMiGUE converter's ``MG1``... ``MG32``, which an LLM cannot read."""
+    list: descriptive names for the iMiGUE converter's ``MG1``... ``MG31``, which an LLM cannot read."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"class names: {path} does not exist")

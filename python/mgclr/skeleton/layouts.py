@@ -25,18 +25,23 @@ Built-in layouts (the comments above each joint table below give the source of t
     reads SpineBase, SpineMid, ..., ThumbRight, the Kinect v2 SDK ``JointType`` order, and its ST-GCN
     baseline is configured with the ``ntu-rgb+d`` layout), so it shares ``ntu25``'s bones and centre. (That
     baseline's own ``ntu-rgb+d`` edge list is a non-anatomical custom graph; we keep the anatomical tree.)
+``coco17``
+    The 17 COCO keypoints of 2-D pose estimators (HRNet), as in pyskl's 2-D pickles: 0 nose, 1-4 left/right
+    eye, left/right ear, 5-16 left/right shoulder, elbow, wrist, hip, knee, ankle. Bones are pyskl's
+    ``utils/graph.py`` ``coco`` ``inward`` (kennymckormick/pyskl), centre 0 (nose), as there.
 
-Custom layouts come from :meth:`Layout.custom` and can be registered with :func:`register_layout`.
+Custom layouts come from :meth:`Layout.custom` (or a mapping, :meth:`Layout.from_dict`: the form of a YAML
+``data.layout`` and of ``meta.json``) and can be registered with :func:`register_layout`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ["Layout", "get_layout", "register_layout", "available_layouts"]
+__all__ = ["Layout", "available_layouts", "get_layout", "is_builtin", "layout_from_spec", "register_layout"]
 
 JointRef = Union[int, str]  # a joint given by index or by name (Layout.custom only)
 
@@ -172,6 +177,12 @@ class Layout:
         negating x is the caller's choice)."""
         return self.left_right
 
+    def to_dict(self) -> Dict[str, object]:
+        """The whole layout as plain data (``{"name", "joints", "bones", "center", "left_right"}``), the form
+        :meth:`from_dict` reads and ``meta.json`` / checkpoints store."""
+        return {"name": self.name, "joints": list(self.joint_names), "bones": [list(b) for b in self.bones],
+                "center": self.center, "left_right": list(self.left_right)}
+
     def bone_array(self) -> np.ndarray:
         """Bones as an int64 array of shape ``(num_bones, 2)``, columns ``(child, parent)``."""
         return np.asarray(self.bones, dtype=np.int64).reshape(len(self.bones), 2)
@@ -216,6 +227,34 @@ class Layout:
             left_right = _infer_left_right(name, names)
         return cls(name=name, joint_names=names, bones=bones_idx, center=center_idx,
                    left_right=tuple(left_right))
+
+
+    @classmethod
+    def from_dict(cls, data, where: str = "layout") -> Layout:
+        """A layout from a mapping ``{name, joints, bones, center[, left_right]}`` (bones and centre by index or
+        joint name; ``left_right`` inferred from ``left_``/``right_`` names when absent; ``joint_names`` is
+        read as ``joints``). Errors name ``where`` and the key."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: expected a layout name or a mapping {{name, joints, bones, center}}, got "
+                             f"{data!r}")
+        data = dict(data)
+        if "joint_names" in data and "joints" not in data:
+            data["joints"] = data.pop("joint_names")
+        allowed = {"name", "joints", "bones", "center", "left_right"}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ValueError(f"{where}.{unknown[0]}: unknown key; a layout takes {', '.join(sorted(allowed))}")
+        missing = [k for k in ("name", "joints", "bones", "center") if k not in data]
+        if missing:
+            raise ValueError(f"{where}.{missing[0]}: missing (a layout needs name, joints, bones, center)")
+        if not isinstance(data["joints"], (list, tuple)) or not isinstance(data["bones"], (list, tuple)):
+            raise ValueError(f"{where}: joints and bones: expected lists, got {type(data['joints']).__name__} and "
+                             f"{type(data['bones']).__name__}")
+        try:
+            return cls.custom(str(data["name"]), data["joints"], [tuple(b) for b in data["bones"]], data["center"],
+                              data.get("left_right"))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
 
 
 def _infer_left_right(layout_name: str, names: Tuple[str, ...]) -> Tuple[int, ...]:
@@ -307,12 +346,23 @@ _IMIGUE_BONES = (
     (17, 7), (18, 7), (19, 7), (20, 7), (21, 7),
 )
 
+# COCO keypoints; pyskl utils/graph.py layout 'coco' (inward edges, 0-based, child first) and centre 0.
+_COCO_JOINTS = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle",
+)
+_COCO_BONES = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 5), (12, 6), (9, 7), (7, 5), (10, 8), (8, 6), (5, 0),
+               (6, 0), (1, 0), (3, 1), (2, 0), (4, 2))
+
 _BUILTIN = (
     Layout.custom("ntu25", _KINECT_V2_JOINTS, _NTU_BONES, _NTU_CENTER),
     Layout.custom("kinect20", _KINECT_V1_JOINTS, _KINECT_V1_BONES, "spine"),
     Layout.custom("imigue22", _IMIGUE_JOINTS, _IMIGUE_BONES, "neck"),
     Layout.custom("smg25", _KINECT_V2_JOINTS, _NTU_BONES, _NTU_CENTER),
+    Layout.custom("coco17", _COCO_JOINTS, _COCO_BONES, "nose"),
 )
+_BUILTIN_NAMES = frozenset(layout.name for layout in _BUILTIN)
 
 _REGISTRY: Dict[str, Layout] = {layout.name: layout for layout in _BUILTIN}
 
@@ -345,3 +395,25 @@ def get_layout(name_or_layout: Union[str, Layout]) -> Layout:
     except KeyError:
         raise ValueError(f"layout: unknown layout {name_or_layout!r}; known layouts: "
                          f"{', '.join(available_layouts())}") from None
+
+
+def is_builtin(layout: Layout) -> bool:
+    """True when ``layout`` is one of mgclr's built-in layouts (same name and same content)."""
+    return layout.name in _BUILTIN_NAMES and _REGISTRY.get(layout.name) == layout
+
+
+def layout_from_spec(spec: Any, where: str = "layout") -> Layout:
+    """A layout from a name (registered), a :class:`Layout`, or a mapping (:meth:`Layout.from_dict`). A mapping
+    that reuses a built-in layout's name with other content is an error (a name means one layout)."""
+    if isinstance(spec, Layout):
+        return spec
+    if isinstance(spec, str):
+        try:
+            return get_layout(spec)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    layout = Layout.from_dict(spec, where)
+    if layout.name in _BUILTIN_NAMES and _REGISTRY[layout.name] != layout:
+        raise ValueError(f"{where}: name {layout.name!r} is a built-in layout with other joints or bones; give "
+                         f"the custom layout another name")
+    return layout

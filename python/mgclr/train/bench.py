@@ -23,9 +23,9 @@ def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: i
     """Median-free totals over ``steps`` steps after ``warmup``: samples/s and seconds per step per stage
     (device-synchronised at stage boundaries, so the stages add up to the step)."""
     device = resolve_device(config.device, 0)
-    train_set, _, _ = load_splits(config.data)
-    model = build_model(config).to(device).train()
-    pipelines = build_pretrain_pipelines(config)
+    train_set, _, info = load_splits(config.data)
+    model = build_model(config, info).to(device).train()
+    pipelines = build_pretrain_pipelines(config, info)
     for pipe in pipelines.values():
         pipe.to(device)
     optimizer = sgd([p for _, s in model.streams for p in s.query_parameters()], config.pretrain.optim)

@@ -1,8 +1,15 @@
-"""From a config to objects: the data splits, the encoders and streams, the pipelines, the optimiser's
-learning rate. Errors from the objects' own checks are reported under the config key that caused them."""
+"""From a config to objects: the data splits and their description, the encoders and streams, the pipelines,
+the optimiser's learning rate. Errors from the objects' own checks are reported under the config key that
+caused them.
+
+The dataset describes itself (:class:`~mgclr.data.info.DatasetInfo`) and everything built here obeys it: the
+encoders read C, V and M from it, every pipeline takes its ``coord_channels`` (and ``flip`` its layout) from it,
+and a config that says otherwise is an error naming the key and both values.
+"""
 
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
@@ -13,25 +20,41 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..augment import Pipeline, pipeline_from_config
+from ..augment.config import PRESETS
 from ..data import ArrayDataset, generate
 from ..data.format import DatasetError, SkeletonDataset, read_pyskl, read_skeletonclr
+from ..data.info import DatasetInfo, check_agrees
 from ..models import AGCN, STGCN, BiGRU, DualStreamMoCo, MoCo, ProjectionHead
-from ..skeleton import get_layout
+from ..skeleton import layout_from_spec
 from .config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, StreamConfig
 
 __all__ = ["build_encoder", "build_model", "build_pipeline", "build_pretrain_pipelines", "learning_rate",
-           "load_splits"]
+           "load_splits", "resolve_augment"]
 
-def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, Tuple[str, ...]]:
-    """(train, test, class names) of ``data`` (see :class:`~mgclr.train.config.DataConfig`), checked against
-    its layout and number of persons. Items are ``(x (C, T, V, M), length, label)``; ``.labels`` is an array."""
+# Sources whose files do not say which layout they are in.
+_UNDESCRIBED = ("arrays", "skeletonclr", "pyskl")
+
+
+def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
+    """(train, test, description) of ``data`` (see :class:`~mgclr.train.config.DataConfig`): the description
+    comes from the dataset (its ``meta.json``) where it has one, from the config where the files cannot say;
+    a config value that contradicts the dataset is a :class:`ConfigError` naming both. Items are
+    ``(x (C, T, V, M), length, label)``; ``.labels`` is an array."""
     if data.source == "synthetic":
-        train = generate(data.train_samples, layout=data.layout, frames=data.frames, num_persons=data.num_persons,
+        layout = layout_from_spec(data.layout or "imigue22", "data.layout")
+        persons = data.num_persons or 1
+        if data.coord_channels not in (None, 3):
+            raise ConfigError(f"data.coord_channels: the synthetic generator makes 3-D data (x, y, z), the config "
+                              f"says {data.coord_channels}")
+        train = generate(data.train_samples, layout=layout.name, frames=data.frames, num_persons=persons,
                          seed=data.synthetic_seed)
-        test = generate(data.test_samples, layout=data.layout, frames=data.frames, num_persons=data.num_persons,
+        test = generate(data.test_samples, layout=layout.name, frames=data.frames, num_persons=persons,
                         seed=data.synthetic_seed + 1)
+        info = DatasetInfo(layout=layout, channels=3, coord_channels=3, persons=persons, frames=data.frames,
+                           class_names=train.class_names, channel_names=("x", "y", "z"), fps=train.fps,
+                           source="the synthetic generator (data.source: synthetic)")
         return (ArrayDataset(train.x, train.lengths, train.labels), ArrayDataset(test.x, test.lengths, test.labels),
-                train.class_names)
+                info)
     if data.path is None:
         raise ConfigError(f"data.path: expected a path for data.source {data.source!r}, got none")
     path = Path(data.path)
@@ -41,36 +64,62 @@ def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, Tuple[str, ...]]:
     for key, split in zip(("data.train_split", "data.test_split"), splits):
         if split is None:
             raise ConfigError(f"{key}: expected the name of a split in {path} (data.source {data.source!r}), got none")
+    if data.source in _UNDESCRIBED and data.layout is None:
+        raise ConfigError(f"data.layout: expected the layout of {path} (data.source {data.source!r}: its files do "
+                          f"not say which joint order they hold), e.g. ntu25, kinect20, imigue22, coco17, or "
+                          f"{{name, joints, bones, center}}")
     try:
         if data.source == "mgclr":
             train, test = (SkeletonDataset(path, split) for split in splits)
-            if train.layout.name != data.layout:
-                raise ConfigError(f"data.layout: {path} is in layout {train.layout.name!r}, the config says "
-                                  f"{data.layout!r}")
-            names = train.class_names
-        elif data.source == "arrays":
-            train, test = (_read_arrays(path, split) for split in splits)
-            n_classes = int(max(train.labels.max(), test.labels.max())) + 1
-            names_file = path / "class_names.txt"
-            names = tuple(names_file.read_text().split("\n")[:n_classes]) if names_file.exists() else \
-                tuple(str(i) for i in range(n_classes))
+            info = train.info
         else:
-            read = read_skeletonclr if data.source == "skeletonclr" else read_pyskl
-            train, test = (read(path, split) for split in splits)
-            n_classes = int(max(train.labels.max(), test.labels.max())) + 1
-            names = tuple(str(i) for i in range(n_classes))
+            if data.source == "arrays":
+                train, test = (_read_arrays(path, split) for split in splits)
+                n_classes = int(max(train.labels.max(), test.labels.max())) + 1
+                names_file = path / "class_names.txt"
+                names = tuple(names_file.read_text().split("\n")[:n_classes]) if names_file.exists() else \
+                    tuple(str(i) for i in range(n_classes))
+            else:
+                read = read_skeletonclr if data.source == "skeletonclr" else read_pyskl
+                train, test = (read(path, split) for split in splits)
+                n_classes = int(max(train.labels.max(), test.labels.max())) + 1
+                names = tuple(str(i) for i in range(n_classes))
+            info = _describe(data, path, train, names)
     except (DatasetError, ValueError) as exc:
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError(f"data.path: {exc}") from None
-    layout = get_layout(data.layout)
+    try:
+        check_agrees("data.layout", _layout_or_name(data.layout), info, "layout")
+        check_agrees("data.num_persons", data.num_persons, info, "persons", "M of data.npy")
+        check_agrees("data.coord_channels", data.coord_channels, info, "coord_channels",
+                     "channels " + ", ".join(info.channel_names))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     for split, dataset in zip(splits, (train, test)):
-        shape = dataset.shape
-        if shape[1] != 3 or shape[3] != layout.num_joints or shape[4] != data.num_persons:
-            raise ConfigError(f"data: {path} ({split}) is (N, C, T, V, M) = {shape}; the config expects C=3, "
-                              f"V={layout.num_joints} (data.layout {data.layout!r}), M={data.num_persons} "
-                              f"(data.num_persons)")
-    return train, test, tuple(names)
+        _, C, _, V, M = dataset.shape
+        if (C, V, M) != (info.channels, info.num_joints, info.persons):
+            raise ConfigError(f"data: {path} ({split}) is (N, C, T, V, M) = {dataset.shape}; its description "
+                              f"({info.source}) says C={info.channels}, V={info.num_joints} ({info.layout.name}), "
+                              f"M={info.persons}")
+    return train, test, info
+
+
+def _layout_or_name(spec: Any):
+    return spec if spec is None or isinstance(spec, str) else layout_from_spec(spec, "data.layout")
+
+
+def _describe(data: DataConfig, path: Path, train: ArrayDataset, names) -> DatasetInfo:
+    """The description of files that do not carry one: shape from the arrays, the rest from the config."""
+    layout = layout_from_spec(data.layout, "data.layout")
+    _, C, T, V, M = train.shape
+    if V != layout.num_joints:
+        raise ConfigError(f"data.layout: {layout.name!r} has {layout.num_joints} joints, {path} has V={V}")
+    coord = data.coord_channels or getattr(train, "coord_channels", None) or min(C, 3)
+    if coord > C:
+        raise ConfigError(f"data.coord_channels: {coord} coordinate channels, but {path} has C={C}")
+    return DatasetInfo(layout=layout, channels=C, coord_channels=coord, persons=M, frames=T, class_names=names,
+                       source=f"{path} (data.source {data.source!r}) and the config")
 
 
 def _read_arrays(folder: Path, split: str) -> ArrayDataset:
@@ -87,31 +136,32 @@ def _read_arrays(folder: Path, split: str) -> ArrayDataset:
         raise ConfigError(f"data.path: {folder} ({split}): {exc}") from None
 
 
-def build_encoder(key: str, kind: str, args: Dict[str, Any], data: DataConfig) -> nn.Module:
-    layout = get_layout(data.layout)
+def build_encoder(key: str, kind: str, args: Dict[str, Any], info: DatasetInfo) -> nn.Module:
+    """The encoder ``kind`` for data described by ``info`` (C, V, M and the layout come from there)."""
     try:
         if kind == "agcn":
-            return AGCN(layout, in_channels=3, num_persons=data.num_persons, **args)
+            return AGCN(info.layout, in_channels=info.channels, num_persons=info.persons, **args)
         if kind == "stgcn":
-            return STGCN(layout, in_channels=3, num_persons=data.num_persons, **args)
-        return BiGRU(num_joints=layout.num_joints, in_channels=3, num_persons=data.num_persons, **args)
+            return STGCN(info.layout, in_channels=info.channels, num_persons=info.persons, **args)
+        return BiGRU(num_joints=info.num_joints, in_channels=info.channels, num_persons=info.persons, **args)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}.args: {exc}") from None
 
 
-def build_stream(key: str, stream: StreamConfig, config: ExperimentConfig,
+def build_stream(key: str, stream: StreamConfig, config: ExperimentConfig, info: DatasetInfo,
                  generator: Optional[torch.Generator] = None) -> MoCo:
-    encoder = build_encoder(f"{key}.encoder", stream.encoder.kind, stream.encoder.args, config.data)
+    encoder = build_encoder(f"{key}.encoder", stream.encoder.kind, stream.encoder.args, info)
     head = ProjectionHead(encoder.out_dim, stream.head_dim, stream.head_hidden)
     return MoCo(encoder, head, stream.queue_size, stream.momentum, stream.temperature,
                 infonce_impl=config.model.infonce_impl, generator=generator)
 
 
-def build_model(config: ExperimentConfig) -> DualStreamMoCo:
-    """The streams of ``config.model``, initialised from ``config.seed`` (the same on every rank)."""
+def build_model(config: ExperimentConfig, info: DatasetInfo) -> DualStreamMoCo:
+    """The streams of ``config.model`` for data described by ``info``, initialised from ``config.seed`` (the
+    same on every rank)."""
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    streams = {name: build_stream(f"model.{name}", s, config, generator) if s is not None else None
+    streams = {name: build_stream(f"model.{name}", s, config, info, generator) if s is not None else None
                for name, s in (("spatial", config.model.spatial), ("temporal", config.model.temporal))}
     try:
         return DualStreamMoCo(streams["spatial"], streams["temporal"], config.model.cross_stream_weight)
@@ -119,8 +169,48 @@ def build_model(config: ExperimentConfig) -> DualStreamMoCo:
         raise ConfigError(f"model.{exc}") from None
 
 
-def build_pipeline(key: str, spec: Dict[str, Any], two_views: bool = True) -> Pipeline:
+def resolve_augment(key: str, spec: Dict[str, Any], info: DatasetInfo) -> Dict[str, Any]:
+    """``spec`` with what the data decides filled in: ``coord_channels`` (the dataset's), and the layout of
+    every ``flip`` (and of a preset that takes one). A value the spec gives must agree with the dataset: else
+    a :class:`ConfigError` naming ``key``, the config's value and the dataset's."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{key}: expected a mapping (ops: [...] or preset: NAME), got {spec!r}")
     spec = dict(spec)
+    try:
+        check_agrees(f"{key}.coord_channels", spec.get("coord_channels"), info, "coord_channels",
+                     "its channels are " + ", ".join(info.channel_names))
+        spec["coord_channels"] = info.coord_channels
+        if "preset" in spec:
+            preset = PRESETS.get(spec["preset"])
+            if preset is not None and "layout" in inspect.signature(preset).parameters:
+                spec["layout"] = _flip_layout(f"{key}.layout", spec.get("layout"), info)
+        elif isinstance(spec.get("ops"), list):
+            spec["ops"] = [_resolve_op(f"{key}.ops[{i}]", op, info) for i, op in enumerate(spec["ops"])]
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return spec
+
+
+def _resolve_op(key: str, op: Any, info: DatasetInfo) -> Any:
+    if not isinstance(op, dict):
+        return op  # pipeline_from_config names the bad entry
+    if isinstance(op.get("one_of"), list):
+        return {**op, "one_of": [_resolve_op(f"{key}.one_of[{i}]", m, info) for i, m in enumerate(op["one_of"])]}
+    if op.get("name") == "flip":
+        return {**op, "layout": _flip_layout(f"{key}.layout", op.get("layout"), info)}
+    return op
+
+
+def _flip_layout(key: str, given: Any, info: DatasetInfo):
+    if given is not None:
+        check_agrees(key, _layout_or_name(given), info, "layout", "the left/right joints a flip swaps")
+    return info.layout
+
+
+def build_pipeline(key: str, spec: Dict[str, Any], info: DatasetInfo, two_views: bool = True) -> Pipeline:
+    """The pipeline of ``spec`` (:func:`~mgclr.augment.pipeline_from_config`) for data described by ``info``
+    (:func:`resolve_augment`)."""
+    spec = resolve_augment(key, spec, info)
     spec.setdefault("two_views", two_views)
     try:
         return pipeline_from_config(spec)
@@ -128,18 +218,18 @@ def build_pipeline(key: str, spec: Dict[str, Any], two_views: bool = True) -> Pi
         raise ConfigError(f"{key}: {exc}") from None
 
 
-def build_pretrain_pipelines(config: ExperimentConfig) -> Dict[str, Pipeline]:
+def build_pretrain_pipelines(config: ExperimentConfig, info: DatasetInfo) -> Dict[str, Pipeline]:
     """``{"shared": pipeline}`` (one fused two-view call serves both streams), or one pipeline per stream
     when a stream's config has its own ``augment``."""
     own = [name for name, s in (("spatial", config.model.spatial), ("temporal", config.model.temporal))
            if s is not None and s.augment is not None]
     if not own:
-        return {"shared": build_pipeline("augment", config.augment)}
+        return {"shared": build_pipeline("augment", config.augment, info)}
     pipes = {}
     for name, stream in (("spatial", config.model.spatial), ("temporal", config.model.temporal)):
         if stream is not None:
             key = f"model.{name}.augment" if stream.augment is not None else "augment"
-            pipes[name] = build_pipeline(key, stream.augment if stream.augment is not None else config.augment)
+            pipes[name] = build_pipeline(key, stream.augment if stream.augment is not None else config.augment, info)
     return pipes
 
 

@@ -1,17 +1,17 @@
-"""Checkpoints: written atomically (a temporary file in the same folder, then a rename, so a run killed
-while writing leaves the previous checkpoint intact) and read with ``torch.load(weights_only=True)`` (no
-pickled code runs). The resolved config is saved as ``config.yaml`` beside them."""
+"""Checkpoints -- of pretraining runs, recognizers and emotion models alike: written atomically (a temporary
+file in the same folder, then a rename, so a run killed while writing leaves the previous checkpoint intact)
+and read with ``torch.load(weights_only=True)`` (no pickled code runs). The resolved config is saved as
+``config.yaml`` beside a run's checkpoints, and inside them (:mod:`mgclr.train.run`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
 import torch
 import yaml
 
-from .._files import write_text_atomic
+from .._files import atomic_path, write_text_atomic
 
 __all__ = ["latest_checkpoint", "load_checkpoint", "save_checkpoint", "save_config"]
 
@@ -19,16 +19,10 @@ FORMAT = 1
 
 
 def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    """``state`` (plain data and tensors only) to ``path``, atomically; :func:`load_checkpoint` reads it."""
+    with atomic_path(path) as tmp:
         torch.save({"format": FORMAT, **state}, tmp)
-        os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one, never half of one
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def load_checkpoint(path: Union[str, Path], map_location: Optional[Union[str, torch.device]] = "cpu"

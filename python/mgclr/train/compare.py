@@ -20,15 +20,17 @@ __all__ = ["run_comparison"]
 
 
 def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_progress: bool = True,
-                   log: Callable[[str], None] = print, tag: str = "compare") -> Dict[str, Any]:
+                   log: Callable[[str], None] = print, tag: str = "compare", overwrite: bool = False
+                   ) -> Dict[str, Any]:
     """Pretrain, evaluate pretrained and random-init encoders (and the supervised reference), log the table.
+    ``overwrite``: ``config.output`` holds a run: remove it first (else that is an error, as for pretrain).
 
     Returns ``{"pretrained", "random_init"[, "supervised"]: {stream: {top1, top5}}, "chance", "knn",
     "plots", "seconds": {...}, "output"}``; ``{tag}.json`` / ``{tag}_random_init.json`` and the plots are
     written to ``config.output``.
     """
     started = time.perf_counter()
-    result = pretrain(config, show_progress=show_progress)
+    result = pretrain(config, show_progress=show_progress, overwrite=overwrite)
     seconds = {"pretrain": time.perf_counter() - started}
     log(f"pretrained {config.pretrain.epochs} epochs in {seconds['pretrain']:.0f} s "
         f"({result.samples_per_second:,.0f} samples/s); kNN monitor (top-1): "

@@ -25,6 +25,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
+from ..skeleton import layout_from_spec
+
 __all__ = ["ConfigError", "DataConfig", "EncoderConfig", "ExperimentConfig", "FinetuneConfig", "FuseConfig",
            "KnnConfig", "LinearConfig", "ModelConfig", "OptimConfig", "PretrainConfig", "StreamConfig",
            "SweepConfig", "apply_overrides", "config_to_dict", "load_config", "parse_config"]
@@ -51,17 +53,25 @@ class DataConfig:
       ``{split}_label.pkl``, ``{split}_num_frame.npy`` (splits default to ``train`` and ``val``).
     * ``pyskl``: ``path`` is a pyskl annotation pickle; the splits are names in its ``split`` table (required).
 
-    Files are read memory-mapped where the format allows it. ``layout`` and ``num_persons`` must match the
-    data (V and M); ``frames`` is the length the synthetic data is generated at.
+    Files are read memory-mapped where the format allows it. **The dataset describes itself**
+    (:class:`~mgclr.data.info.DatasetInfo`): an mgclr folder's ``meta.json`` gives the layout, C, V, M,
+    ``coord_channels``, the channel names, fps and classes, and training takes them from there. ``layout``,
+    ``num_persons`` and ``coord_channels`` may be left out (null); given, they must agree with the dataset
+    (an error names both values). For sources that cannot say (``arrays``, ``skeletonclr``, ``pyskl``),
+    ``layout`` is required and ``coord_channels`` defaults to 3 (pyskl's 2-D keypoints with scores: 2).
+    ``layout`` is a layout name (``mgclr layouts``) or a custom layout ``{name, joints, bones, center[,
+    left_right]}`` (bones and centre by joint name or index). ``synthetic`` defaults to ``imigue22``, one
+    person; ``frames`` is the length the synthetic data is generated at.
     """
 
     source: str = "synthetic"
     path: Optional[str] = None
     train_split: Optional[str] = None
     test_split: Optional[str] = None
-    layout: str = "imigue22"
+    layout: Any = None  # a name, a custom layout mapping, or None (the dataset's)
     frames: int = 48
-    num_persons: int = 1
+    num_persons: Optional[int] = None
+    coord_channels: Optional[int] = None
     train_samples: int = 1200
     test_samples: int = 480
     synthetic_seed: int = 0
@@ -222,6 +232,9 @@ class ExperimentConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     fuse: FuseConfig = field(default_factory=FuseConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
+    # The --set items this config was loaded with (not a YAML key): a --set that changes a trained model's
+    # shape is refused by name (mgclr.train.run.config_for_checkpoint).
+    overrides: Tuple[str, ...] = field(default=(), repr=False, compare=False, metadata={"internal": True})
 
 
 # ------------------------------------------------------------------------------------------- checking
@@ -280,7 +293,7 @@ def _from_mapping(path: str, data: Any, cls: type):
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
+    names = [f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
     unknown = sorted(set(data) - set(names))
     if unknown:
         where = f"{path}." if path else ""
@@ -318,6 +331,14 @@ def _check_section(path: str, config) -> None:
             raise ConfigError(f"{where}milestones: expected increasing epochs, got {config.milestones}")
     if isinstance(config, KnnConfig) and (not config.k or min(config.k) < 1):
         raise ConfigError(f"{where}k: expected a non-empty list of integers >= 1, got {config.k}")
+    if isinstance(config, DataConfig):
+        if config.layout is not None:
+            try:
+                layout_from_spec(config.layout, f"{where}layout")
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(str(exc)) from None
+        if config.coord_channels is not None and config.coord_channels not in (2, 3):
+            raise ConfigError(f"{where}coord_channels: expected 2 or 3, got {config.coord_channels!r}")
     if isinstance(config, ModelConfig) and config.spatial is None and config.temporal is None:
         raise ConfigError(f"{where}spatial, temporal: expected at least one stream, got none")
 
@@ -386,12 +407,18 @@ def load_config(path: Union[str, Path, None], overrides: Sequence[str] = ()) -> 
             raise ConfigError(f"config: {path} is not valid YAML: {exc}") from None
         if not isinstance(data, Mapping):
             raise ConfigError(f"config: {path} must hold a mapping at its top level, got {type(data).__name__}")
-    return parse_config(apply_overrides(dict(data), overrides))
+    config = parse_config(apply_overrides(dict(data), overrides))
+    return dataclasses.replace(config, overrides=tuple(overrides))
 
 
 def config_to_dict(config) -> Dict[str, Any]:
-    """The resolved config as plain data (for the YAML saved beside checkpoints)."""
-    return dataclasses.asdict(config)
+    """The resolved config as plain data (for the YAML saved beside checkpoints; what :func:`parse_config`
+    reads back)."""
+    out = dataclasses.asdict(config)
+    for f in dataclasses.fields(config):
+        if f.metadata.get("internal"):
+            out.pop(f.name, None)
+    return out
 
 
 def stream_items(model: ModelConfig) -> List[Tuple[str, StreamConfig]]:

@@ -10,6 +10,7 @@ The config below is the demo's; ``overrides`` patch it like the CLI's ``--set``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Dict, Optional, Sequence
 
 import yaml
@@ -66,15 +67,16 @@ def demo_config(overrides: Sequence[str] = (), output: Optional[str] = None) -> 
     data = yaml.safe_load(DEMO_CONFIG)
     if output is not None:
         data["output"] = output
-    return parse_config(apply_overrides(data, overrides))
+    return dataclasses.replace(parse_config(apply_overrides(data, overrides)), overrides=tuple(overrides))
 
 
 def run_demo(output: Optional[str] = None, overrides: Sequence[str] = (), show_progress: bool = True,
-             log=print) -> Dict[str, Any]:
+             log=print, overwrite: bool = False) -> Dict[str, Any]:
     """Pretrain, evaluate pretrained and random-init encoders, print and return the comparison
-    (:func:`~mgclr.train.compare.run_comparison` on the demo's config)."""
+    (:func:`~mgclr.train.compare.run_comparison` on the demo's config); ``overwrite`` replaces an earlier
+    run in ``output``."""
     config = demo_config(overrides, output)
     log(f"mgclr demo: {config.data.train_samples} synthetic micro-gesture sequences "
         f"({config.data.layout}, {config.data.frames} frames), {config.pretrain.epochs} epochs of dual-stream MoCo "
         f"-> {config.output}")
-    return run_comparison(config, show_progress=show_progress, log=log, tag="demo")
+    return run_comparison(config, show_progress=show_progress, log=log, tag="demo", overwrite=overwrite)

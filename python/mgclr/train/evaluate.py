@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
@@ -23,29 +22,54 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from .._files import write_json_atomic
+from ..data.info import DatasetInfo
 from ..models import DualStreamMoCo
 from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
 from .checkpoint import latest_checkpoint, load_checkpoint
-from .config import ExperimentConfig, OptimConfig
+from .config import ConfigError, ExperimentConfig, OptimConfig
+from .run import check_same_data, config_for_checkpoint
 
-__all__ = ["extract_features", "finetune_eval", "fuse_eval", "knn_eval", "knn_monitor", "knn_predict",
-           "linear_eval", "load_pretrained", "topk_accuracy"]
+__all__ = ["evaluation_config", "extract_features", "finetune_eval", "fuse_eval", "knn_eval", "knn_monitor",
+           "knn_predict", "linear_eval", "load_pretrained", "topk_accuracy"]
 
 
 # ------------------------------------------------------------------------------------------------- basics
 
 
+def _checkpoint_state(config: ExperimentConfig, checkpoint: Optional[Path]) -> Tuple[Path, Dict[str, Any]]:
+    path = checkpoint or latest_checkpoint(config.output)
+    if path is None:
+        raise FileNotFoundError(f"checkpoint: none in {config.output}; pretrain first (mgclr pretrain) or "
+                                "pass --checkpoint")
+    return Path(path), load_checkpoint(path, map_location="cpu")
+
+
+def evaluation_config(config: ExperimentConfig, checkpoint: Optional[Path] = None, random_init: bool = False
+                      ) -> ExperimentConfig:
+    """``config`` with the model shapes of the checkpoint to evaluate (``random_init``: ``config`` itself), so
+    that everything built for the evaluation -- the model, the recognizer written after it -- matches the
+    weights (:func:`mgclr.train.run.config_for_checkpoint`)."""
+    if random_init:
+        return config
+    path, state = _checkpoint_state(config, checkpoint)
+    return config_for_checkpoint(config, state, path)
+
+
 def load_pretrained(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
-                    random_init: bool = False) -> DualStreamMoCo:
-    """The model of ``config`` with the weights of ``checkpoint`` (default: the run's latest), or freshly
-    initialised with ``random_init`` (the baseline every table reports beside the pretrained numbers)."""
-    model = build_model(config)
-    if not random_init:
-        path = checkpoint or latest_checkpoint(config.output)
-        if path is None:
-            raise FileNotFoundError(f"checkpoint: none in {config.output}; pretrain first (mgclr pretrain) or "
-                                    "pass --checkpoint")
-        model.load_state_dict(load_checkpoint(path, map_location="cpu")["model"])
+                    random_init: bool = False, info: Optional[DatasetInfo] = None) -> DualStreamMoCo:
+    """The model of ``config`` with the weights of ``checkpoint`` (default: the run's latest; its shapes rule,
+    see :func:`evaluation_config`), or freshly initialised with ``random_init`` (the baseline every table
+    reports beside the pretrained numbers). ``info``: the data's description (default: read the data)."""
+    if info is None:
+        info = load_splits(config.data)[2]
+    if random_init:
+        return build_model(config, info).to(device).eval()
+    path, state = _checkpoint_state(config, checkpoint)
+    config = config_for_checkpoint(config, state, path)
+    check_same_data(state, info, path)
+    model = build_model(config, info)
+    model.load_state_dict(state["model"])
     return model.to(device).eval()
 
 
@@ -96,20 +120,26 @@ def knn_predict(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Ten
     return torch.cat(scores)
 
 
-def _num_classes(*label_sets: torch.Tensor) -> int:
-    return int(max(int(labels.max()) for labels in label_sets if labels.numel())) + 1
+def _num_classes(info: DatasetInfo, *label_sets: torch.Tensor) -> int:
+    """The dataset's number of classes; a label outside it is an error naming the value."""
+    n = info.num_classes
+    for labels in label_sets:
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= n):
+            raise ConfigError(f"data: labels {int(labels.min())}..{int(labels.max())} outside the {n} classes of "
+                              f"{info.source}")
+    return n
 
 
 @torch.no_grad()
 def knn_monitor(model: DualStreamMoCo, train_set: Dataset, test_set: Dataset, config: ExperimentConfig,
-                process) -> Dict[str, float]:
+                process, info: DatasetInfo) -> Dict[str, float]:
     """Weighted kNN top-1 of each stream's query encoder, run on rank 0 (the others wait)."""
     scores: Dict[str, float] = {}
     if process.main:
         for name, stream in model.streams:
             train, train_y = extract_features(stream.encoder_q, train_set, process.device)
             test, test_y = extract_features(stream.encoder_q, test_set, process.device)
-            votes = knn_predict(train, train_y, test, config.pretrain.knn_k, _num_classes(train_y, test_y),
+            votes = knn_predict(train, train_y, test, config.pretrain.knn_k, _num_classes(info, train_y, test_y),
                                 config.knn.temperature)
             scores[name] = topk_accuracy(votes, test_y, (1,))[1]
     process.barrier()
@@ -122,13 +152,13 @@ def knn_monitor(model: DualStreamMoCo, train_set: Dataset, test_set: Dataset, co
 def knn_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
              random_init: bool = False) -> Dict[str, Dict[str, float]]:
     """{stream: {"k=1": top-1, "k=20": top-1, ...}} on the test split."""
-    train_set, test_set, _ = load_splits(config.data)
-    model = load_pretrained(config, device, checkpoint, random_init)
+    train_set, test_set, info = load_splits(config.data)
+    model = load_pretrained(config, device, checkpoint, random_init, info)
     out = {}
     for name, stream in model.streams:
         train, train_y = extract_features(stream.encoder_q, train_set, device)
         test, test_y = extract_features(stream.encoder_q, test_set, device)
-        n = _num_classes(train_y, test_y)
+        n = _num_classes(info, train_y, test_y)
         out[name] = {f"k={k}": topk_accuracy(knn_predict(train, train_y, test, k, n, config.knn.temperature),
                                              test_y, (1,))[1] for k in config.knn.k}
     return out
@@ -167,10 +197,11 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
     the test split), labels, test_features, encoder, classifier}} (the last two as trained: a
     :class:`~mgclr.train.recognizer.Recognizer` is made from them)."""
     lin = config.linear
-    train_set, test_set, _ = load_splits(config.data)
-    model = load_pretrained(config, device, checkpoint, random_init)
-    train_pipe = build_pipeline("linear.augment", lin.augment, two_views=False) if lin.augment else None
-    test_pipe = build_pipeline("linear.test_augment", lin.test_augment, two_views=False) if lin.test_augment else None
+    train_set, test_set, info = load_splits(config.data)
+    model = load_pretrained(config, device, checkpoint, random_init, info)
+    train_pipe = build_pipeline("linear.augment", lin.augment, info, two_views=False) if lin.augment else None
+    test_pipe = build_pipeline("linear.test_augment", lin.test_augment, info, two_views=False) \
+        if lin.test_augment else None
     for pipe in (train_pipe, test_pipe):
         if pipe is not None:
             pipe.to(device)
@@ -182,7 +213,7 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
         for p in encoder.parameters():
             p.requires_grad_(False)
         test_x, test_y = extract_features(encoder, test_set, device, pipeline=test_pipe, seed=config.seed + 1)
-        n_classes = _num_classes(torch.as_tensor(np.asarray(train_set.labels)), test_y)
+        n_classes = _num_classes(info, torch.as_tensor(np.asarray(train_set.labels)), test_y)
         torch.manual_seed(config.seed)
         classifier = nn.Linear(encoder.out_dim, n_classes)
         if lin.batchnorm:
@@ -241,12 +272,12 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
     """End-to-end training of each stream's encoder with a linear classifier on ``label_fraction`` of the
     training labels; ``finetune.from_scratch`` starts from random weights (the supervised reference)."""
     ft = config.finetune
-    train_set, test_set, _ = load_splits(config.data)
+    train_set, test_set, info = load_splits(config.data)
     subset = _label_subset(np.asarray(train_set.labels), ft.label_fraction, config.seed)
     train_sub = Subset(train_set, subset.tolist())
-    model = load_pretrained(config, device, checkpoint, random_init=ft.from_scratch)
-    pipe = build_pipeline("finetune.augment", ft.augment, two_views=False).to(device) if ft.augment else None
-    test_pipe = build_pipeline("finetune.test_augment", ft.test_augment, two_views=False).to(device) \
+    model = load_pretrained(config, device, checkpoint, random_init=ft.from_scratch, info=info)
+    pipe = build_pipeline("finetune.augment", ft.augment, info, two_views=False).to(device) if ft.augment else None
+    test_pipe = build_pipeline("finetune.test_augment", ft.test_augment, info, two_views=False).to(device) \
         if ft.test_augment else None
     results = {}
     for name, stream in model.streams:
@@ -256,7 +287,7 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
         for p in encoder.parameters():
             p.requires_grad_(True)
         labels_all = torch.as_tensor(np.asarray(train_set.labels))
-        n_classes = _num_classes(labels_all, torch.as_tensor(np.asarray(test_set.labels)))
+        n_classes = _num_classes(info, labels_all, torch.as_tensor(np.asarray(test_set.labels)))
         torch.manual_seed(config.seed)
         classifier = nn.Linear(encoder.out_dim, n_classes).to(device)
 
@@ -309,10 +340,10 @@ def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Option
     out_dir = Path(out_dir or config.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     if class_names is None:
-        class_names = load_splits(config.data)[2]
+        class_names = load_splits(config.data)[2].class_names
     report = {"table": table, "linear": {name: {k: v for k, v in r.items() if isinstance(v, (int, float))}
                                         for name, r in results.items()}}
-    (out_dir / f"{tag}.json").write_text(json.dumps(report, indent=2))
+    write_json_atomic(out_dir / f"{tag}.json", report)
     plots = {}
     if config.fuse.confusion or config.fuse.tsne:
         from . import plots as plotting  # matplotlib / scikit-learn: the [train] extra

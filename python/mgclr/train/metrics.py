@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-__all__ = ["MetricsLog"]
+from .._files import write_text_atomic
+
+__all__ = ["MetricsLog", "truncate_metrics"]
 
 
 class MetricsLog:
@@ -54,3 +56,20 @@ def progress(total: int, description: str, enabled: bool, initial: int = 0) -> O
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
     return tqdm(total=total, initial=initial, desc=description, unit="step", dynamic_ncols=True, leave=False)
+
+
+def truncate_metrics(folder: Path, step: int) -> None:
+    """Drop the ``metrics.jsonl`` records after ``step`` (a resumed run logs those steps again, so one run's
+    log holds each step once); an unreadable line is kept as it is."""
+    path = Path(folder) / "metrics.jsonl"
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            late = int(json.loads(line).get("step", 0)) > step
+        except (ValueError, TypeError, AttributeError):
+            late = False
+        if not late:
+            kept.append(line)
+    write_text_atomic(path, "".join(f"{line}\n" for line in kept))

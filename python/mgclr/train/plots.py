@@ -9,7 +9,15 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .._files import atomic_path
+
 __all__ = ["available", "bar_chart", "confusion_matrix", "tsne"]
+
+
+def _save(fig, path: Path) -> None:
+    """PNG through a temporary file and a rename (mgclr._files): a reader never sees half a picture."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
 
 
 def available() -> bool:
@@ -50,7 +58,7 @@ def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, class_names:
                         color="white" if rates[i, j] > 0.5 else "black")
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -79,7 +87,7 @@ def tsne(features: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -101,6 +109,6 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], baseline: float, p
     ax.set_xlabel(xlabel)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path

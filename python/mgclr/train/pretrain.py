@@ -12,7 +12,8 @@ the key encoders' moving average; the keys are enqueued. Every stage sits in an 
 Reproducible and resumable: the data order is a function of (seed, epoch), each step's augmentation seed
 a function of (seed, rank, step), so a run resumed from a checkpoint written mid-epoch ends with the same
 weights as one that was not interrupted. Checkpoints hold both encoders of each stream, the queues and
-their pointers, the optimiser, the RNG states, the epoch and the step.
+their pointers, the optimiser, the RNG states, the epoch and the step, the resolved config and the data's
+description (:mod:`mgclr.train.run`: one run per folder; ``--resume`` rebuilds the model from the checkpoint).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, sav
 from .config import ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
 from .evaluate import knn_monitor
-from .metrics import MetricsLog, progress
+from .metrics import MetricsLog, progress, truncate_metrics
+from .run import check_same_data, checkpoint_record, config_for_checkpoint, prepare_run_folder
 
 __all__ = ["PretrainResult", "pretrain", "train_step"]
 
@@ -102,18 +104,24 @@ def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def pretrain(config: ExperimentConfig, *, resume: bool = False, max_steps: Optional[int] = None,
-             profile_steps: int = 0, show_progress: bool = True) -> PretrainResult:
+def pretrain(config: ExperimentConfig, *, resume: bool = False, overwrite: bool = False,
+             max_steps: Optional[int] = None, profile_steps: int = 0, show_progress: bool = True) -> PretrainResult:
     """Pretrain ``config.model`` on ``config.data``'s training split; writes to ``config.output``.
 
     Args:
-        resume: continue from ``output/checkpoint.pt`` (an error when there is none).
+        resume: continue from ``output/checkpoint.pt`` (an error when there is none). The model's shapes come
+            from the checkpoint; ``config.yaml`` is rewritten with the resolved config (e.g. more epochs).
+        overwrite: ``output`` holds a run: remove it and start over. Without ``resume`` or ``overwrite``, an
+            ``output`` that holds a run is an error.
         max_steps: stop after this many optimiser steps in total (a checkpoint is written there), e.g.
             for a quick look or a profile.
         profile_steps: record a ``torch.profiler`` trace of that many steps to ``output/trace.json``.
     """
     process = setup(config.device)
     try:
+        if process.main:
+            prepare_run_folder(config.output, resume=resume, overwrite=overwrite)
+        process.barrier()
         return _pretrain(config, process, resume, max_steps, profile_steps, show_progress)
     finally:
         teardown(process)
@@ -125,9 +133,17 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         check_int("max_steps", max_steps, low=1)
     out_dir = Path(config.output)
     device = process.device
-    train_set, test_set, _ = load_splits(config.data)
-    model = build_model(config).to(device)
-    pipelines = build_pretrain_pipelines(config)
+    train_set, test_set, info = load_splits(config.data)
+    state = None
+    if resume:
+        path = latest_checkpoint(out_dir)
+        if path is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {out_dir} (expected {out_dir / 'checkpoint.pt'})")
+        state = load_checkpoint(path, map_location=device)
+        config = config_for_checkpoint(config, state, path)
+        check_same_data(state, info, path)
+    model = build_model(config, info).to(device)
+    pipelines = build_pretrain_pipelines(config, info)
     for pipe in pipelines.values():
         pipe.to(device)
     query_params = [p for _, s in model.streams for p in s.query_parameters()]
@@ -151,17 +167,16 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
                         pin_memory=device.type == "cuda", drop_last=True,
                         persistent_workers=False)
     epoch, step = 0, 0
-    if resume:
-        path = latest_checkpoint(out_dir)
-        if path is None:
-            raise FileNotFoundError(f"--resume: no checkpoint in {out_dir} (expected {out_dir / 'checkpoint.pt'})")
-        state = load_checkpoint(path, map_location=device)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"], device)
         epoch, step = int(state["epoch"]), int(state["step"])
-    elif process.main:
+        if process.main:
+            truncate_metrics(out_dir, step)  # what was logged after the checkpoint is logged again
+    if process.main:
         save_config(out_dir, config_to_dict(config))
+    record = checkpoint_record(config, info)
 
     log = MetricsLog(out_dir, enabled=process.main, tensorboard=config.pretrain.tensorboard)
     result = PretrainResult(out_dir, step, epoch)
@@ -180,7 +195,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         if process.main:
             save_checkpoint(out_dir / "checkpoint.pt", {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": _rng_state(device),
-                "epoch": epoch, "step": step})
+                "epoch": epoch, "step": step, **record})
         process.barrier()
 
     model.train()
@@ -224,7 +239,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         else:
             epoch += 1
             if config.pretrain.knn_every and epoch % config.pretrain.knn_every == 0:
-                scores = knn_monitor(model, train_set, test_set, config, process)
+                scores = knn_monitor(model, train_set, test_set, config, process, info)
                 result.knn[epoch] = scores
                 log.write(step, {f"knn_top1_{k}": v for k, v in scores.items()}, kind="knn")
                 model.train()

@@ -18,8 +18,9 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
+from .._files import write_json_atomic, write_text_atomic
 from ..augment import TRANSFORMS
-from .build import build_pretrain_pipelines
+from .build import build_pretrain_pipelines, load_splits
 from .config import ConfigError, ExperimentConfig
 from .evaluate import fuse_eval
 from .pretrain import pretrain
@@ -77,6 +78,7 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
     "temporal", "fused" (top-1), ...}] sorted by fused top-1, "baseline": the no-augmentation row,
     "files": {...}}``."""
     runs = sweep_runs(config)
+    info = load_splits(config.data)[2]
     root = Path(config.output) / "sweep"
     root.mkdir(parents=True, exist_ok=True)
     epochs = config.sweep.epochs or config.pretrain.epochs
@@ -87,7 +89,7 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
                                          pretrain=dataclasses.replace(config.pretrain, epochs=epochs),
                                          fuse=dataclasses.replace(config.fuse, tsne=False, confusion=False))
         try:
-            build_pretrain_pipelines(run_config)
+            build_pretrain_pipelines(run_config, info)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"sweep run {label!r}: augment: {exc}") from None
         done = out / _RESULT
@@ -96,13 +98,14 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
             log(f"[{k + 1}/{len(runs)}] {label}: reusing {done}")
         else:
             log(f"[{k + 1}/{len(runs)}] {label}: pretraining {epochs} epochs")
-            result = pretrain(run_config, show_progress=show_progress)
+            # A run without its result was interrupted: it starts over (the sweep's own folder).
+            result = pretrain(run_config, show_progress=show_progress, overwrite=True)
             device = next(result.model.parameters()).device
             table = fuse_eval(run_config, device, out_dir=out, tag="linear")["table"]
             row = {"augment": label, "augment_config": augment,
                    **{stream: acc["top1"] for stream, acc in table.items()},
                    **{f"{stream}_top5": acc["top5"] for stream, acc in table.items()}}
-            done.write_text(json.dumps(row, indent=2))
+            write_json_atomic(done, row)
         rows.append(row)
         log("    " + ", ".join(f"{s} {100 * row[s]:.1f}" for s in ("spatial", "temporal", "fused") if s in row))
     key = "fused" if "fused" in rows[0] else next(s for s in ("spatial", "temporal") if s in rows[0])
@@ -127,11 +130,11 @@ def sweep_table(rows: Sequence[Mapping[str, Any]], baseline: Mapping[str, Any], 
 
 def _write(root: Path, rows: List[Dict[str, Any]], baseline: Mapping[str, Any], key: str) -> Dict[str, str]:
     streams = [s for s in ("spatial", "temporal", "fused") if s in rows[0]]
-    (root / "sweep.json").write_text(json.dumps({"sorted_by": key, "runs": rows}, indent=2))
+    write_json_atomic(root / "sweep.json", {"sorted_by": key, "runs": rows})
     csv = ["augment," + ",".join(f"{s}_top1" for s in streams) + f",{key}_vs_none"]
     csv += [f"{r['augment']}," + ",".join(f"{r[s]:.4f}" for s in streams) + f",{r[key] - baseline[key]:+.4f}"
             for r in rows]
-    (root / "sweep.csv").write_text("\n".join(csv) + "\n")
+    write_text_atomic(root / "sweep.csv", "\n".join(csv) + "\n")
     files = {"json": str(root / "sweep.json"), "csv": str(root / "sweep.csv")}
     from . import plots
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..format import DatasetWriter
 
-__all__ = ["ConversionError", "ConversionReport", "Sample", "centre_on_joint", "parse_floats", "run_conversion"]
+__all__ = ["ConversionError", "ConversionReport", "Sample", "parse_floats", "run_conversion"]
 
 CONVERTER_VERSION = "1"
 
@@ -99,20 +99,6 @@ def parse_floats(tokens: Sequence[str], file: Union[str, Path], where: str, expe
             raise ConversionError(file, where, f"value {i + 1} is {token!r}", "NaN or infinite value")
         values.append(value)
     return values
-
-
-def centre_on_joint(x: np.ndarray, joint: int, coord_channels: int = 3) -> np.ndarray:
-    """Subtract the position of ``joint`` at the first frame where it is present (first person) from every
-    present point; points that are exactly zero (missing) stay zero. x: (C, T, V, M)."""
-    coords = x[:coord_channels]
-    present = np.any(coords != 0, axis=0)  # (T, V, M)
-    frames = np.flatnonzero(present[:, joint, 0])
-    if len(frames) == 0:
-        return x
-    origin = coords[:, frames[0], joint, 0].copy()
-    out = x.copy()
-    out[:coord_channels] = np.where(present[None], coords - origin[:, None, None, None], 0.0)
-    return out
 
 
 def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],

@@ -1,52 +1,76 @@
-"""iMiGUE (Liu et al., CVPR 2021) -> mgclr dataset: one sample per annotated micro-gesture (MG) clip, on the
-``imigue22`` OpenPose upper body, 3 channels (x, y, confidence), one person.
+"""iMiGUE (Liu et al., CVPR 2021) -> mgclr dataset: one sample per annotated clip, on the ``imigue22`` OpenPose
+upper body, 3 channels (x, y, confidence; 2 coordinate channels), one person, 25 fps.
 
 Two input forms (``form="auto"`` picks "light_hand" when ``*_light_hand.csv`` files are under ``src``, else
 "openpose"):
 
 * ``"openpose"``: per-frame OpenPose JSON, one folder per video (``frames_dir``, default ``src``:
-  ``<frames_dir>/<video>/<video>_<frame:012d>_keypoints.json``), and one label CSV for all videos (``labels``,
-  default the only ``*.csv`` directly in ``src``) with a header naming its columns: ``video_id``,
-  ``label_id`` (or ``label``), ``start_frame``, ``end_frame``, ``subject_id`` (or ``subject``), optionally
-  ``win_or_lose`` and ``fps``; other columns (``start_time``, ``end_time``, ``class``, ...) are ignored.
-  Header names are matched case-insensitively, spaces and hyphens read as ``_``. A video's clip index is
-  the order of its rows in the CSV.
+  ``<frames_dir>/<video>/<video>_<frame:012d>_keypoints.json``), and the official label CSV of all videos
+  (``labels``, default the only ``*.csv`` directly in ``src``).
 * ``"light_hand"``: the MiGA challenge files, per video ``<video>_light_hand.csv`` (a frame column, then 35
-  points x (x, y, confidence)) and ``<video>_label.csv`` (rows ``label,start,end``). The subject (for the
-  ``xsub`` split) and win/lose are not in these files: pass the annotation CSV of the first form as
-  ``labels`` to get them (only ``video_id`` and ``subject_id`` are then required); without it no sample has
-  a subject and no split is written.
+  points x (x, y, confidence)) and ``<video>_label.csv`` (rows ``class,start,end``). The subject (for the
+  ``xsub`` split), win/lose and the frame rate are not in these files: pass the label CSV of the first form
+  as ``labels`` to get them (only ``video_id`` and ``subject_id`` are then required); without it no sample
+  has a subject and no split is written.
+
+The official label CSV (facts observed on the published file of all 359 videos)
+--------------------------------------------------------------------------------
+* Header ``video_id,label_id,start_time,start_frame,end_time,end_frame,class,subject_id,subject_gender,
+  subject_nationality,win_or_lose`` (18,498 rows, 359 videos, 72 subjects). Header names are matched
+  case-insensitively, spaces and hyphens read as ``_``; the columns may come in any order; columns not named
+  here are ignored.
+* ``label_id`` is the running number of the clip within its video (1, 2, ... up to 282), **not** its class:
+  it becomes the per-sample field ``clip`` and the sample id ``<video>_<label_id>``; two rows of a video with
+  the same ``label_id`` are an error. Without the column, a clip's number is its row's order in its video
+  (0-based, the official MiGA reader's sample names).
+* The class is the column ``class``: MG ids 1-31 and 99, the non-MG class (5,715 rows). The official reader
+  folds 99 into class 32 (``if int(gestureID) == 99: gestureID = 32``), so the benchmark is 32-way with the
+  non-MG clips as its 32nd class: by default (``non_mg="class"``) ids 1-31 become classes 0-30 (``MG1`` ...
+  ``MG31``) and 99 (or an already folded 32) becomes class 31, ``non_mg``. ``non_mg="drop"`` leaves the non-MG
+  clips out (31 classes; every dropped clip counted in the report). A file holding both 32 and 99 is an
+  error: there is no telling whether 32 is a 32nd MG or the folded 99. In the ``_label.csv`` form the class
+  is the first value of each row.
+* ``start_frame`` / ``end_frame`` are the numbers in the JSON file names (numbered from 0), both inclusive
+  (``end_frame >= start_frame`` on every row; in video 298 the last clip ends at frame 20,195 of 21,068
+  files). The official converter reads ``range(startFrame, endFrame + 1)``.
+* ``start_frame / start_time`` is 25.0 (median over all rows, range 24.35-25.0): **the videos are 25 fps**.
+  The frame rate of each video is measured from its rows: the least-squares slope of frames over seconds
+  (``start_frame`` against ``start_time`` and ``end_frame`` against ``end_time``; times in seconds or
+  ``[hh:]mm:ss[.f]``), snapped to the nearest standard rate (23.976, 24, 25, 29.97, 30, 50, 59.94, 60) within
+  1 %. Every row must agree with it (``|frame - fps * time| <= 2 + 1 %`` of the frame), else the video is a
+  named error. An ``fps`` column, when present, gives the rate instead (and the times are checked against
+  it). Without times or ``fps`` (the ``_label.csv`` form alone), 25 is assumed; ``meta.json``'s provenance
+  says which (``fps_source``). Seconds in the timelines are ``frame / fps``.
+* ``win_or_lose`` is ``Win`` or ``Lose`` (13,751 / 4,747 rows), written ``win`` / ``lose``.
 
 Output
 ------
 Layout ``imigue22`` (BODY_25 0-7, 15-18, then the person's right hand's five fingertips, then the left
 hand's, thumb to little finger), ``C = 3`` (``channel_names`` x, y, confidence; ``coord_channels = 2``),
-``M = 1``, fps 30 unless the label CSV has an ``fps`` column. Labels: ``MG1`` ... ``MG32`` (label ids 1-32 ->
-classes 0-31). Label 99 ("no MG", form "light_hand") is not written and is counted in the report as
-``"label 99 (no MG)"``, unless ``keep_no_mg=True``, which adds a 33rd class ``"no_mg"``.
+``M = 1``, ``fps`` as measured (a per-sample ``fps`` column as well when videos differ).
 
-Per-sample fields: ``id`` (``<video>_<clip index>``, the official converter's sample names), ``video``,
-``subject``, ``start_frame``, ``end_frame`` (0-based, both inclusive), ``win_or_lose`` when known,
-``norm_origin`` and ``norm_scale`` (below). Split ``xsub``: subjects in :data:`XSUB_TRAIN_SUBJECTS` train,
-the other 35 of subjects 1-72 test, anything else in neither part.
+Per-sample fields: ``id`` (``<video>_<clip>``), ``video``, ``clip``, ``subject``, ``start_frame``,
+``end_frame`` (0-based, both inclusive), ``win_or_lose`` when known, ``norm_origin`` and ``norm_scale``
+(below). Split ``xsub``: subjects in :data:`XSUB_TRAIN_SUBJECTS` train, the other 35 of subjects 1-72 test,
+anything else in neither part.
 
-``timelines.json`` in ``dst`` (written after the dataset) gives every converted video's MG timeline for the
-emotion work: ``{video: {"subject", "win_or_lose" (when known), "fps", "clips": [{"label" (class index in
-the dataset, None when not written), "source_label" (the id in the file), "name", "start_frame",
-"end_frame", "id" (sample id, None when not written)}]}}``.
+``timelines.json`` in ``dst`` (written after the dataset, through :func:`mgclr.emotion.timeline.write_timelines`,
+the one timeline schema) holds every converted video's annotated MG timeline for the emotion work: the MG
+clips (classes ``MG1`` ... ``MG31``; the non-MG clips are background, not MGs) with their frames, the video's
+fps, length, subject and outcome.
 
 Normalisation (per video, so all clips of a video share one frame of reference)
 -------------------------------------------------------------------------------
-A point is *detected* when its confidence is > 0 and it is not at x = y = 0 (OpenPose writes (0, 0, 0) for
-a missed point). Over the video's frames, ``origin`` is the median neck (BODY_25 1) position of the frames
-where the neck is detected, and ``scale`` the median shoulder width (distance RShoulder-LShoulder, BODY_25 2
-and 5) of the frames where both are detected. Then ``x' = (x - origin_x) / scale`` and ``y' = (origin_y - y)
-/ scale`` (y negated so that it points up, like mgclr's synthetic ``imigue22`` data and Kinect data; x grows
-to the person's left for a person facing the camera), the confidence is kept, and every undetected point
-is exactly 0 in all three channels. A video without a detected neck or without a frame with both shoulders
-is skipped (reason ``"no person detected"``). ``norm_origin`` ([x, y] in pixels) and ``norm_scale`` (pixels)
-are stored per sample, so the pixel coordinates can be recovered. Frames missing from a folder of JSON files
-count as frames with nobody detected.
+:func:`mgclr.data.normalise.normalise_openpose_video` (recorded in ``meta["normalise"]`` so that ``mgclr
+recognize`` can apply it to a new video): a point is *detected* when its confidence is > 0 and it is not at
+x = y = 0 (OpenPose writes (0, 0, 0) for a missed point). Over the video's frames, ``origin`` is the median
+neck (imigue22 joint 1) position of the frames where the neck is detected, and ``scale`` the median shoulder
+width (joints 2 and 5) of the frames where both are detected. Then ``x' = (x - origin_x) / scale`` and ``y' =
+(origin_y - y) / scale`` (y up; x grows to the person's left for a person facing the camera), the confidence
+is kept, and every undetected point is exactly 0 in all three channels. A video without a detected neck or
+without a frame with both shoulders is skipped (reason ``"no person detected"``). ``norm_origin`` ([x, y] in
+pixels) and ``norm_scale`` (pixels) are stored per sample, so the pixel coordinates can be recovered. Frames
+missing from a folder of JSON files count as frames with nobody detected.
 
 What was verified, and where
 ----------------------------
@@ -63,32 +87,21 @@ What was verified, and where
   (stgcn_imigue/net/utils/graph.py, ``openpose22``) joins the wrist it lists first to the first finger
   group, but that edge list is off by one elsewhere. We therefore read the first five as the person's left
   fingertips (``csv_first_hand="left"``, the default) and the next five as the right; pass
-  ``csv_first_hand="right"`` if your files say otherwise. Note this puts the left fingertips at imigue22
-  joints 17-21, where the official converter's array has ``RightFinger1-5`` at 12-16. The five points are
-  read as thumb, index, middle, ring, little fingertips (OpenPose hand points 4, 8, 12, 16, 20): assumed,
-  not verified.
-* ``<video>_label.csv``: rows ``gestureID,start,end`` without header; ids 1-32, and 99 which the official
-  reader folds into class 32 (``if int(gestureID) == 99: gestureID = 32``; we keep it apart); frames are
-  0-based and inclusive: the reader adds 1 for its 1-based ``getSkeleton`` and imigue_gendata.py reads
-  ``range(startFrame, endFrame + 1)`` -- iMiGUEaccessSample.py, imigue_gendata.py. The official reader
-  parses the skeleton CSV with ``header=None``, while third-party MiGA loaders (``prebuild`` cache and
-  ``IJCAI_MiGA_Track1`` dataset in the code corpus) skip a first (header) row: we skip a first row that is
-  not all numbers or is the pandas column numbering (0, 1, 2, ... or an empty first cell), and frame k is
-  the k-th data row.
-* Form "openpose": real iMiGUE OpenPose output is in linuxsino/iMiGUE (Data/skeleton/raw/298/
+  ``csv_first_hand="right"`` if your files say otherwise. The five points are read as thumb, index, middle,
+  ring, little fingertips (OpenPose hand points 4, 8, 12, 16, 20): assumed, not verified.
+* ``<video>_label.csv``: rows ``gestureID,start,end`` without header, frames 0-based and inclusive
+  (iMiGUEaccessSample.py, imigue_gendata.py). The official reader parses the skeleton CSV with
+  ``header=None``, while third-party MiGA loaders skip a first (header) row: we skip a first row that is not
+  all numbers or is the pandas column numbering (0, 1, 2, ... or an empty first cell), and frame k is the
+  k-th data row.
+* Form "openpose": real iMiGUE OpenPose output (linuxsino/iMiGUE, Data/skeleton/raw/298/
   298_000000000000_keypoints.json): version 1.3, ``people`` with ``pose_keypoints_2d`` (75),
   ``face_keypoints_2d``, ``hand_left_keypoints_2d`` and ``hand_right_keypoints_2d`` (63 each), files
-  numbered from 0. In that frame the ``hand_right`` wrist (213, 628) lies at BODY_25 RWrist (173, 631) and
-  ``hand_left``'s (441, 630) at LWrist (426, 633): in the JSON, left and right are the person's sides, as in
-  OpenPose, and map directly.
-* The official converter keeps at most the last 90 frames of a clip (``max_frame = 90``,
-  imigue_gendata.py); we keep every frame (T is the longest clip).
-* The xsub subject list is the one given in the project brief; the class names are not in the official
-  tools (a third-party list exists but is unverified), hence ``MG1`` ... ``MG32``.
-
-Not verified (no copy in the corpus): the label CSV of form "openpose" (its header, whether its frame numbers
-are 0-based like the JSON file numbers -- we assume so -- and what ``win_or_lose`` holds; kept as the text
-given), the frame column of ``_light_hand.csv`` (read, not used), and the fps (30 assumed).
+  numbered from 0; 21,068 files for video 298. In that frame the ``hand_right`` wrist (213, 628) lies at
+  BODY_25 RWrist (173, 631): in the JSON, left and right are the person's sides, as in OpenPose.
+* The official converter keeps at most the last 90 frames of a clip (``max_frame = 90``); we keep every
+  frame (T is the longest clip). The xsub subject list is the one given in the project brief; the MG class
+  names are not in the official tools, hence ``MG1`` ... ``MG31``.
 """
 
 from __future__ import annotations
@@ -103,7 +116,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..._files import write_text_atomic
+from ...emotion.timeline import MGEvent, Timeline, TimelineError, normalise_outcome, write_timelines
+from ..normalise import NormalisationError, normalise_openpose_video, openpose_video_spec
 from .common import (
     ConversionError,
     ConversionReport,
@@ -118,14 +132,20 @@ from .common import (
     sorted_files,
 )
 
-__all__ = ["IMIGUE_FPS", "NO_MG_LABEL", "NUM_CLASSES", "XSUB_TRAIN_SUBJECTS", "convert_imigue", "xsub_part"]
+__all__ = ["IMIGUE_FPS", "NON_MG_LABEL", "NON_MG_NAME", "NUM_CLASSES", "NUM_MG_CLASSES", "XSUB_TRAIN_SUBJECTS",
+           "class_names", "convert_imigue", "xsub_part"]
 
-IMIGUE_FPS = 30.0
-NUM_CLASSES = 32
-NO_MG_LABEL = 99
+IMIGUE_FPS = 25.0  # start_frame / start_time of the official label CSV
+NUM_MG_CLASSES = 31  # MG ids 1-31 in the official label CSV
+NON_MG_LABEL = 99  # the non-MG clips; the official reader folds them into class 32
+FOLDED_NON_MG_LABEL = 32
+NUM_CLASSES = NUM_MG_CLASSES + 1  # the benchmark: 31 MGs and the non-MG class
+NON_MG_NAME = "non_mg"
 NUM_SUBJECTS = 72
 XSUB_TRAIN_SUBJECTS = frozenset((2, 4, 5, 6, 9, 10, 12, 13, 14, 15, 17, 18, 20, 21, 22, 23, 25, 28, 29, 30, 31, 35,
                                  36, 38, 39, 41, 42, 43, 44, 46, 47, 48, 52, 53, 59, 61, 62))
+STANDARD_FPS = (23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0)
+_NON_MG_POLICIES = ("class", "drop")
 
 # Internal 35-point order shared by both forms: BODY_25 0-24, the person's right fingertips 25-29, the
 # person's left fingertips 30-34 (each thumb, index, middle, ring, little).
@@ -134,18 +154,21 @@ _RIGHT_TIPS = slice(25, 30)
 _LEFT_TIPS = slice(30, 35)
 _HAND_TIPS = (4, 8, 12, 16, 20)  # OpenPose hand model
 _TO_IMIGUE22 = (0, 1, 2, 3, 4, 5, 6, 7, 15, 16, 17, 18, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34)
-_NECK, _RSHOULDER, _LSHOULDER = 1, 2, 5
 
 _FORMS = ("auto", "openpose", "light_hand")
-_NO_MG_REASON = "label 99 (no MG)"
+_DROPPED_REASON = "non-MG clip (class 99), dropped (non_mg='drop')"
 _LIGHT_HAND_SUFFIX = "_light_hand.csv"
 _FRAME_NAME = re.compile(r"_(\d+)_keypoints\.json$")
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)$")
 
 _COLUMN_ALIASES = {
     "video": ("video_id", "video"),
-    "label": ("label_id", "label", "class_id"),
+    "clip": ("label_id", "clip_id", "clip"),
+    "class": ("class", "class_id", "mg_class", "label"),
     "start": ("start_frame",),
     "end": ("end_frame",),
+    "start_time": ("start_time",),
+    "end_time": ("end_time",),
     "subject": ("subject_id", "subject"),
     "win_or_lose": ("win_or_lose", "win_lose", "winorlose", "win/lose"),
     "fps": ("fps",),
@@ -161,16 +184,33 @@ def xsub_part(subject: Optional[int]) -> Optional[str]:
     return "test" if 1 <= subject <= NUM_SUBJECTS else None
 
 
+def class_names(non_mg: str = "class") -> List[str]:
+    """The dataset's class names: ``MG1`` ... ``MG31``, then ``non_mg`` unless ``non_mg="drop"``."""
+    return [f"MG{k}" for k in range(1, NUM_MG_CLASSES + 1)] + ([NON_MG_NAME] if non_mg == "class" else [])
+
+
+def _is_non_mg(source_label: int) -> bool:
+    return source_label in (NON_MG_LABEL, FOLDED_NON_MG_LABEL)
+
+
+def _class_of(source_label: int, non_mg: str) -> Optional[int]:
+    """Class index of an id of the file (None: left out)."""
+    if _is_non_mg(source_label):
+        return NUM_MG_CLASSES if non_mg == "class" else None
+    return source_label - 1
+
+
 # ------------------------------------------------------------------------------------------------ plans
 
 
 @dataclass
 class _Clip:
-    index: int
-    source_label: int
+    number: int  # label_id, or the row's order in its video
+    source_label: int  # the class id of the file
     start: int
     end: int  # inclusive
-    line: str  # where it was read, for error messages
+    file: Path  # where it was read, for error messages
+    line: str
 
 
 @dataclass
@@ -182,11 +222,14 @@ class _Video:
     clips: List[_Clip] = field(default_factory=list)
     subject: Optional[int] = None
     win_or_lose: Optional[str] = None
-    fps: float = IMIGUE_FPS
+    fps: Optional[float] = None  # an fps column's value; else measured from `times` in _resolve_fps
+    fps_source: str = "assumed"
+    times: List[Tuple[int, float, Path, str]] = field(default_factory=list)  # (frame, seconds, file, where)
     frames: Dict[int, Path] = field(default_factory=dict)  # form "openpose": frame number -> JSON file
     num_frames: int = 0
     error: Optional[ConversionError] = None
     converted: bool = False
+    first_row: bool = True  # no table row read yet (the video's fields are set by its first row)
 
 
 def _video_key(name: str) -> str:
@@ -220,19 +263,78 @@ def _subject(token: str, file: Path, where: str) -> int:
     return int(match.group(1))
 
 
+def _seconds(token: str, file: Path, where: str) -> float:
+    """Seconds from ``12.48`` or ``[hh:]mm:ss[.f]``."""
+    token = token.strip()
+    match = _CLOCK.match(token)
+    if match:
+        hours, minutes, seconds = match.groups()
+        return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    value = parse_floats([token], file, where)[0]
+    if value < 0:
+        raise ConversionError(file, where, f"a time must be >= 0 s, got {token!r}", "non-numeric")
+    return value
+
+
 def _check_label(label: int, file: Path, where: str) -> None:
-    if not (1 <= label <= NUM_CLASSES or label == NO_MG_LABEL):
-        raise ConversionError(file, where, f"label {label} is not an iMiGUE class (1-{NUM_CLASSES}, or "
-                                           f"{NO_MG_LABEL} for no MG)", "unknown label")
+    if not (1 <= label <= FOLDED_NON_MG_LABEL or label == NON_MG_LABEL):
+        raise ConversionError(file, where, f"class {label} is not an iMiGUE class (MGs 1-{NUM_MG_CLASSES}, "
+                                           f"{NON_MG_LABEL} for a non-MG clip, or {FOLDED_NON_MG_LABEL} for one "
+                                           f"already folded as the official reader does)", "unknown label")
 
 
-def _check_clip(clip: _Clip, num_frames: int, file: Path) -> None:
+def _add_clip(video: _Video, clip: _Clip) -> None:
+    """Append ``clip``, refusing a second clip with the same number or the same class and frames."""
+    for other in video.clips:
+        if other.number == clip.number:
+            raise ConversionError(clip.file, clip.line, f"clip {clip.number} of video {video.name} is also at "
+                                                        f"{other.line}", "duplicate row")
+        if (other.source_label, other.start, other.end) == (clip.source_label, clip.start, clip.end):
+            raise ConversionError(clip.file, clip.line, f"class {clip.source_label}, frames {clip.start}-{clip.end} "
+                                                        f"of video {video.name} are also at {other.line}",
+                                  "duplicate row")
+    video.clips.append(clip)
+
+
+def _check_clip(clip: _Clip, num_frames: int) -> None:
     if clip.end < clip.start:
-        raise ConversionError(file, clip.line, f"empty clip: end frame {clip.end} before start frame {clip.start}",
-                              "empty clip")
+        raise ConversionError(clip.file, clip.line, f"empty clip: end frame {clip.end} before start frame "
+                                                    f"{clip.start}", "empty clip")
     if clip.start < 0 or clip.end >= num_frames:
-        raise ConversionError(file, clip.line, f"clip frames {clip.start}-{clip.end} outside the video's "
-                                               f"{num_frames} frames (0-{num_frames - 1})", "clip outside video")
+        raise ConversionError(clip.file, clip.line, f"clip frames {clip.start}-{clip.end} outside the video's "
+                                                    f"{num_frames} frames (0-{num_frames - 1})", "clip outside video")
+
+
+def _snap_fps(fps: float) -> float:
+    nearest = min(STANDARD_FPS, key=lambda s: abs(fps - s))
+    return nearest if abs(fps - nearest) <= 0.01 * nearest else round(fps, 3)
+
+
+def _agrees(frame: int, seconds: float, fps: float) -> bool:
+    return abs(frame - fps * seconds) <= 2 + 0.01 * frame
+
+
+def _resolve_fps(video: _Video) -> None:
+    """The video's frame rate: its ``fps`` column, else measured from its (frame, seconds) pairs, else the
+    iMiGUE rate (assumed); every pair must agree with it (see the module docstring). The measurement is
+    robust to a wrong row: the median of frame / time gives a first rate, the least-squares slope through the
+    origin over the rows that agree with it the final one (large frames weigh most, where rounding of the
+    times matters least), so that the row named in an error is the wrong one."""
+    if video.fps is None:
+        ratios = [f / t for f, t, _, _ in video.times if t > 0 and f > 0]
+        if ratios:
+            first = float(np.median(ratios))
+            agree = [(f, t) for f, t, _, _ in video.times if t > 0 and _agrees(f, t, first)]
+            slope = sum(f * t for f, t in agree) / sum(t * t for _, t in agree) if agree else first
+            video.fps, video.fps_source = _snap_fps(slope), "start_frame/start_time, end_frame/end_time"
+        else:
+            video.fps, video.fps_source = IMIGUE_FPS, "assumed (no times in the label file)"
+    for frame, seconds, file, where in video.times:
+        if not _agrees(frame, seconds, video.fps):
+            raise ConversionError(file, where, f"frame {frame} at {seconds:g} s contradicts video {video.name}'s "
+                                               f"{video.fps:g} fps ({video.fps_source}; expected frame "
+                                               f"{video.fps * seconds:.0f} +- {2 + 0.01 * frame:.0f})",
+                                  "inconsistent fps")
 
 
 # ---------------------------------------------------------------------------------- the annotation table
@@ -240,9 +342,9 @@ def _check_clip(clip: _Clip, num_frames: int, file: Path) -> None:
 
 def _read_table(path: Path, videos: Dict[str, _Video], *, need_clips: bool, skip_bad: bool,
                 skips: Skips) -> None:
-    """Read the annotation CSV into ``videos`` (created as met). A bad row is charged to its video (the video is
+    """Read the label CSV into ``videos`` (created as met). A bad row is charged to its video (the video is
     then skipped whole, its timeline being incomplete) or, when even its video is unknown, raised or counted."""
-    required = ("video", "label", "start", "end", "subject") if need_clips else ("video", "subject")
+    required = ("video", "class", "start", "end", "subject") if need_clips else ("video", "subject")
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         reader = csv.reader(fh)
         columns: Dict[str, int] = {}
@@ -259,8 +361,10 @@ def _read_table(path: Path, videos: Dict[str, _Video], *, need_clips: bool, skip
                         columns[key] = found[0]
                 missing = [_COLUMN_ALIASES[k][0] for k in required if k not in columns]
                 if missing:
+                    hint = (" (label_id is the clip's number within its video; the MG class is the column "
+                            "'class')" if "class" in missing and "clip" in columns else "")
                     raise ConversionError(path, where, f"no column {', '.join(missing)} in the header "
-                                                       f"({', '.join(header)})", "missing column")
+                                                       f"({', '.join(header)}){hint}", "missing column")
                 continue
             video_cell = row[columns["video"]].strip() if len(row) > columns["video"] else ""
             video = videos.get(_video_key(video_cell)) if video_cell else None
@@ -290,22 +394,39 @@ def _table_row(path: Path, where: str, row: List[str], columns: Dict[str, int], 
         return row[columns[key]].strip() if key in columns else ""
 
     subject = _subject(cell("subject"), path, f"{where}, field 'subject_id'")
-    win = cell("win_or_lose") or None
-    fps = float(parse_floats([cell("fps")], path, f"{where}, field 'fps'")[0]) if cell("fps") else IMIGUE_FPS
-    if fps <= 0:
-        raise ConversionError(path, f"{where}, field 'fps'", f"fps must be positive, got {fps}", "non-numeric")
-    first = not video.clips and video.subject is None
-    if not first and (subject != video.subject or win != video.win_or_lose or fps != video.fps):
+    try:
+        win = normalise_outcome(cell("win_or_lose") or None, "win_or_lose")
+    except TimelineError as exc:
+        raise ConversionError(path, f"{where}, field 'win_or_lose'", str(exc), "unknown outcome") from None
+    fps = None
+    if cell("fps"):
+        fps = float(parse_floats([cell("fps")], path, f"{where}, field 'fps'")[0])
+        if not fps > 0:
+            raise ConversionError(path, f"{where}, field 'fps'", f"fps must be positive, got {fps:g}", "non-numeric")
+    if not video.first_row and (subject != video.subject or win != video.win_or_lose or
+                                (fps is not None and fps != video.fps)):
         raise ConversionError(path, where, f"subject/win_or_lose/fps of video {video.name} differ from its earlier "
                                            f"rows ({subject}, {win}, {fps} vs {video.subject}, "
                                            f"{video.win_or_lose}, {video.fps})", "inconsistent video fields")
-    video.subject, video.win_or_lose, video.fps = subject, win, fps
+    video.first_row = False
+    video.subject, video.win_or_lose = subject, win
+    if fps is not None:
+        video.fps, video.fps_source = fps, "the label file's fps column"
+    frames = {}
+    for key, name in (("start", "start_frame"), ("end", "end_frame")):
+        if cell(key) or need_clips:
+            frames[key] = parse_integer(cell(key), path, f"{where}, field '{name}'", name)
+    for key in ("start", "end"):
+        time_key = f"{key}_time"
+        if cell(time_key) and key in frames:
+            seconds = _seconds(cell(time_key), path, f"{where}, field '{time_key}'")
+            video.times.append((frames[key], seconds, path, f"{where}, field '{time_key}'"))
     if need_clips:
-        label = parse_integer(cell("label"), path, f"{where}, field 'label_id'", "label_id")
-        _check_label(label, path, f"{where}, field 'label_id'")
-        start = parse_integer(cell("start"), path, f"{where}, field 'start_frame'", "start_frame")
-        end = parse_integer(cell("end"), path, f"{where}, field 'end_frame'", "end_frame")
-        video.clips.append(_Clip(len(video.clips), label, start, end, where))
+        label = parse_integer(cell("class"), path, f"{where}, field 'class'", "class")
+        _check_label(label, path, f"{where}, field 'class'")
+        number = parse_integer(cell("clip"), path, f"{where}, field 'label_id'", "label_id") \
+            if "clip" in columns else len(video.clips)
+        _add_clip(video, _Clip(number, label, frames["start"], frames["end"], path, where))
 
 
 def _find_table(src: Path) -> Path:
@@ -427,7 +548,7 @@ def _read_light_hand(file: Path, first_hand: str) -> np.ndarray:
 def _read_light_hand_labels(file: Path, video: _Video) -> None:
     for where, label, start, end in iter_label_rows(file):
         _check_label(label, file, where)
-        video.clips.append(_Clip(len(video.clips), label, start, end, where))
+        _add_clip(video, _Clip(len(video.clips), label, start, end, file, where))
     if not video.clips:
         raise ConversionError(file, "", "no clip in it", "empty")
 
@@ -438,8 +559,8 @@ def _scan_light_hand(src: Path, videos: Dict[str, _Video], table: Dict[str, _Vid
         meta = table.get(_video_key(name))
         video = _Video(_video_key(name), name, source=file, label_file=file.parent / f"{name}_label.csv")
         if meta is not None:
-            video.subject, video.win_or_lose, video.fps, video.error = (meta.subject, meta.win_or_lose, meta.fps,
-                                                                        meta.error)
+            video.subject, video.win_or_lose, video.error = meta.subject, meta.win_or_lose, meta.error
+            video.fps, video.fps_source, video.times = meta.fps, meta.fps_source, meta.times
         if video.key in videos:  # both stay: the first is converted, this one is counted as skipped
             video.error = ConversionError(file, "", f"video {name} also at {videos[video.key].source}",
                                           "duplicate video")
@@ -461,43 +582,24 @@ def _scan_light_hand(src: Path, videos: Dict[str, _Video], table: Dict[str, _Vid
 # ------------------------------------------------------------------------------------------------ convert
 
 
-def _normalise(points: np.ndarray, file: Path) -> Tuple[np.ndarray, Tuple[float, float], float]:
-    x, y, c = points[..., 0], points[..., 1], points[..., 2]
-    detected = (c > 0) & ~((x == 0) & (y == 0))
-    neck = detected[:, _NECK]
-    both = detected[:, _RSHOULDER] & detected[:, _LSHOULDER]
-    if not neck.any():
-        raise ConversionError(file, "", "the neck (BODY_25 point 1) is detected in no frame; cannot normalise",
-                              "no person detected")
-    if not both.any():
-        raise ConversionError(file, "", "no frame has both shoulders detected; cannot normalise",
-                              "no person detected")
-    ox, oy = float(np.median(x[neck, _NECK])), float(np.median(y[neck, _NECK]))
-    scale = float(np.median(np.hypot(x[both, _RSHOULDER] - x[both, _LSHOULDER],
-                                     y[both, _RSHOULDER] - y[both, _LSHOULDER])))
-    if not scale > 0:
-        raise ConversionError(file, "", "median shoulder width is 0; cannot normalise", "no person detected")
-    out = np.zeros_like(points)
-    out[..., 0] = np.where(detected, (x - ox) / scale, 0.0)
-    out[..., 1] = np.where(detected, (oy - y) / scale, 0.0)
-    out[..., 2] = np.where(detected, c, 0.0)
-    return out, (ox, oy), scale
-
-
-def _class_names(keep_no_mg: bool) -> List[str]:
-    return [f"MG{k}" for k in range(1, NUM_CLASSES + 1)] + (["no_mg"] if keep_no_mg else [])
-
-
-def _class_of(source_label: int, keep_no_mg: bool) -> Optional[int]:
-    if source_label == NO_MG_LABEL:
-        return NUM_CLASSES if keep_no_mg else None
-    return source_label - 1
+def _check_non_mg_ids(videos: Sequence[_Video]) -> None:
+    """A dataset holding both 32 and 99 is ambiguous (32 may be a 32nd MG or the folded 99): an error."""
+    first: Dict[int, _Clip] = {}
+    for video in videos:
+        for clip in video.clips:
+            first.setdefault(clip.source_label, clip)
+    if FOLDED_NON_MG_LABEL in first and NON_MG_LABEL in first:
+        a, b = first[FOLDED_NON_MG_LABEL], first[NON_MG_LABEL]
+        raise ConversionError(b.file, b.line, f"class {NON_MG_LABEL} (non-MG) here and class {FOLDED_NON_MG_LABEL} at "
+                                              f"{a.file}: {a.line}: the official reader folds 99 into 32, so a file "
+                                              f"holding both cannot say whether 32 is a 32nd MG or a non-MG clip",
+                              "ambiguous non-MG class")
 
 
 def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool = False, overwrite: bool = False,
                    progress: bool = True, splits: Optional[Sequence[str]] = None, form: str = "auto",
                    frames_dir: Union[str, Path, None] = None, labels: Union[str, Path, None] = None,
-                   keep_no_mg: bool = False, csv_first_hand: str = "left") -> ConversionReport:
+                   non_mg: str = "class", csv_first_hand: str = "left") -> ConversionReport:
     """Convert iMiGUE skeletons under ``src`` into an mgclr dataset at ``dst`` (see the module docstring).
 
     Args:
@@ -506,8 +608,9 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
         form: ``"auto"``, ``"openpose"`` (per-frame JSON + one label CSV) or ``"light_hand"`` (MiGA CSVs).
         frames_dir: form "openpose": the folder of per-video JSON folders (default ``src``).
         labels: form "openpose": the label CSV (default: the only ``*.csv`` directly in ``src``); form
-            "light_hand": optional annotation CSV giving each video's subject (and win/lose, fps).
-        keep_no_mg: write label-99 clips as a class ``"no_mg"`` instead of skipping (and counting) them.
+            "light_hand": optional label CSV giving each video's subject (and win/lose, frame rate).
+        non_mg: ``"class"`` (default, the official protocol: the non-MG clips, id 99, are the 32nd class
+            ``non_mg``) or ``"drop"`` (left out and counted; 31 classes).
         csv_first_hand: ``"left"`` or ``"right"``, the person's side of the first five fingertip points of a
             ``_light_hand.csv``.
 
@@ -516,6 +619,8 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
     src = Path(src)
     if form not in _FORMS:
         raise ValueError(f"form: expected one of {', '.join(_FORMS)}, got {form!r}")
+    if non_mg not in _NON_MG_POLICIES:
+        raise ValueError(f"non_mg: expected one of {', '.join(_NON_MG_POLICIES)}, got {non_mg!r}")
     if csv_first_hand not in ("left", "right"):
         raise ValueError(f"csv_first_hand: expected 'left' or 'right', got {csv_first_hand!r}")
     if not src.is_dir():
@@ -547,14 +652,17 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
             raise FileNotFoundError(f"{src}: no *{_LIGHT_HAND_SUFFIX}")
     if not videos:
         raise FileNotFoundError(f"{src}: no iMiGUE video found")
+    _check_non_mg_ids(list(videos.values()))
 
+    names = class_names(non_mg)
     sources: List[_Video] = []
     longest = 1
     for video in sorted(videos.values(), key=lambda v: v.name):
         if video.error is None:
             try:
+                _resolve_fps(video)
                 for clip in video.clips:
-                    _check_clip(clip, video.num_frames, video.label_file)
+                    _check_clip(clip, video.num_frames)
             except ConversionError as exc:
                 video.error = exc
         if video.error is not None:
@@ -564,8 +672,8 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
             continue
         written = []
         for clip in video.clips:
-            if _class_of(clip.source_label, keep_no_mg) is None:
-                skips.append((_NO_MG_REASON, f"{video.label_file}: {clip.line}: clip {video.name}_{clip.index}"))
+            if _class_of(clip.source_label, non_mg) is None:
+                skips.append((_DROPPED_REASON, f"{clip.file}: {clip.line}: clip {video.name}_{clip.number}"))
             else:
                 written.append(clip)
         if written:
@@ -573,6 +681,8 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
             longest = max([longest] + [c.end - c.start + 1 for c in written])
         else:
             video.converted = True  # nothing to read; its timeline is still valid
+    fps_values = sorted({v.fps for v in videos.values() if v.error is None})
+    fps = fps_values[0] if len(fps_values) == 1 else None
 
     def parse(video: _Video) -> Iterator[Sample]:
         if video.error is not None:
@@ -584,64 +694,60 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
             if len(points) != video.num_frames:  # the file changed since it was counted
                 raise ConversionError(video.source, "", f"{len(points)} frames, counted {video.num_frames} "
                                                         f"before", "changed while reading")
-        norm, origin, scale = _normalise(points, video.source)
-        body = norm[:, list(_TO_IMIGUE22)].astype(np.float32)  # (T, 22, 3)
+        body = points[:, list(_TO_IMIGUE22)].transpose(2, 0, 1)[..., None]  # (3, T, 22, 1)
+        try:
+            norm, origin, scale = normalise_openpose_video(body)
+        except NormalisationError as exc:
+            raise ConversionError(video.source, "", str(exc), "no person detected") from None
+        norm = norm.astype(np.float32)
         samples = []
         for clip in video.clips:
-            label = _class_of(clip.source_label, keep_no_mg)
+            label = _class_of(clip.source_label, non_mg)
             if label is None:
                 continue
-            x = body[clip.start:clip.end + 1].transpose(2, 0, 1)[..., None]  # (3, T, 22, 1)
-            fields = {"id": f"{video.name}_{clip.index}", "video": video.name, "subject": video.subject,
-                      "start_frame": clip.start, "end_frame": clip.end, "norm_origin": [origin[0], origin[1]],
-                      "norm_scale": scale}
+            x = norm[:, clip.start:clip.end + 1]
+            fields = {"id": f"{video.name}_{clip.number}", "video": video.name, "clip": clip.number,
+                      "subject": video.subject, "start_frame": clip.start, "end_frame": clip.end,
+                      "norm_origin": [origin[0], origin[1]], "norm_scale": scale}
             if video.win_or_lose is not None:
                 fields["win_or_lose"] = video.win_or_lose
+            if fps is None:
+                fields["fps"] = video.fps
             samples.append(Sample(np.ascontiguousarray(x), label, fields))
         video.converted = True
         return iter(samples)
 
-    fps_values = {v.fps for v in videos.values() if v.error is None}
-    fps = fps_values.pop() if len(fps_values) == 1 else None
     no_subject = sum(1 for v in sources if v.error is None and v.subject is None)
-    provenance = {"source": str(src), "form": form, "files": len(sources), "keep_no_mg": keep_no_mg,
+    fps_sources = sorted({v.fps_source for v in videos.values() if v.error is None})
+    provenance = {"source": str(src), "form": form, "files": len(sources), "non_mg": non_mg,
+                  "class_ids": f"MG ids 1-{NUM_MG_CLASSES} -> classes 0-{NUM_MG_CLASSES - 1}; non-MG ({NON_MG_LABEL}, "
+                               f"or {FOLDED_NON_MG_LABEL} folded) -> " +
+                               (f"class {NUM_MG_CLASSES} '{NON_MG_NAME}'" if non_mg == "class" else "dropped"),
                   "csv_first_hand": csv_first_hand if form == "light_hand" else None,
-                  "frames": "0-based, start and end inclusive",
+                  "frames": "0-based, start and end inclusive", "fps_source": fps_sources,
+                  "fps_per_video": None if fps is not None else fps_values,
                   "videos_without_subject": no_subject}
-    normalisation = ("per video: x' = (x - origin_x) / scale, y' = (origin_y - y) / scale (y up); origin = median "
-                     "neck (BODY_25 1) position over the frames where it is detected, scale = median RShoulder-"
-                     "LShoulder distance over the frames where both are detected (pixels; per-sample norm_origin, "
-                     "norm_scale); confidence kept; undetected points (confidence 0 or x = y = 0) are 0 in all "
-                     "channels; the most confident person (highest mean BODY_25 confidence) of each frame")
     report = run_conversion(
         "imigue", dst, sources, parse,
         writer_args={"channels": 3, "frames": longest, "joints": len(_TO_IMIGUE22), "persons": 1,
-                     "layout": "imigue22", "class_names": _class_names(keep_no_mg), "coord_channels": 2,
-                     "channel_names": ["x", "y", "confidence"], "fps": fps},
+                     "layout": "imigue22", "class_names": names, "coord_channels": 2,
+                     "channel_names": ["x", "y", "confidence"], "fps": fps, "normalise": openpose_video_spec()},
         split_of=lambda s: {"xsub": xsub_part(s.fields.get("subject"))}, provenance=provenance,
-        normalisation=normalisation, skip_bad=skip_bad, overwrite=overwrite, progress=progress, splits=splits,
+        normalisation=openpose_video_spec()["description"], skip_bad=skip_bad, overwrite=overwrite,
+        progress=progress, splits=splits,
         describe=lambda v: str(v.source if v.source is not None else v.label_file), skipped_before=skips)
-    _write_timelines(Path(dst), videos, keep_no_mg)
+    _write_timelines(Path(dst), videos, names)
     return report
 
 
-def _write_timelines(dst: Path, videos: Dict[str, _Video], keep_no_mg: bool) -> None:
-    names = _class_names(True)
-    timelines: Dict[str, Any] = {}
+def _write_timelines(dst: Path, videos: Dict[str, _Video], names: Sequence[str]) -> None:
+    """The annotated MG timeline of every converted video (the non-MG clips are background, not MGs)."""
+    timelines = []
     for video in sorted(videos.values(), key=lambda v: v.name):
         if not video.converted:
             continue
-        entry: Dict[str, Any] = {"subject": video.subject}
-        if video.win_or_lose is not None:
-            entry["win_or_lose"] = video.win_or_lose
-        entry["fps"] = video.fps
-        clips = []
-        for clip in video.clips:
-            label = _class_of(clip.source_label, keep_no_mg)
-            name = names[NUM_CLASSES] if clip.source_label == NO_MG_LABEL else names[clip.source_label - 1]
-            clips.append({"label": label, "source_label": clip.source_label, "name": name,
-                          "start_frame": clip.start, "end_frame": clip.end,
-                          "id": f"{video.name}_{clip.index}" if label is not None else None})
-        entry["clips"] = clips
-        timelines[video.name] = entry
-    write_text_atomic(dst / "timelines.json", json.dumps(timelines, indent=1))
+        events = [MGEvent(clip.source_label - 1, names[clip.source_label - 1], clip.start, clip.end)
+                  for clip in video.clips if not _is_non_mg(clip.source_label)]
+        timelines.append(Timeline(video.name, video.fps, events, num_frames=video.num_frames,
+                                  outcome=video.win_or_lose, subject=video.subject, source="annotation"))
+    write_timelines(dst / "timelines.json", timelines)

@@ -50,6 +50,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..normalise import ntu_pre_normalise as pre_normalise
+from ..normalise import ntu_spec
 from .common import ConversionError, ConversionReport, Sample, iter_lines, parse_floats, run_conversion, sorted_files
 
 __all__ = ["ACTIONS_60", "ACTIONS_120", "MISSING_SKELETONS_60", "MISSING_SKELETONS_120", "NORMALISATION",
@@ -61,7 +63,6 @@ _LISTED = "listed as missing skeletons"
 KINECT_BODIES = 4  # slots read per frame: 2s-AGCN's max_body_kinect
 PERSONS = 2        # bodies kept: 2s-AGCN's max_body_true
 FPS = 30.0
-SPINE_BASE, SPINE_MID, LEFT_SHOULDER, RIGHT_SHOULDER = 0, 1, 4, 8  # ntu25 indices (0-based)
 
 NORMALISATION = """\
 Pre-normalisation as lshiwjx/2s-AGCN data_gen/preprocess.py pre_normalization (re-implemented), on the two
@@ -351,51 +352,6 @@ def select_bodies(xyz: np.ndarray, persons: int = PERSONS) -> np.ndarray:
     return out
 
 
-def _rotation_onto(v: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The 3x3 rotation by the smallest angle (about ``v x target``) that turns ``v`` onto the unit vector
-    ``target`` (Rodrigues' formula); the identity when ``v`` is too short to define a direction."""
-    norm = float(np.linalg.norm(v))
-    if norm < 1e-6:
-        return np.eye(3)
-    u = v / norm
-    axis = np.cross(u, target)
-    sin, cos = float(np.linalg.norm(axis)), float(np.dot(u, target))
-    if sin < 1e-12:
-        if cos > 0:
-            return np.eye(3)
-        # Opposite: any half turn about an axis perpendicular to target works; pick one deterministically.
-        helper = np.array([0.0, 1.0, 0.0]) if abs(target[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
-        p = np.cross(target, helper)
-        p /= np.linalg.norm(p)
-        return 2.0 * np.outer(p, p) - np.eye(3)
-    k = axis / sin
-    K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + sin * K + (1.0 - cos) * (K @ K)
-
-
-def pre_normalise(x: np.ndarray) -> np.ndarray:
-    """Steps 2-4 of :data:`NORMALISATION` on ``x`` (T, M, 25, 3) float64, person 0 first; returns a new array.
-    Joints at exactly (0, 0, 0) are missing and stay so."""
-    x = np.array(x, dtype=np.float64)
-    present = np.any(x != 0, axis=-1)  # (T, M, V), before centring moves a real joint onto the origin
-    has_centre = present[:, 0, SPINE_MID]
-    if has_centre.any():
-        # Hold person 0's last known spine mid through frames where it is missing, so the other person is
-        # still expressed relative to it rather than left in camera coordinates.
-        frame_of = np.where(has_centre, np.arange(len(x)), -1)
-        frame_of = np.maximum.accumulate(frame_of)
-        frame_of[frame_of < 0] = int(np.argmax(has_centre))
-        centre = x[frame_of, 0, SPINE_MID]  # (T, 3)
-        x = np.where(present[..., None], x - centre[:, None, None, :], 0.0)
-    person0 = np.flatnonzero(present[:, 0].any(axis=1))
-    if len(person0) == 0:
-        return x
-    t0 = int(person0[0])
-    x = x @ _rotation_onto(x[t0, 0, SPINE_MID] - x[t0, 0, SPINE_BASE], np.array([0.0, 0.0, 1.0])).T
-    x = x @ _rotation_onto(x[t0, 0, RIGHT_SHOULDER] - x[t0, 0, LEFT_SHOULDER], np.array([1.0, 0.0, 0.0])).T
-    return np.where(present[..., None], x, 0.0)  # rotations keep zeros zero; this only cleans -0.0 / rounding
-
-
 # ------------------------------------------------------------------------------------------------- convert
 
 
@@ -520,7 +476,8 @@ def convert_ntu(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
     report = run_conversion(
         "ntu", dst, sources, parse,
         writer_args=dict(channels=3, frames=frames, joints=NUM_JOINTS, persons=PERSONS, layout="ntu25",
-                         class_names=list(class_names), coord_channels=3, channel_names=["x", "y", "z"], fps=FPS),
+                         class_names=list(class_names), coord_channels=3, channel_names=["x", "y", "z"], fps=FPS,
+                         normalise=ntu_spec()),
         split_of=split_of, provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad,
         overwrite=overwrite, progress=progress, splits=splits,
         skipped_before=[(_LISTED, f"{p}: {_LISTED} ({missing_source})") for p in listed])

@@ -25,7 +25,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .common import ConversionError, ConversionReport, Sample, centre_on_joint, run_conversion, sorted_files
+from ..normalise import centre_on_joint, centre_on_joint_spec
+from .common import ConversionError, ConversionReport, Sample, run_conversion, sorted_files
 
 __all__ = ["ACTIONS", "ACTION_IDS", "NORMALISATION", "TRAIN_VIEWS", "convert_nw_ucla", "parse_name", "read_sequence"]
 
@@ -185,7 +186,8 @@ def convert_nw_ucla(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: b
     return run_conversion(
         "nw_ucla", dst, files, parse,
         writer_args=dict(channels=3, frames=frames, joints=NUM_JOINTS, persons=1, layout="kinect20",
-                         class_names=ACTIONS, coord_channels=3, fps=None),
+                         class_names=ACTIONS, coord_channels=3, fps=None,
+                         normalise=centre_on_joint_spec(SPINE, "spine")),
         split_of=lambda s: {"xview": "train" if s.fields["view"] in TRAIN_VIEWS else "test"},
         provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad, overwrite=overwrite,
         progress=progress, splits=splits)

@@ -6,11 +6,12 @@ values), ``SampleXXXX_finelabels.csv`` (rows ``label,start,end``, one per MG cli
 ``SampleXXXX_data.csv`` (``numFrames,fps,maxDepth``), found anywhere under ``src``.
 
 Output: labels ``MG1`` ... ``MG17`` (label ids 1-17 -> classes 0-16), a clip's frames are the skeleton rows
-``start`` to ``end - 1`` (0-based, end exclusive), per-sample fields ``id`` (``SampleXXXX_<clip index>``),
-``video`` (``SampleXXXX``), ``subject``, ``start_frame``, ``end_frame`` (as in the file: end exclusive).
+``start`` to ``end - 1`` (0-based, the file's end exclusive), per-sample fields ``id``
+(``SampleXXXX_<clip index>``), ``video`` (``SampleXXXX``), ``subject``, ``start_frame``, ``end_frame`` (both
+inclusive, as everywhere in mgclr: the file's end minus one).
 Split ``xsub``: subjects 1-35 train, 36-40 test. fps from ``_data.csv`` (30, the Kinect v2 rate, without it).
 
-Normalisation: each clip is centred with :func:`~mgclr.data.convert.common.centre_on_joint` on
+Normalisation: each clip is centred with :func:`~mgclr.data.normalise.centre_on_joint` on
 ``spine_shoulder`` (ntu25 joint 20): its position at the clip's first frame (the first frame where that joint
 is present, i.e. not exactly (0, 0, 0)) is subtracted from every present point; points that are exactly zero
 (no body tracked) stay zero. No scaling, no rotation: metres, Kinect camera axes (y up, z away from the
@@ -52,11 +53,11 @@ from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..normalise import centre_on_joint, centre_on_joint_spec
 from .common import (
     ConversionError,
     ConversionReport,
     Sample,
-    centre_on_joint,
     iter_label_rows,
     iter_lines,
     parse_float_row,
@@ -204,11 +205,12 @@ def convert_smg(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
             x = centre_on_joint(np.ascontiguousarray(x), _SPINE_SHOULDER)
             samples.append(Sample(x, clip.label, {"id": f"{rec.name}_{clip.index}", "video": rec.name,
                                                   "subject": rec.subject, "start_frame": clip.start,
-                                                  "end_frame": clip.end}))
+                                                  "end_frame": clip.end - 1}))
         return iter(samples)
 
     provenance = {"source": str(src), "files": len(recordings),
-                  "frames": "0-based skeleton rows, start inclusive, end exclusive (as in _finelabels.csv)",
+                  "frames": "0-based skeleton rows, start and end inclusive (end_frame = the _finelabels.csv end, "
+                            "which is exclusive, minus 1)",
                   "values_kept": "per joint, values 0-2 of 11 (camera-space x, y, z)"}
     normalisation = ("per clip: centre_on_joint on spine_shoulder (ntu25 joint 20): its position at the clip's "
                      "first frame where it is present is subtracted from every present point; all-zero points "
@@ -217,7 +219,8 @@ def convert_smg(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
         "smg", dst, recordings, parse,
         writer_args={"channels": 3, "frames": longest, "joints": NUM_JOINTS, "persons": 1, "layout": "ntu25",
                      "class_names": [f"MG{k}" for k in range(1, NUM_CLASSES + 1)], "coord_channels": 3,
-                     "channel_names": ["x", "y", "z"], "fps": fps_values.pop() if len(fps_values) == 1 else None},
+                     "channel_names": ["x", "y", "z"], "fps": fps_values.pop() if len(fps_values) == 1 else None,
+                     "normalise": centre_on_joint_spec(_SPINE_SHOULDER, "spine_shoulder")},
         split_of=lambda s: {"xsub": xsub_part(s.fields.get("subject"))}, provenance=provenance,
         normalisation=normalisation, skip_bad=skip_bad, overwrite=overwrite, progress=progress, splits=splits,
         describe=lambda r: str(r.skeleton))

@@ -32,7 +32,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .common import ConversionError, ConversionReport, Sample, centre_on_joint, iter_lines, parse_floats, run_conversion
+from ..normalise import centre_on_joint, centre_on_joint_spec
+from .common import ConversionError, ConversionReport, Sample, iter_lines, parse_floats, run_conversion
 
 __all__ = ["ACTIONS", "LABEL_FILES", "NORMALISATION", "Segment", "convert_utkinect", "read_joints", "read_labels"]
 
@@ -229,7 +230,8 @@ def convert_utkinect(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: 
     return run_conversion(
         "utkinect", dst, segments, parse,
         writer_args=dict(channels=3, frames=frames, joints=NUM_JOINTS, persons=1, layout="kinect20",
-                         class_names=ACTIONS, coord_channels=3, fps=None),
+                         class_names=ACTIONS, coord_channels=3, fps=None,
+                         normalise=centre_on_joint_spec(SPINE, "spine")),
         split_of=lambda s: {"xsub": "train" if s.fields["subject"] % 2 == 1 else "test"},
         provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad, overwrite=overwrite,
         progress=progress, splits=splits, describe=lambda s: f"{s.video} {s.action}", skipped_before=unannotated)

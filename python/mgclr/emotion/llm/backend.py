@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ..._files import write_json_atomic
 from .prompts import ChatRequest
 
 __all__ = ["BackendStats", "ChatBackend", "Completion", "DiskCache", "LLMError", "request_key"]
@@ -113,20 +112,7 @@ class DiskCache:
         return entry, False
 
     def put(self, key: str, entry: Mapping[str, Any]) -> Path:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({**entry, "key": key}, fh, ensure_ascii=False, indent=1)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        return path
+        return write_json_atomic(self.path(key), {**entry, "key": key}, indent=1, ensure_ascii=False)
 
 
 class ChatBackend:

@@ -8,12 +8,12 @@ onto these arguments.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
+from ..._files import write_json_atomic
 from ..timeline import TimelineError, load_class_names, read_timelines
 from .backend import ChatBackend
 from .client import ClientConfig, OpenAIChatBackend
@@ -146,8 +146,8 @@ def mask(inputs: Sequence[PathLike], output: PathLike, options: BackendOptions, 
                                         f"leakage check: {len(leaks)} row(s) flagged")
         entries[transcript.video] = entry
     output.mkdir(parents=True, exist_ok=True)
-    (output / "_mask_report.json").write_text(json.dumps({"backend": backend.describe(), "hide_words": list(hide_words),
-                                                         "videos": entries}, indent=1, ensure_ascii=False))
+    write_json_atomic(output / "_mask_report.json", {"backend": backend.describe(), "hide_words": list(hide_words),
+                                                     "videos": entries}, indent=1, ensure_ascii=False)
     ok = len(transcripts) - len(failed)
     print(f"masked {ok} of {len(transcripts)} transcripts into {output}; {_cache_line(backend)}")
     for video in failed:
