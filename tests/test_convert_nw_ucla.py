@@ -11,7 +11,7 @@ import pytest
 from conftest import data_dir
 
 from mgclr.data.convert.common import ConversionError
-from mgclr.data.convert.nw_ucla import ACTION_IDS, ACTIONS, convert_nw_ucla
+from mgclr.data.convert.nw_ucla import ACTION_IDS, ACTIONS, convert_nw_ucla, read_sequence
 from mgclr.data.format import SkeletonDataset
 
 
@@ -155,3 +155,13 @@ def test_real_all_sqe(tmp_path):
     # Centred: the spine of each sample's first frame is at the origin.
     x = np.asarray(train.data[train.indices[:50]])
     np.testing.assert_allclose(x[:, :, 0, 1, 0], 0, atol=1e-6)
+    # The recorded normalisation replays the converter on the raw file (what mgclr recognize applies).
+    from mgclr.data.normalise import apply_normalisation, is_normalised
+
+    spec = train.info.normalise
+    assert spec["kind"] == "centre_on_joint" and spec["joint"] == 1 and spec["scope"] == "sample"
+    for k, name in enumerate(train.sample_field("id")[:50]):
+        raw = read_sequence(NW_UCLA / f"{name}.json").transpose(2, 0, 1)[..., None]  # (3, T, 20, 1)
+        replayed = apply_normalisation(raw, spec)
+        np.testing.assert_allclose(replayed, x[k, :, :raw.shape[1]], atol=1e-6)
+        assert is_normalised(x[k, :, :raw.shape[1]], spec) and not is_normalised(raw, spec)

@@ -153,6 +153,13 @@ def test_recognizer_from_linear_eval_saves_loads_and_slides(tmp_path, capsys):
     assert "recognizer's layout has 22" in capsys.readouterr().err
     assert main(["recognize", str(path), str(tmp_path / "video_a.npy")]) == 2
     assert "--fps" in capsys.readouterr().err
+    assert main(["recognize", str(path), str(tmp_path / "video_b.npz"), "--fps", "25"]) == 2
+    assert "--fps: 25, but" in (err := capsys.readouterr().err) and "says its frame rate is 30" in err
+    np.save(tmp_path / "frames_first.npy", seq.numpy()[..., 0].transpose(1, 2, 0))  # (T, V, C), as pose tools write
+    assert main(["recognize", str(path), str(tmp_path / "frames_first.npy"), "--fps", "30"]) == 2
+    assert "looks like (T, V, C), frames first" in (err := capsys.readouterr().err) and "transpose?" in err
+    assert main(["recognize", str(path), str(tmp_path / "video_a.npy"), "--fps", "30", "--input", "raw"]) == 2
+    assert "records no normalisation" in capsys.readouterr().err
     ckpt = sorted(tmp_path.glob("checkpoint*.pt"))[0]
     assert main(["recognize", str(ckpt), str(tmp_path / "video_a.npy"), "--fps", "30"]) == 2
     assert "is not a recognizer" in capsys.readouterr().err

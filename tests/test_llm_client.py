@@ -216,10 +216,11 @@ def test_other_4xx_is_not_retried(server, status, hint):
 def test_timeout_is_retried_then_reported(server):
     server.answer = lambda body: Reply("late", delay=3.0)
     backend = make_backend(server, [], timeout=0.3, max_retries=1)
-    start = time.perf_counter()
     with pytest.raises(LLMError) as exc:
         backend.complete(req())
-    assert time.perf_counter() - start < 2.5
+    # the retry reached the server while its first answer was still 3 s away: the client stopped waiting
+    # (an order of events, not a wall-clock bound)
+    assert server.max_active == 2
     assert len(server.requests) == 2 and exc.value.attempts == 2
     assert "no answer within 0.3 s (timeout)" in str(exc.value) and "--timeout" in str(exc.value)
 

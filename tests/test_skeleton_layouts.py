@@ -221,3 +221,30 @@ def test_kinect20_matches_nw_ucla():
     assert 0.7 <= float(np.mean(ratios)) <= 1.3, (path.name, ratios)
     # Kinect camera space has y up: the head is above the hip centre.
     assert x[:, layout.index("head"), 1].mean() > x[:, layout.index("hip_center"), 1].mean(), path.name
+
+
+def test_coco17_is_pyskls_coco_graph():
+    coco = get_layout("coco17")
+    assert coco.joint_names[:5] == ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+    assert coco.joint_names[15:] == ("left_ankle", "right_ankle") and coco.center == 0
+    # pyskl utils/graph.py layout 'coco' inward edges, verbatim
+    assert coco.bones == ((15, 13), (13, 11), (16, 14), (14, 12), (11, 5), (12, 6), (9, 7), (7, 5), (10, 8), (8, 6),
+                          (5, 0), (6, 0), (1, 0), (3, 1), (2, 0), (4, 2))
+    assert coco.left_right[5] == 6 and coco.left_right[15] == 16 and coco.left_right[0] == 0
+
+
+def test_layout_from_a_mapping_round_trips_and_names_bad_keys():
+    from mgclr.skeleton import is_builtin, layout_from_spec
+
+    spec = {"name": "tri3_map", "joints": ["centre", "left_arm", "right_arm"],
+            "bones": [["left_arm", "centre"], [2, 0]], "center": "centre"}
+    layout = layout_from_spec(spec, "data.layout")
+    assert layout.bones == ((1, 0), (2, 0)) and layout.left_right == (0, 2, 1) and not is_builtin(layout)
+    assert Layout.from_dict(layout.to_dict()) == layout
+    assert is_builtin(get_layout("ntu25")) and layout_from_spec("ntu25") is get_layout("ntu25")
+    with pytest.raises(ValueError, match=r"data.layout.center: missing"):
+        layout_from_spec({k: v for k, v in spec.items() if k != "center"}, "data.layout")
+    with pytest.raises(ValueError, match=r"data.layout: layout 'tri3_map': bone .* names unknown joint 'leg'"):
+        layout_from_spec({**spec, "bones": [["leg", "centre"], [2, 0]]}, "data.layout")
+    with pytest.raises(ValueError, match=r"data.layout: unknown layout 'ntu26'"):
+        layout_from_spec("ntu26", "data.layout")

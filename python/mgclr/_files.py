@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any, Iterator, Union
 
@@ -23,11 +23,10 @@ def atomic_path(path: Union[str, Path]) -> Iterator[Path]:
     ``savefig``, ``np.save`` of a file name with its suffix kept)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name per call (threads of one process may write the same target at once); the suffix is
-    # kept so that writers choosing a format by it (savefig) or adding one (np.save) write the right file.
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    # A unique name per call (threads of one process may write the same target at once; not mkstemp, whose
+    # 0600 mode the target would inherit); the suffix is kept so that writers choosing a format by it
+    # (savefig) or adding one (np.save) write the right file.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)

@@ -349,10 +349,11 @@ def _cmd_recognize(args) -> int:
             if info.fps is not None and abs(fps - info.fps) > 0.01 * info.fps:
                 print(f"  note: {path} is {fps:g} fps, the recognizer's training data {info.fps:g} fps: an MG lasts "
                       f"{info.fps / fps:.2f} x as many frames there (windows are in frames)", file=sys.stderr)
-            x, done = normalise_video(x, length, info.normalise, args.input)
+            x, per_window, done = normalise_video(x, length, info.normalise, args.input)
             timeline = predict_timeline(recognizer, x, video=Path(path).stem, fps=fps, length=length,
                                         window=args.window, stride=args.stride, threshold=args.threshold,
-                                        min_frames=args.min_frames, join_gap=args.join_gap, device=device)
+                                        min_frames=args.min_frames, join_gap=args.join_gap, device=device,
+                                        window_normalise=per_window)
             timelines.append(timeline)
             print(f"{timeline.video}: {length} frames at {fps:g} fps, {len(timeline.events)} MGs; input {done}")
         write_timelines(args.out, timelines)
@@ -415,9 +416,10 @@ def _add_emotion_commands(sub) -> None:
     rec.add_argument("--fps", type=float, default=None,
                      help="frame rate (required unless every .npz gives fps; must agree with a file's own)")
     rec.add_argument("--input", choices=["auto", "raw", "normalised"], default="auto",
-                     help="raw: apply the training data's per-video normalisation (iMiGUE's: neck origin, "
-                          "shoulder-width scale, y up); normalised: the skeletons already are; auto (default): "
-                          "apply it unless they already look normalised")
+                     help="raw: normalise the skeletons as the training data was (iMiGUE: per video, neck origin, "
+                          "shoulder-width scale, y up; NW-UCLA, UTKinect, SMG, NTU: per window, as per clip); "
+                          "normalised: they already are; auto (default): normalise unless they already look "
+                          "normalised")
     rec.add_argument("--window", type=int, default=64, help="window length in frames (default 64)")
     rec.add_argument("--stride", type=int, default=16, help="frames between window starts (default 16)")
     rec.add_argument("--threshold", type=float, default=0.5,

@@ -6,11 +6,15 @@ checkpoint and recognizer, and :func:`apply_normalisation` replays it (``mgclr r
 sequence). ``scope`` says what the converter normalised at once:
 
 * ``"sample"``: each sample (clip) on its own -- :func:`centre_on_joint` (NW-UCLA, UTKinect, SMG) and the
-  2s-AGCN pre-normalisation (NTU). A recognizer applies it to each window it scores, as training saw clips.
-  Both are invariant to a translation of the input, so already-normalised input gives the same windows.
+  2s-AGCN pre-normalisation (NTU). ``mgclr recognize`` applies it to each window of a raw sequence, as
+  training saw clips. Both are invariant to a translation of the input.
 * ``"video"``: the whole video, so that its clips share one frame of reference -- the per-video OpenPose
-  normalisation of iMiGUE (:func:`normalise_openpose_video`). Applied once to a new video; it is not
-  idempotent (it flips y), so :func:`is_normalised` tells raw input from already-normalised input.
+  normalisation of iMiGUE (:func:`normalise_openpose_video`). Applied once to a new raw video.
+
+Not every normalisation is idempotent (the OpenPose one flips y; 2s-AGCN's second rotation moves the spine off
++z, so a second pass rotates again), so :func:`is_normalised` tells input that already had one from raw input
+by the normalisation's own signature (the centre joint at the origin, the median neck at the origin and the
+median shoulder width 1, ...), which camera coordinates never show.
 
 Arrays are ``(C, T, V, M)``; points exactly 0 in every coordinate channel are missing and stay 0.
 """
@@ -35,7 +39,10 @@ class NormalisationError(ValueError):
 
 def centre_on_joint(x: np.ndarray, joint: int, coord_channels: int = 3) -> np.ndarray:
     """Subtract the position of ``joint`` at the first frame where it is present (first person) from every
-    present point; points that are exactly zero (missing) stay zero. x: (C, T, V, M)."""
+    present point; points that are exactly zero (missing) stay zero. x: (C, T, V, M).
+
+    Not idempotent in general: the origin is exactly 0 afterwards, which reads as missing, so a second pass
+    takes the joint's next frame; :func:`is_normalised` recognises centred input instead."""
     coords = x[:coord_channels]
     present = np.any(coords != 0, axis=0)  # (T, V, M)
     frames = np.flatnonzero(present[:, joint, 0])
@@ -204,10 +211,10 @@ def apply_normalisation(x: np.ndarray, spec: Optional[Mapping[str, Any]]) -> np.
 
 
 def is_normalised(x: np.ndarray, spec: Optional[Mapping[str, Any]], tolerance: float = 1e-3) -> bool:
-    """Whether ``x`` already looks like the output of ``spec`` (for a ``"video"`` spec: median neck at the
-    origin and median shoulder width 1, which raw pixels never are). ``"sample"`` specs are invariant to a
-    translation of their input, so they are always applied and this says True only when applying them is a
-    no-op to ``tolerance``."""
+    """Whether ``x`` (C, T, V, M) already shows the signature of ``spec``'s output: ``centre_on_joint``: the
+    centre joint at the origin (or missing) at the person's first frame; ``ntu_2s_agcn``: person 0's spine mid at the
+    origin in every frame where the person is present; ``openpose_video``: the median neck at the origin and
+    the median shoulder width 1. Camera coordinates (metres, pixels) do not show these."""
     spec = check_normalise_spec(spec)
     if spec is None:
         return True
@@ -218,4 +225,11 @@ def is_normalised(x: np.ndarray, spec: Optional[Mapping[str, Any]], tolerance: f
         except NormalisationError:
             return False
         return abs(ox) <= tolerance and abs(oy) <= tolerance and abs(scale - 1.0) <= tolerance
-    return bool(np.abs(apply_normalisation(x, spec) - x).max(initial=0.0) <= tolerance)
+    coord = spec.get("coord_channels", 3)
+    person = np.any(x[:coord, :, :, 0] != 0, axis=(0, 2))  # frames where person 0 is present
+    if not person.any():
+        return False
+    if spec["kind"] == "centre_on_joint":
+        first = int(np.flatnonzero(person)[0])
+        return bool(np.abs(x[:coord, first, spec["joint"], 0]).max() <= tolerance)
+    return bool(np.abs(x[:3, person, SPINE_MID, 0]).max() <= tolerance)

@@ -41,9 +41,10 @@ def window_starts(length: int, window: int, stride: int) -> List[int]:
 
 @torch.no_grad()
 def frame_scores(recognizer, x: torch.Tensor, length: int, window: int, stride: int, batch_size: int = 64,
-                 device: Union[str, torch.device] = "cpu") -> torch.Tensor:
+                 device: Union[str, torch.device] = "cpu", window_normalise: Optional[dict] = None) -> torch.Tensor:
     """Per-frame class scores ``(length, K)``: the mean of the probabilities of the windows covering each
-    frame. ``x``: one sequence ``(C, T, V, M)`` with ``T >= length``."""
+    frame. ``x``: one sequence ``(C, T, V, M)`` with ``T >= length``; ``window_normalise``: a per-sample
+    normalisation spec applied to each window first (see :func:`normalise_video`)."""
     starts = window_starts(length, window, stride)
     K = len(recognizer.class_names)
     total = torch.zeros(length, K, dtype=torch.float64)
@@ -51,7 +52,11 @@ def frame_scores(recognizer, x: torch.Tensor, length: int, window: int, stride: 
     for i in range(0, len(starts), batch_size):
         chunk = starts[i:i + batch_size]
         span = min(window, length)
-        batch = torch.stack([x[:, s:s + span] for s in chunk]).to(device)
+        windows = [x[:, s:s + span] for s in chunk]
+        if window_normalise is not None:
+            windows = [torch.from_numpy(apply_normalisation(w.numpy(), window_normalise).astype(np.float32))
+                       for w in windows]
+        batch = torch.stack(windows).to(device)
         lengths = torch.full((len(chunk),), span, dtype=torch.int64, device=device)
         probs = recognizer(batch, lengths).double().cpu()
         if probs.shape != (len(chunk), K):
@@ -96,26 +101,30 @@ def merge_frames(scores: torch.Tensor, class_names: Sequence[str], threshold: fl
 
 def predict_timeline(recognizer, x: torch.Tensor, *, video: str, fps: float, length: Optional[int] = None,
                      window: int = 64, stride: int = 16, threshold: float = 0.5, min_frames: int = 8,
-                     join_gap: int = 0, batch_size: int = 64, device: Union[str, torch.device] = "cpu") -> Timeline:
-    """The predicted timeline of one long sequence ``x (C, T, V, M)`` (``length`` valid frames, default T)."""
+                     join_gap: int = 0, batch_size: int = 64, device: Union[str, torch.device] = "cpu",
+                     window_normalise: Optional[dict] = None) -> Timeline:
+    """The predicted timeline of one long sequence ``x (C, T, V, M)`` (``length`` valid frames, default T);
+    ``window_normalise`` as :func:`frame_scores`."""
     if x.ndim != 4:
         raise ValueError(f"x: expected one sequence (C, T, V, M), got shape {tuple(x.shape)}")
     T = x.shape[1]
     length = T if length is None else int(length)
     if not 1 <= length <= T:
         raise ValueError(f"length: expected 1..{T} (the sequence's frames), got {length}")
-    scores = frame_scores(recognizer, x, length, window, stride, batch_size, device)
+    scores = frame_scores(recognizer, x, length, window, stride, batch_size, device, window_normalise)
     events = merge_frames(scores, recognizer.class_names, threshold, min_frames, join_gap)
     return Timeline(video, fps, events, num_frames=length, source="predicted")
 
 
 def normalise_video(x: torch.Tensor, length: int, spec: Optional[dict], mode: str = "auto"
-                    ) -> Tuple[torch.Tensor, str]:
-    """A whole video ``x (C, T, V, M)`` brought into the recognizer's coordinates: the training data's
-    normalisation ``spec`` (:mod:`mgclr.data.normalise`) when it is per video (iMiGUE's), applied to the
-    ``length`` valid frames. ``mode``: ``"raw"`` (apply it), ``"normalised"`` (the input already is), or
-    ``"auto"`` (apply it unless the input already looks normalised). Per-sample normalisations are the
-    recognizer's own, window by window. Returns (x, what was done, in words)."""
+                    ) -> Tuple[torch.Tensor, Optional[dict], str]:
+    """Bring a whole video ``x (C, T, V, M)`` into the coordinates of the recognizer's training samples, as
+    its dataset's normalisation ``spec`` (:mod:`mgclr.data.normalise`) says. ``mode``: ``"raw"`` (normalise),
+    ``"normalised"`` (the input already is), or ``"auto"`` (normalise unless the ``length`` valid frames
+    already show the normalisation's signature, :func:`~mgclr.data.normalise.is_normalised`). A per-video
+    spec (iMiGUE's) is applied here, to the valid frames; a per-sample one (centring on a joint, 2s-AGCN) is
+    returned, to be applied to every window as training applied it to every clip (``predict_timeline``'s
+    ``window_normalise``). Returns (x, the per-window spec or None, what was done in words)."""
     if mode not in INPUT_MODES:
         raise ValueError(f"input: expected one of {', '.join(INPUT_MODES)}, got {mode!r}")
     spec = check_normalise_spec(spec)
@@ -123,19 +132,19 @@ def normalise_video(x: torch.Tensor, length: int, spec: Optional[dict], mode: st
         if mode == "raw":
             raise ValueError("--input raw: the recognizer's training data records no normalisation to apply (its "
                              "dataset has no meta['normalise']); give the skeletons as they were in that dataset")
-        return x, "used as given (the training data records no normalisation)"
-    if spec["scope"] == "sample":
-        return x, f"used as given; each window is normalised as the training clips were ({spec['kind']})"
+        return x, None, "used as given (the training data records no normalisation)"
     valid = x[:, :length].numpy()
     if mode == "normalised" or (mode == "auto" and is_normalised(valid, spec)):
-        return x, f"used as given ({'--input normalised' if mode == 'normalised' else 'already normalised'}: " \
-                  f"{spec['kind']})"
+        reason = "--input normalised" if mode == "normalised" else "already normalised"
+        return x, None, f"used as given ({reason}: {spec['kind']})"
+    if spec["scope"] == "sample":
+        return x, spec, f"each window normalised as the training clips were ({spec['kind']})"
     try:
         out = x.clone()
         out[:, :length] = torch.from_numpy(apply_normalisation(valid, spec).astype(np.float32))
     except NormalisationError as exc:
         raise ValueError(f"skeletons: cannot apply the training data's normalisation ({spec['kind']}): {exc}") from None
-    return out, f"normalised as the training videos were ({spec['kind']}, per video)"
+    return out, None, f"normalised as the training videos were ({spec['kind']}, per video)"
 
 
 def load_sequence(path: Union[str, Path], num_joints: Optional[int] = None, channels: int = 3

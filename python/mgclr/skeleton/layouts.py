@@ -411,7 +411,7 @@ def layout_from_spec(spec: Any, where: str = "layout") -> Layout:
         try:
             return get_layout(spec)
         except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+            raise ValueError(f"{where}: {str(exc).removeprefix('layout: ')}") from None
     layout = Layout.from_dict(spec, where)
     if layout.name in _BUILTIN_NAMES and _REGISTRY[layout.name] != layout:
         raise ValueError(f"{where}: name {layout.name!r} is a built-in layout with other joints or bones; give "

@@ -13,12 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..data.info import DatasetInfo
-from ..data.normalise import apply_normalisation
 from .build import build_encoder, build_pipeline
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import ConfigError, ExperimentConfig, config_to_dict, parse_config, stream_items
@@ -36,11 +34,10 @@ def _classifier(in_dim: int, num_classes: int, batchnorm: bool) -> nn.Module:
 class Recognizer(nn.Module):
     """Fused MG classifier: ``forward(x (N, C, T, V, M), lengths (N,))`` -> class probabilities ``(N, K)``,
     the mean over streams of each stream's softmax (the paper's score fusion, divided by the number of
-    streams so that it stays a probability). First, as the classifiers saw their training clips: the
-    dataset's per-sample normalisation (``info.normalise`` of scope ``"sample"``, e.g. centring on the
-    spine; a no-op on clips already normalised) on each window, then the evaluation preprocessing of the
-    protocol (e.g. the centre crop resized to the pretraining length). A per-video normalisation (iMiGUE's)
-    is the caller's: ``mgclr recognize`` applies it to a whole raw video."""
+    streams so that it stays a probability). ``x`` is in the coordinates of the training dataset's samples
+    (``info.normalise`` describes them; :func:`mgclr.emotion.recognize.normalise_video` brings raw skeletons
+    there, per video or per window). The evaluation preprocessing of the protocol (e.g. the centre crop
+    resized to the pretraining length) runs first, as in the protocol the classifiers were trained with."""
 
     def __init__(self, config: ExperimentConfig, info: DatasetInfo, protocol: str,
                  preprocess: Optional[Dict[str, Any]], batchnorm: bool, streams: Optional[Sequence[str]] = None):
@@ -75,18 +72,8 @@ class Recognizer(nn.Module):
         """The :class:`~mgclr.skeleton.Layout` of the data it was trained on."""
         return self.info.layout
 
-    def _normalise_windows(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        spec = self.info.normalise
-        if spec is None or spec["scope"] != "sample":
-            return x
-        out = x.detach().cpu().numpy().copy()
-        for i, length in enumerate(lengths.tolist()):
-            out[i, :, :length] = apply_normalisation(out[i, :, :length], spec)
-        return torch.from_numpy(np.ascontiguousarray(out)).to(x.device)
-
     @torch.no_grad()
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x = self._normalise_windows(x, lengths)
         if self.pipeline is not None:
             x, params = self.pipeline(x, lengths, seed=self.config.seed, return_params=True)
             lengths = params.lengths[0]

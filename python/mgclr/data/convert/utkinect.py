@@ -42,7 +42,8 @@ SPINE = 1  # kinect20 "spine"
 ACTIONS = ("walk", "sitDown", "standUp", "pickUp", "carry", "throw", "push", "pull", "waveHands", "clapHands")
 LABEL_FILES = {"modified": "actionLabel_modified.txt", "original": "actionLabel.txt"}
 NORMALISATION = ("coordinates in metres, Kinect v1 camera space; every present point minus the spine joint (1) "
-                 "of the segment's first frame where it is present; missing points (exactly 0, 0, 0) stay zero")
+                 "of the segment's first frame where it is present; missing points (exactly 0, 0, 0) "
+                 "stay zero")
 _UNANNOTATED = "no frame range in the label file"
 _VIDEO = re.compile(r"^s(\d{2})_e(\d{2})$")
 
