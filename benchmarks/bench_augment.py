@@ -19,7 +19,6 @@ Prints a table and writes JSON (``--json``). Times are medians over ``--repeats`
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy_baselines  # noqa: E402
 
 import mgclr  # noqa: E402
+from mgclr._files import write_json_atomic  # noqa: E402
 from mgclr.augment import isc, paper_best  # noqa: E402
 from mgclr.ops.reference import augment_reference  # noqa: E402
 
@@ -176,7 +176,7 @@ def main(argv=None):
                      f"{100 * r['fused_cuda_fraction_of_copy']:>6.0f}%")
         print(line)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=2))
+    write_json_atomic(args.json, results)
     print(f"JSON: {args.json}")
     return results
 

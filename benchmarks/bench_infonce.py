@@ -26,7 +26,6 @@ Ratios are against ``reference`` at the same size. Results: a table on stdout an
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -37,6 +36,8 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+from mgclr._files import write_json_atomic
 
 IMPLS = ("reference", "chunked", "fused")
 D, TAU = 128, 0.07
@@ -178,8 +179,7 @@ def main() -> None:
         print(f"{r['N']:>5} {r['K']:>6} {r['impl']:>9} {r['time_ms']:>9.2f} {r['time_vs_reference']:>6.2f} "
               f"{r['peak_extra_bytes'] / 2**20:>15.2f} {r['memory_vs_reference']:>8.4f} {r['tflops']:>8.3f}")
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump({"machine": machine(args.device), "repeats": repeats, "results": rows}, f, indent=2)
+    write_json_atomic(args.json, {"machine": machine(args.device), "repeats": repeats, "results": rows})
     print(f"wrote {args.json}")
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import json
 import os
 import platform
 import sys
@@ -42,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy_baselines  # noqa: E402
 
 import mgclr  # noqa: E402
+from mgclr._files import write_json_atomic  # noqa: E402
 from mgclr.data import generate  # noqa: E402
 from mgclr.skeleton import adjacency  # noqa: E402
 from mgclr.train import parse_config  # noqa: E402
@@ -291,7 +291,7 @@ def main(argv=None):
               "size": size, "sizes": SIZES[size], "steps": steps, "workers": workers, "isc_style": isc,
               "mgclr": ours, "ratio": ratio}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    write_json_atomic(args.json, result)
     print(f"JSON: {args.json}")
     return result
 
