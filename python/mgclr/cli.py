@@ -151,12 +151,13 @@ def _cmd_demo(args) -> int:
 
 def _cmd_pretrain(args) -> int:
     from .train import ConfigError, pretrain
+    from .train.pretrain import NonFiniteLossError
 
     try:
         config = _load(args)
         result = pretrain(config, resume=args.resume, overwrite=args.overwrite, max_steps=args.max_steps,
                           profile_steps=args.profile, show_progress=not args.no_progress)
-    except (ConfigError, FileExistsError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, FileExistsError, FileNotFoundError, ValueError, NonFiniteLossError) as exc:
         return _config_error("pretrain", exc)
     print(f"{result.steps} steps, {result.epochs_done} epochs, {result.samples_per_second:,.0f} samples/s; "
           f"checkpoint and metrics in {result.output}")
@@ -168,12 +169,13 @@ def _cmd_pretrain(args) -> int:
 def _cmd_compare(args) -> int:
     from .train import ConfigError
     from .train.compare import run_comparison
+    from .train.pretrain import NonFiniteLossError
 
     try:
         config = _load(args)
         report = run_comparison(config, supervised=args.supervised, show_progress=not args.no_progress,
                                 overwrite=args.overwrite)
-    except (ConfigError, FileExistsError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, FileExistsError, FileNotFoundError, ValueError, NonFiniteLossError) as exc:
         return _config_error("compare", exc)
     if args.json:
         write_json_atomic(args.json, report, default=str)

@@ -13,7 +13,7 @@ import yaml
 
 from .._files import atomic_path, write_text_atomic
 
-__all__ = ["latest_checkpoint", "load_checkpoint", "save_checkpoint", "save_config"]
+__all__ = ["first_non_finite", "latest_checkpoint", "load_checkpoint", "save_checkpoint", "save_config"]
 
 FORMAT = 1
 
@@ -37,6 +37,14 @@ def load_checkpoint(path: Union[str, Path], map_location: Optional[Union[str, to
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"checkpoint: {path} is not an mgclr checkpoint of format {FORMAT}")
     return state
+
+
+def first_non_finite(tensors: Dict[str, Any]) -> Optional[str]:
+    """The name of the first floating-point tensor of ``tensors`` (a state dict) holding NaN or inf, or None."""
+    for name, value in tensors.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            return name
+    return None
 
 
 def latest_checkpoint(folder: Union[str, Path]) -> Optional[Path]:

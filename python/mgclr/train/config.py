@@ -18,6 +18,8 @@ before it is checked; values are YAML scalars (``--set pretrain.epochs=5 --set p
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,10 +241,38 @@ class ExperimentConfig:
 
 # ------------------------------------------------------------------------------------------- checking
 
-_POSITIVE = {"frames", "num_persons", "train_samples", "test_samples", "batch_size", "head_dim", "queue_size",
-             "epochs", "knn_k", "log_every", "tsne_samples"}
-_NON_NEGATIVE = {"num_workers", "knn_every", "checkpoint_every", "checkpoint_steps", "lr", "momentum",
-                 "weight_decay", "warmup_epochs", "cross_stream_weight", "seed", "synthetic_seed"}
+_INF = math.inf
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+_MAX_SEED = 2**32 - 1  # derived seeds (seed x 104,729 + ...) stay inside Philox's and torch's 63 bits
+# Every number's range, by key name (a name means the same thing in every section): (low, high, low open,
+# high open). Floats must be finite as well (NaN and inf never pass).
+_RANGES: Dict[str, Tuple[float, float, bool, bool]] = {
+    **{name: (0, _INF, True, True) for name in (
+        "frames", "num_persons", "train_samples", "test_samples", "batch_size", "head_dim", "head_hidden",
+        "queue_size", "epochs", "knn_k", "log_every", "tsne_samples", "checkpoint_every", "lr",
+        "temperature", "grad_clip", "coord_channels")},
+    **{name: (0, _INF, False, True) for name in (
+        "num_workers", "knn_every", "checkpoint_steps", "weight_decay", "warmup_epochs", "cross_stream_weight")},
+    "seed": (0, _MAX_SEED, False, False), "synthetic_seed": (0, _MAX_SEED, False, False),
+    "momentum": (0, 1, False, False), "gamma": (0, 1, True, False), "label_fraction": (0, 1, True, False),
+}
+
+
+def _check_range(key: str, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+    if name not in _RANGES:
+        return
+    low, high, low_open, high_open = _RANGES[name]
+    if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        if high == _INF:
+            wanted = f"a value {'>' if low_open else '>='} {low:g}"
+        else:
+            wanted = f"a value in {left}{low:g}, {high:g}{right}"
+        raise ConfigError(f"{key}: expected {wanted}, got {value!r}")
 
 
 def _describe(tp) -> str:
@@ -277,6 +307,8 @@ def _convert(path: str, value: Any, tp: Any) -> Any:
             raise ConfigError(f"{path}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string; it is a number to anyone else
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{path}: expected a number, got {value!r}")
         return float(value)
@@ -307,10 +339,8 @@ def _from_mapping(path: str, data: Any, cls: type):
         choices = getattr(cls, "CHOICES", {}).get(name)
         if choices and value not in choices:
             raise ConfigError(f"{key}: expected one of {choices}, got {value!r}")
-        if name in _POSITIVE and isinstance(value, (int, float)) and value <= 0:
-            raise ConfigError(f"{key}: expected a value > 0, got {value!r}")
-        if name in _NON_NEGATIVE and isinstance(value, (int, float)) and value < 0:
-            raise ConfigError(f"{key}: expected a value >= 0, got {value!r}")
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            _check_range(f"{key}[{i}]" if isinstance(value, list) else key, name, item)
         kwargs[name] = value
     config = cls(**kwargs)
     _check_section(path, config)
@@ -319,13 +349,6 @@ def _from_mapping(path: str, data: Any, cls: type):
 
 def _check_section(path: str, config) -> None:
     where = f"{path}." if path else ""
-    if isinstance(config, StreamConfig):
-        if not 0.0 <= config.momentum <= 1.0:
-            raise ConfigError(f"{where}momentum: expected a value in [0, 1], got {config.momentum!r}")
-        if config.temperature <= 0:
-            raise ConfigError(f"{where}temperature: expected a value > 0, got {config.temperature!r}")
-    if isinstance(config, FinetuneConfig) and not 0.0 < config.label_fraction <= 1.0:
-        raise ConfigError(f"{where}label_fraction: expected a value in (0, 1], got {config.label_fraction!r}")
     if isinstance(config, OptimConfig):
         if sorted(config.milestones) != config.milestones:
             raise ConfigError(f"{where}milestones: expected increasing epochs, got {config.milestones}")
@@ -337,7 +360,7 @@ def _check_section(path: str, config) -> None:
                 layout_from_spec(config.layout, f"{where}layout")
             except (TypeError, ValueError) as exc:
                 raise ConfigError(str(exc)) from None
-        if config.coord_channels is not None and config.coord_channels not in (2, 3):
+        if config.coord_channels is not None and config.coord_channels not in (2, 3):  # an int: range done
             raise ConfigError(f"{where}coord_channels: expected 2 or 3, got {config.coord_channels!r}")
     if isinstance(config, ModelConfig) and config.spatial is None and config.temporal is None:
         raise ConfigError(f"{where}spatial, temporal: expected at least one stream, got none")

@@ -26,7 +26,7 @@ from .._files import write_json_atomic
 from ..data.info import DatasetInfo
 from ..models import DualStreamMoCo
 from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
-from .checkpoint import latest_checkpoint, load_checkpoint
+from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint
 from .config import ConfigError, ExperimentConfig, OptimConfig
 from .run import check_same_data, config_for_checkpoint
 
@@ -68,6 +68,9 @@ def load_pretrained(config: ExperimentConfig, device: torch.device, checkpoint: 
     path, state = _checkpoint_state(config, checkpoint)
     config = config_for_checkpoint(config, state, path)
     check_same_data(state, info, path)
+    bad = first_non_finite(state["model"])
+    if bad is not None:
+        raise ValueError(f"checkpoint: {path} holds non-finite weights ({bad} has NaN or inf): nothing to evaluate")
     model = build_model(config, info)
     model.load_state_dict(state["model"])
     return model.to(device).eval()

@@ -32,14 +32,19 @@ from ..augment import Pipeline
 from ..models import DualStreamMoCo
 from ..profiling import range as nvtx_range
 from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, sgd
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_config
+from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, save_checkpoint, save_config
 from .config import ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
 from .evaluate import knn_monitor
 from .metrics import MetricsLog, progress, truncate_metrics
 from .run import check_same_data, checkpoint_record, config_for_checkpoint, prepare_run_folder
 
-__all__ = ["PretrainResult", "pretrain", "train_step"]
+__all__ = ["NonFiniteLossError", "PretrainResult", "pretrain", "train_step"]
+
+
+class NonFiniteLossError(RuntimeError):
+    """A pretraining step's loss is NaN or inf; the message says what went non-finite first. Raised before the
+    step's update, so the weights (and every checkpoint) stay as they were."""
 
 
 @dataclass
@@ -61,9 +66,12 @@ def _autocast(device: torch.device, enabled: bool):
 
 def train_step(model: DualStreamMoCo, pipelines: Dict[str, Pipeline], optimizer: torch.optim.Optimizer,
                x: torch.Tensor, lengths: torch.Tensor, seed: int, *, amp: bool = False,
-               grad_clip: Optional[float] = None, ddp_model: Optional[torch.nn.Module] = None) -> Dict[str, float]:
+               grad_clip: Optional[float] = None, ddp_model: Optional[torch.nn.Module] = None,
+               check_finite: bool = True) -> Dict[str, float]:
     """One pretraining step on a batch already on the training device. ``pipelines``: ``{"shared": p}`` or
-    one pipeline per stream (``{"spatial": p, "temporal": p}``), each making both views in one call."""
+    one pipeline per stream (``{"spatial": p, "temporal": p}``), each making both views in one call.
+    ``check_finite``: a NaN or inf loss raises :class:`NonFiniteLossError` before the update (one device
+    synchronisation per step; under DDP the ranks agree first, so that none is left waiting)."""
     with nvtx_range("mgclr/augment"):
         views = {}
         for name, pipe in pipelines.items():
@@ -73,6 +81,8 @@ def train_step(model: DualStreamMoCo, pipelines: Dict[str, Pipeline], optimizer:
     temporal = views.get("temporal") if "shared" not in views else None
     with _autocast(x.device, amp):
         out = (ddp_model or model)(*first, temporal_views=temporal)
+    if check_finite and not _all_ranks_finite(out.loss, ddp_model is not None):
+        raise NonFiniteLossError(_what_went_non_finite(model, x, views, out))
     with nvtx_range("mgclr/backward"):
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -89,6 +99,34 @@ def train_step(model: DualStreamMoCo, pipelines: Dict[str, Pipeline], optimizer:
             metrics[f"{name}_loss"] = stream_out.loss.detach()
             metrics[f"{name}_top1"] = stream_out.stats.top1
     return metrics
+
+
+def _all_ranks_finite(loss: torch.Tensor, distributed: bool) -> bool:
+    finite = torch.isfinite(loss.detach()).to(torch.int32)
+    if distributed:
+        torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
+    return bool(finite)
+
+
+def _what_went_non_finite(model: DualStreamMoCo, x: torch.Tensor, views: Dict[str, tuple], out) -> str:
+    """The loss's value, each stream's, and the first place upstream that holds NaN or inf: the input batch,
+    an augmented view, the weights, else the forward pass itself."""
+    losses = [f"{name} {float(stream.loss.detach()):g}" for name, stream in (("spatial", out.spatial),
+                                                                              ("temporal", out.temporal))
+              if stream is not None]
+    if out.cross is not None:
+        losses.append(f"cross-stream {float(out.cross.detach()):g}")
+    text = f"the loss is {float(out.loss.detach()):g} ({', '.join(losses)}); "
+    if not bool(torch.isfinite(x).all()):
+        return text + "first non-finite: the input batch (the data holds NaN or inf: check the dataset)"
+    for name, (view_q, view_k, _, _) in views.items():
+        if not (bool(torch.isfinite(view_q).all()) and bool(torch.isfinite(view_k).all())):
+            return text + f"first non-finite: the augmented views ({name} pipeline; the input is finite)"
+    bad = first_non_finite(dict(model.named_parameters()))
+    if bad is not None:
+        return text + f"first non-finite: the weights ({bad})"
+    return text + ("inputs, views and weights are finite: the forward pass overflowed (a learning rate too large "
+                   "for the data's scale? try a smaller pretrain.optim.lr or pretrain.grad_clip)")
 
 
 def _rng_state(device: torch.device) -> Dict[str, Any]:
@@ -168,6 +206,10 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
                         persistent_workers=False)
     epoch, step = 0, 0
     if state is not None:
+        bad = first_non_finite(state["model"])
+        if bad is not None:
+            raise ValueError(f"--resume: {path} holds non-finite weights ({bad} has NaN or inf); resume from an "
+                             f"earlier checkpoint, or start over with --overwrite")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"], device)
@@ -213,8 +255,15 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
             lr = learning_rate(config.pretrain.optim, config.pretrain.epochs, epoch + batch_index / steps_per_epoch)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            metrics = train_step(model, pipelines, optimizer, x, lengths, local_seed(config.seed, process.rank, step),
-                                 amp=config.pretrain.amp, grad_clip=config.pretrain.grad_clip, ddp_model=ddp_model)
+            try:
+                metrics = train_step(model, pipelines, optimizer, x, lengths,
+                                     local_seed(config.seed, process.rank, step), amp=config.pretrain.amp,
+                                     grad_clip=config.pretrain.grad_clip, ddp_model=ddp_model)
+            except NonFiniteLossError as exc:
+                saved = latest_checkpoint(out_dir)
+                raise NonFiniteLossError(f"pretrain: step {step + 1} (epoch {epoch + 1}): {exc}. The run stops before "
+                                         f"this step's update; "
+                                         + (f"{saved} is intact" if saved else "no checkpoint was written")) from None
             step += 1
             samples += x.shape[0] * process.world_size
             if profiler is not None and profiled < profile_steps:
