@@ -501,3 +501,15 @@ def test_unlabelled_video_folder_is_counted_and_options_checked(tmp_path):
         convert_imigue(src, tmp_path / "x", form="kinect")
     with pytest.raises(ValueError, match="csv_first_hand"):
         convert_imigue(src, tmp_path / "x", csv_first_hand="both")
+
+
+def test_overwrite_removes_the_old_timelines_first(tmp_path):
+    src = make_openpose(tmp_path)
+    convert_imigue(src, tmp_path / "out", progress=False)
+    assert (tmp_path / "out" / "timelines.json").is_file()
+    (src / FRAME).write_text('{"people": [')  # the conversion now fails halfway, after the old dataset is gone
+    with pytest.raises(ConversionError):
+        convert_imigue(src, tmp_path / "out", progress=False, overwrite=True)
+    assert not (tmp_path / "out" / "timelines.json").exists()  # no timelines of a dataset that is gone
+    with pytest.raises(Exception, match="meta.json: missing"):
+        SkeletonDataset(tmp_path / "out")

@@ -24,6 +24,11 @@ class ArrayDataset(Dataset):
         if lengths.shape != (x.shape[0],) or labels.shape != (x.shape[0],):
             raise ValueError(f"lengths, labels: expected shape ({x.shape[0]},) each, got {lengths.shape} and "
                              f"{labels.shape}")
+        for name, array in (("lengths", lengths), ("labels", labels)):
+            if not np.issubdtype(array.dtype, np.integer):
+                raise ValueError(f"{name}: expected integers, got {array.dtype}")
+        if len(labels) and labels.min() < 0:
+            raise ValueError(f"labels: expected values >= 0, got {labels.min()}")
         if len(lengths) and (lengths.min() < 1 or lengths.max() > x.shape[2]):
             raise ValueError(f"lengths: expected values in [1, T={x.shape[2]}], got min {lengths.min()}, "
                              f"max {lengths.max()}")

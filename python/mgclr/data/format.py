@@ -35,6 +35,7 @@ import io
 import json
 import os
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -48,14 +49,24 @@ from ..skeleton import Layout, is_builtin, layout_from_spec
 from .info import DatasetInfo
 from .normalise import check_normalise_spec
 
-__all__ = ["FORMAT_VERSION", "DatasetError", "DatasetWriter", "SkeletonDataset", "read_pyskl", "read_skeletonclr"]
+__all__ = ["FORMAT_VERSION", "MAX_ABS_VALUE", "DatasetError", "DatasetWarning", "DatasetWriter", "SkeletonDataset",
+           "read_pyskl", "read_skeletonclr"]
 
 FORMAT_VERSION = 1
 _HEADER_BYTES = 256  # room for the .npy header written when the number of samples is known
+# No skeleton format has coordinates (pixels, millimetres, metres, normalised units) of this magnitude: a
+# value beyond it is corrupt input (3e38 is float32's edge), refused by the writer and by the reader.
+MAX_ABS_VALUE = 1e6
+_SCAN_BYTES = 64 << 20  # data.npy checked for NaN / huge values this many bytes at a time
 
 
 class DatasetError(ValueError):
     """A dataset file is missing, truncated or inconsistent; the message names the file."""
+
+
+class DatasetWarning(UserWarning):
+    """Something about a dataset that may be intended but usually is not (a sample in both parts of a
+    benchmark); ``strict=True`` makes it an error."""
 
 
 # -------------------------------------------------------------------------------------------------- writer
@@ -88,6 +99,10 @@ class DatasetWriter:
             raise FileExistsError(f"{self.folder}: a dataset is already there; pass overwrite=True (--overwrite)")
         self._created_folder = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
+        # Overwriting: the old meta.json goes first. It is what makes a folder a dataset (written last), so a
+        # run killed at any later point leaves no dataset that loads, never new arrays under old metadata.
+        if (self.folder / "meta.json").exists():
+            (self.folder / "meta.json").unlink()
         self.class_names = list(class_names)
         self.coord_channels = check_int("coord_channels", coord_channels, low=1, high=channels)
         self.channel_names = list(channel_names) if channel_names is not None else \
@@ -100,6 +115,7 @@ class DatasetWriter:
         self.labels: List[int] = []
         self.lengths: List[int] = []
         self.samples: Dict[str, List[Any]] = {}
+        self.max_abs = 0.0
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -117,6 +133,11 @@ class DatasetWriter:
             raise ValueError(f"label: expected 0..{len(self.class_names) - 1}, got {label}")
         if not np.isfinite(x).all():
             raise ValueError("x: expected finite values")
+        peak = float(np.abs(x[:, :length]).max(initial=0.0))
+        if peak > MAX_ABS_VALUE:
+            raise ValueError(f"x: a value of magnitude {peak:.3g}, beyond {MAX_ABS_VALUE:g} (no skeleton format has "
+                             f"such coordinates: corrupt input?)")
+        self.max_abs = max(self.max_abs, peak)
         padded = np.zeros(self.shape, dtype=np.float32)
         padded[:, :length, :, :x.shape[3]] = x[:, :length]
         self._file.write(padded.tobytes())
@@ -153,11 +174,14 @@ class DatasetWriter:
                 bad = [i for i in indices if not 0 <= i < N]
                 if bad:
                     raise ValueError(f"splits[{benchmark!r}][{part!r}]: indices {bad[:5]} outside [0, {N})")
-        meta = {"format": FORMAT_VERSION, "layout": self.layout.name, "coord_channels": self.coord_channels,
+        meta = {"format": FORMAT_VERSION, "num_samples": N, "layout": self.layout.name,
+                "coord_channels": self.coord_channels,
                 "channel_names": self.channel_names, "fps": self.fps, "class_names": self.class_names,
                 "normalisation": normalisation, "normalise": self.normalise, "samples": self.samples,
                 "splits": {b: {p: [int(i) for i in idx] for p, idx in parts.items()} for b, parts in splits.items()},
-                "provenance": provenance}
+                "provenance": provenance,
+                # checked on every add: SkeletonDataset trusts it while data.npy is this file (size and time)
+                "values": {"finite": True, "max_abs": self.max_abs, **_file_stamp(self.folder / "data.npy")}}
         if not is_builtin(self.layout):
             meta["custom_layout"] = self.layout.to_dict()
         write_json_atomic(self.folder / "meta.json", meta, indent=None)  # last: its presence means "complete"
@@ -174,6 +198,27 @@ class DatasetWriter:
 
 
 # -------------------------------------------------------------------------------------------------- reader
+
+
+def _file_stamp(path: Path) -> Dict[str, int]:
+    """What identifies one write of a file: its size and modification time (an edit in place changes both or
+    the time)."""
+    stat = path.stat()
+    return {"data_bytes": stat.st_size, "data_mtime_ns": stat.st_mtime_ns}
+
+
+def _check_exact_size(path: Path, array: np.ndarray) -> None:
+    """A .npy file holds its header and exactly its array: trailing bytes mean a file of another write."""
+    with open(path, "rb") as fh:
+        major, _ = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        read_header(fh)  # moves to the data
+        offset = fh.tell()
+    expected = offset + array.size * array.dtype.itemsize
+    actual = path.stat().st_size
+    if actual != expected:
+        raise DatasetError(f"{path}: {actual} bytes, its header describes {expected} ({actual - expected:+d}): "
+                           f"truncated, or trailing bytes of another write")
 
 
 def _load_npy(path: Path, mmap: bool) -> np.ndarray:
@@ -198,15 +243,17 @@ class SkeletonDataset(Dataset):
     (positions in the folder), ``labels`` and ``lengths`` of this split.
     """
 
-    def __init__(self, folder: Union[str, Path], split: Optional[str] = None) -> None:
+    def __init__(self, folder: Union[str, Path], split: Optional[str] = None, *, strict: bool = False) -> None:
         self.folder = Path(folder)
         meta_path = self.folder / "meta.json"
         if not meta_path.is_file():
             raise DatasetError(f"{meta_path}: missing; is {self.folder} an mgclr dataset (mgclr prepare ...)?")
         try:
             self.meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise DatasetError(f"{meta_path}: not valid JSON: {exc}") from None
+        if not isinstance(self.meta, dict):
+            raise DatasetError(f"{meta_path}: expected a JSON object, got {type(self.meta).__name__}")
         if self.meta.get("format") != FORMAT_VERSION:
             raise DatasetError(f"{meta_path}: format {self.meta.get('format')!r}, this mgclr reads {FORMAT_VERSION}")
         self.data = _load_npy(self.folder / "data.npy", mmap=True)
@@ -215,19 +262,98 @@ class SkeletonDataset(Dataset):
         if self.data.ndim != 5 or self.data.dtype != np.float32:
             raise DatasetError(f"{self.folder / 'data.npy'}: expected (N, C, T, V, M) float32, got "
                                f"{self.data.shape} {self.data.dtype}")
-        N = self.data.shape[0]
+        _check_exact_size(self.folder / "data.npy", self.data)
+        N, T = self.data.shape[0], self.data.shape[2]
+        if "num_samples" in self.meta and self.meta["num_samples"] != N:
+            raise DatasetError(f"{meta_path}: num_samples {self.meta['num_samples']!r}, but data.npy holds {N} (files "
+                               f"of two writes mixed?)")
         for name, array in (("labels.npy", all_labels), ("lengths.npy", all_lengths)):
             if array.shape != (N,):
                 raise DatasetError(f"{self.folder / name}: expected shape ({N},) like data.npy, got {array.shape}")
-        if N and (all_lengths.min() < 1 or all_lengths.max() > self.data.shape[2]):
-            raise DatasetError(f"{self.folder / 'lengths.npy'}: values outside [1, T={self.data.shape[2]}]")
+            if not np.issubdtype(array.dtype, np.integer):
+                raise DatasetError(f"{self.folder / name}: expected integers, got {array.dtype}")
+        if N and (all_lengths.min() < 1 or all_lengths.max() > T):
+            raise DatasetError(f"{self.folder / 'lengths.npy'}: values outside [1, T={T}] (min {all_lengths.min()}, "
+                               f"max {all_lengths.max()})")
         self.info = self._read_info(meta_path)
+        if N and (all_labels.min() < 0 or all_labels.max() >= self.info.num_classes):
+            raise DatasetError(f"{self.folder / 'labels.npy'}: labels {all_labels.min()}..{all_labels.max()} outside "
+                               f"the {self.info.num_classes} classes of meta.json's class_names (0.."
+                               f"{self.info.num_classes - 1})")
+        self._check_samples(meta_path, N)
+        self._check_splits(meta_path, N, strict)
+        self._check_values(meta_path)
         self.layout = self.info.layout
         self.class_names = self.info.class_names
         self.indices = self._split_indices(split, N)
         self.labels = all_labels[self.indices]
         self.lengths = all_lengths[self.indices]
         self.split = split
+
+    def _check_samples(self, meta_path: Path, N: int) -> None:
+        samples = self.meta.get("samples", {})
+        if not isinstance(samples, dict):
+            raise DatasetError(f"{meta_path}: samples: expected an object of per-sample columns")
+        for name, column in samples.items():
+            if not isinstance(column, list) or len(column) != N:
+                size = len(column) if isinstance(column, list) else type(column).__name__
+                raise DatasetError(f"{meta_path}: samples.{name}: expected a list of {N} values (one per sample), "
+                                   f"got {size}")
+
+    def _check_splits(self, meta_path: Path, N: int, strict: bool) -> None:
+        splits = self.meta.get("splits", {})
+        if not isinstance(splits, dict):
+            raise DatasetError(f"{meta_path}: splits: expected an object {{benchmark: {{part: [indices]}}}}")
+        for benchmark, parts in splits.items():
+            if not isinstance(parts, dict):
+                raise DatasetError(f"{meta_path}: splits.{benchmark}: expected an object {{part: [indices]}}")
+            members = {}
+            for part, indices in parts.items():
+                where = f"{meta_path}: splits.{benchmark}.{part}"
+                if not isinstance(indices, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                            for i in indices):
+                    raise DatasetError(f"{where}: expected a list of integer sample indices")
+                bad = [i for i in indices if not 0 <= i < N]
+                if bad:
+                    raise DatasetError(f"{where}: indices {bad[:5]} outside the {N} samples (0..{N - 1})")
+                if len(set(indices)) != len(indices):
+                    raise DatasetError(f"{where}: a sample index appears twice")
+                members[part] = set(indices)
+            names = sorted(members)
+            for i, a in enumerate(names):
+                for b in names[i + 1:]:
+                    both = members[a] & members[b]
+                    if both:
+                        text = (f"{meta_path}: splits.{benchmark}: {len(both)} samples are in both {a} and {b} "
+                                f"(e.g. {sorted(both)[:5]}): a test on training samples")
+                        if strict:
+                            raise DatasetError(text)
+                        warnings.warn(text + " (strict=True makes this an error)", DatasetWarning, stacklevel=3)
+
+    def _check_values(self, meta_path: Path) -> None:
+        """No NaN, inf or absurd magnitude in data.npy: the writer's summary when it still describes the file
+        (same size), else a scan in chunks (once, when the dataset is opened)."""
+        summary = self.meta.get("values")
+        path = self.folder / "data.npy"
+        if isinstance(summary, dict) and summary.get("finite") is True and \
+                all(summary.get(k) == v for k, v in _file_stamp(path).items()) and \
+                isinstance(summary.get("max_abs"), (int, float)) and summary["max_abs"] <= MAX_ABS_VALUE:
+            return
+        flat = self.data.reshape(-1)
+        step = max(1, _SCAN_BYTES // 4)
+        for start in range(0, flat.shape[0], step):
+            chunk = np.asarray(flat[start:start + step])
+            finite = np.isfinite(chunk)
+            if not finite.all():
+                at = np.unravel_index(start + int(np.flatnonzero(~finite)[0]), self.data.shape)
+                raise DatasetError(f"{path}: a non-finite value ({chunk[~finite][0]}) at sample {at[0]}, (C, T, V, M) "
+                                   f"= {tuple(int(i) for i in at[1:])}")
+            peak = float(np.abs(chunk).max(initial=0.0))
+            if peak > MAX_ABS_VALUE:
+                where = int(np.argmax(np.abs(chunk) > MAX_ABS_VALUE))
+                at = np.unravel_index(start + where, self.data.shape)
+                raise DatasetError(f"{path}: a value of magnitude {peak:.3g} at sample {at[0]}, beyond "
+                                   f"{MAX_ABS_VALUE:g} (no skeleton format has such coordinates: corrupt data?)")
 
     def _read_info(self, meta_path: Path) -> DatasetInfo:
         """The description in meta.json, checked against data.npy (a custom layout is read whole from the
@@ -291,17 +417,39 @@ class SkeletonDataset(Dataset):
 
 
 class _SafeUnpickler(pickle.Unpickler):
-    """Unpickles plain containers, numbers, strings and NumPy arrays, and nothing that runs code."""
+    """Unpickles plain containers, numbers, strings and NumPy arrays, and nothing that runs code; an array
+    asks for no more memory than ``max_bytes`` (an honest pickle carries its arrays' bytes, so a file cannot
+    hold an array larger than itself: ``_reconstruct(ndarray, (10**13,), 'b')`` is refused, not allocated)."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
                ("numpy._core.multiarray", "scalar"), ("builtins", "set"), ("builtins", "frozenset"),
                ("collections", "OrderedDict")}
 
+    def __init__(self, file, max_bytes: int) -> None:
+        super().__init__(file)
+        self.max_bytes = max_bytes
+
     def find_class(self, module: str, name: str):
-        if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name} (only data is read from these files)")
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name} (only data is read from these files)")
+        found = super().find_class(module, name)
+        if name != "_reconstruct":
+            return found
+        limit = self.max_bytes
+
+        def bounded_reconstruct(subtype, shape, dtype):
+            try:
+                count = int(np.prod([int(n) for n in shape], dtype=object)) if np.ndim(shape) else int(shape)
+                nbytes = count * np.dtype(dtype).itemsize
+            except (TypeError, ValueError) as exc:
+                raise pickle.UnpicklingError(f"an array of shape {shape!r}, dtype {dtype!r}: {exc}") from None
+            if count < 0 or nbytes > limit:
+                raise pickle.UnpicklingError(f"an array of shape {tuple(shape) if np.ndim(shape) else shape} and dtype "
+                                             f"{dtype!r} ({nbytes} bytes) is larger than the file ({limit} bytes)")
+            return found(subtype, shape, dtype)
+
+        return bounded_reconstruct
 
 
 def _safe_pickle(path: Path) -> Any:
@@ -309,9 +457,10 @@ def _safe_pickle(path: Path) -> Any:
         raise DatasetError(f"{path}: missing")
     try:
         with open(path, "rb") as fh:
-            return _SafeUnpickler(io.BufferedReader(fh)).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as exc:
-        raise DatasetError(f"{path}: cannot be read: {exc}") from None
+            return _SafeUnpickler(io.BufferedReader(fh), max_bytes=path.stat().st_size).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError, TypeError, MemoryError,
+            RecursionError) as exc:
+        raise DatasetError(f"{path}: cannot be read: {type(exc).__name__}: {exc}") from None
 
 
 def read_skeletonclr(folder: Union[str, Path], part: str = "train"):
@@ -328,19 +477,42 @@ def read_skeletonclr(folder: Union[str, Path], part: str = "train"):
     content = _safe_pickle(labels_file)
     if not (isinstance(content, (tuple, list)) and len(content) == 2):
         raise DatasetError(f"{labels_file}: expected a (sample names, labels) pair, got {type(content).__name__}")
-    labels = np.asarray(content[1], dtype=np.int64)
+    labels = _integer_labels(content[1], labels_file)
     if labels.shape != (data.shape[0],):
         raise DatasetError(f"{labels_file}: {labels.shape[0]} labels for {data.shape[0]} samples in the data file")
     frames_file = folder / f"{part}_num_frame.npy"
     if frames_file.is_file():
-        lengths = np.asarray(_load_npy(frames_file, mmap=False), dtype=np.int64)
+        lengths = _load_npy(frames_file, mmap=False)
+        if lengths.shape != (data.shape[0],) or not np.issubdtype(lengths.dtype, np.integer):
+            raise DatasetError(f"{frames_file}: expected {data.shape[0]} integer frame counts, got {lengths.shape} "
+                               f"{lengths.dtype}")
+        bad = np.flatnonzero((lengths < 1) | (lengths > data.shape[2]))
+        if len(bad):
+            raise DatasetError(f"{frames_file}: sample {bad[0]} has {lengths[bad[0]]} frames, outside 1..T="
+                               f"{data.shape[2]} of the data file ({len(bad)} such samples)")
+        lengths = lengths.astype(np.int64)
     else:
         lengths = np.empty(data.shape[0], dtype=np.int64)
         for n in range(data.shape[0]):
             moving = np.flatnonzero(np.abs(np.asarray(data[n])).sum(axis=(0, 2, 3)) > 0)
             lengths[n] = moving[-1] + 1 if len(moving) else 1
-    lengths = np.clip(lengths, 1, data.shape[2])
     return ArrayDataset(data, lengths, labels)
+
+
+def _integer_labels(values: Any, file: Path) -> np.ndarray:
+    """Labels as int64, refusing what a cast would change (1.5, -1, True)."""
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise DatasetError(f"{file}: labels: {exc}") from None
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise DatasetError(f"{file}: expected integer labels, got {array.dtype}")
+    if np.issubdtype(array.dtype, np.floating) and not (np.isfinite(array).all() and (array == np.round(array)).all()):
+        raise DatasetError(f"{file}: expected integer labels, got non-integral values such as "
+                           f"{array[~(np.isfinite(array) & (array == np.round(array)))][0]}")
+    if array.size and array.min() < 0:
+        raise DatasetError(f"{file}: labels must be >= 0, got {array.min()}")
+    return array.astype(np.int64)
 
 
 def read_pyskl(path: Union[str, Path], split: str, frames: Optional[int] = None):
@@ -372,8 +544,12 @@ def read_pyskl(path: Union[str, Path], split: str, frames: Optional[int] = None)
             if "keypoint_score" in a and kp.shape[-1] == 2:
                 kp = np.concatenate([kp, np.asarray(a["keypoint_score"], dtype=np.float32)[..., None]], axis=-1)
             arrays.append(kp.transpose(3, 1, 2, 0))  # (M, T, V, C) -> (C, T, V, M)
-            lengths.append(int(a.get("total_frames", kp.shape[1])))
-            labels.append(int(a["label"]))
+            total = a.get("total_frames", kp.shape[1])
+            if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or not 1 <= total <= kp.shape[1]:
+                raise ValueError(f"total_frames: expected an integer in 1..{kp.shape[1]} (the keypoint frames), got "
+                                 f"{total!r}")
+            lengths.append(int(total))
+            labels.append(a["label"])
         except (KeyError, ValueError, TypeError) as exc:
             raise DatasetError(f"{path}: annotation {i} ({a.get('frame_dir', '?')}): {exc}") from None
     C, V = arrays[0].shape[0], arrays[0].shape[2]
@@ -385,5 +561,5 @@ def read_pyskl(path: Union[str, Path], split: str, frames: Optional[int] = None)
             raise DatasetError(f"{path}: annotation {n} has shape {a.shape}, the first has C={C}, V={V}")
         t = min(a.shape[1], T)
         x[n, :, :t, :, :a.shape[3]] = a[:, :t]
-        lengths[n] = max(1, min(lengths[n], t))
-    return ArrayDataset(x, np.asarray(lengths, dtype=np.int64), np.asarray(labels, dtype=np.int64), coord_channels)
+        lengths[n] = min(lengths[n], t)  # frames= cut the sample
+    return ArrayDataset(x, np.asarray(lengths, dtype=np.int64), _integer_labels(labels, path), coord_channels)

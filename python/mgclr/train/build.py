@@ -70,7 +70,7 @@ def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
                           f"{{name, joints, bones, center}}")
     try:
         if data.source == "mgclr":
-            train, test = (SkeletonDataset(path, split) for split in splits)
+            train, test = (SkeletonDataset(path, split, strict=data.strict) for split in splits)
             info = train.info
         else:
             if data.source == "arrays":

@@ -79,6 +79,7 @@ class DataConfig:
     synthetic_seed: int = 0
     batch_size: int = 64
     num_workers: int = 0
+    strict: bool = False  # mgclr folders: a sample in both parts of a benchmark is an error, not a warning
 
     CHOICES = {"source": ("synthetic", "mgclr", "arrays", "skeletonclr", "pyskl")}
 

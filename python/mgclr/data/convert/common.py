@@ -105,8 +105,8 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
                    parse: Callable[[Any], Iterable[Sample]], *, writer_args: Dict[str, Any],
                    split_of: Callable[[Sample], Dict[str, str]], provenance: Dict[str, Any], normalisation: str,
                    skip_bad: bool, overwrite: bool, progress: bool, describe: Callable[[Any], str] = str,
-                   skipped_before: Iterable[Tuple[str, str]] = (), splits: Optional[Sequence[str]] = None
-                   ) -> ConversionReport:
+                   skipped_before: Iterable[Tuple[str, str]] = (), splits: Optional[Sequence[str]] = None,
+                   companions: Sequence[str] = ()) -> ConversionReport:
     """Parse every source, write its samples, assign splits, and finish the dataset.
 
     ``split_of(sample)`` -> ``{benchmark: part}`` (e.g. ``{"xview": "train"}``; a part of None leaves the
@@ -114,12 +114,17 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
     before this loop for a documented reason (a published missing-skeleton list, an unlabelled segment); they
     are counted like ``--skip-bad`` skips, in the report and in ``meta["provenance"]["skipped"]``. Returns the
     report; nothing is lost without a counted reason. ``splits``: the benchmarks to record (default: every one
-    ``split_of`` gives); one that no sample belongs to is an error and nothing is written.
+    ``split_of`` gives); one that no sample belongs to is an error and nothing is written. ``companions``:
+    files the converter writes into ``dst`` beside the dataset (``timelines.json``); an old dataset's are
+    removed together with its ``meta.json`` when ``overwrite`` replaces it, so no file outlives its dataset.
     """
     report = ConversionReport(dataset, str(dst), sources=len(sources))
     for reason, message in skipped_before:
         report.count_skip(reason, message)
-    writer = DatasetWriter(dst, overwrite=overwrite, **writer_args)
+    writer = DatasetWriter(dst, overwrite=overwrite, **writer_args)  # an old dataset's meta.json is gone now
+    for name in companions:
+        if (Path(dst) / name).is_file():
+            (Path(dst) / name).unlink()
     recorded: Dict[str, Dict[str, List[int]]] = {}
     seen_benchmarks: set = set()
     bar = None

@@ -735,7 +735,8 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
         split_of=lambda s: {"xsub": xsub_part(s.fields.get("subject"))}, provenance=provenance,
         normalisation=openpose_video_spec()["description"], skip_bad=skip_bad, overwrite=overwrite,
         progress=progress, splits=splits,
-        describe=lambda v: str(v.source if v.source is not None else v.label_file), skipped_before=skips)
+        describe=lambda v: str(v.source if v.source is not None else v.label_file), skipped_before=skips,
+        companions=("timelines.json",))
     _write_timelines(Path(dst), videos, names)
     return report
 
