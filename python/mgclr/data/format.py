@@ -120,9 +120,9 @@ class DatasetWriter:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def add(self, x: np.ndarray, length: int, label: int, **fields: Any) -> int:
-        """Append one sample ``x`` (C, T', V, M') with T' <= T, M' <= M (zero-padded); ``fields`` (id, subject,
-        view, video, ...) become per-sample columns of meta["samples"]. Returns its index."""
+    def check(self, x: np.ndarray, length: int, label: int) -> np.ndarray:
+        """``x`` as float32 if :meth:`add` would take it, else the ``ValueError`` it would raise (a converter
+        checks every sample of a source before writing any, so that a source is written whole or not at all)."""
         C, T, V, M = self.shape
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 4 or x.shape[0] != C or x.shape[2] != V or x.shape[1] > T or x.shape[3] > M:
@@ -132,12 +132,18 @@ class DatasetWriter:
         if not 0 <= label < len(self.class_names):
             raise ValueError(f"label: expected 0..{len(self.class_names) - 1}, got {label}")
         if not np.isfinite(x).all():
-            raise ValueError("x: expected finite values")
+            raise ValueError("x: expected finite values (a value beyond float32's range, 3.4e38, becomes inf)")
         peak = float(np.abs(x[:, :length]).max(initial=0.0))
         if peak > MAX_ABS_VALUE:
             raise ValueError(f"x: a value of magnitude {peak:.3g}, beyond {MAX_ABS_VALUE:g} (no skeleton format has "
                              f"such coordinates: corrupt input?)")
-        self.max_abs = max(self.max_abs, peak)
+        return x
+
+    def add(self, x: np.ndarray, length: int, label: int, **fields: Any) -> int:
+        """Append one sample ``x`` (C, T', V, M') with T' <= T, M' <= M (zero-padded); ``fields`` (id, subject,
+        view, video, ...) become per-sample columns of meta["samples"]. Returns its index."""
+        x = self.check(x, length, label)
+        self.max_abs = max(self.max_abs, float(np.abs(x[:, :length]).max(initial=0.0)))
         padded = np.zeros(self.shape, dtype=np.float32)
         padded[:, :length, :, :x.shape[3]] = x[:, :length]
         self._file.write(padded.tobytes())

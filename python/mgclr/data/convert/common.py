@@ -11,6 +11,7 @@ reason counted, else the conversion stops with that error. Nothing is dropped wi
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +19,15 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 import numpy as np
 
-from ..format import DatasetWriter
+from ..format import MAX_ABS_VALUE, DatasetWriter
 
 __all__ = ["ConversionError", "ConversionReport", "Sample", "parse_floats", "run_conversion"]
 
 CONVERTER_VERSION = "1"
+# No coordinate, frame number or time of any supported format comes near this (float32 goes to 3.4e38): a
+# value beyond it is corrupt input, a named and skippable error (the writer refuses it too).
+PLAUSIBLE = MAX_ABS_VALUE
+IMPLAUSIBLE = "implausible value"
 
 
 class ConversionError(ValueError):
@@ -83,9 +88,10 @@ class ConversionReport:
                 "splits": self.splits}
 
 
-def parse_floats(tokens: Sequence[str], file: Union[str, Path], where: str, expected: Optional[int] = None
-                 ) -> List[float]:
-    """Tokens as floats, with errors naming the file, the place and the token: wrong count, non-numeric, NaN."""
+def parse_floats(tokens: Sequence[str], file: Union[str, Path], where: str, expected: Optional[int] = None,
+                 limit: Optional[float] = None) -> List[float]:
+    """Tokens as floats, with errors naming the file, the place and the token: wrong count, non-numeric, NaN,
+    and (``limit``) a magnitude no value of the format can have."""
     if expected is not None and len(tokens) != expected:
         raise ConversionError(file, where, f"expected {expected} values, got {len(tokens)}",
                               "wrong number of values")
@@ -97,8 +103,23 @@ def parse_floats(tokens: Sequence[str], file: Union[str, Path], where: str, expe
             raise ConversionError(file, where, f"value {i + 1} is not a number: {token!r}", "non-numeric") from None
         if not math.isfinite(value):
             raise ConversionError(file, where, f"value {i + 1} is {token!r}", "NaN or infinite value")
+        if limit is not None and abs(value) > limit:
+            raise ConversionError(file, where, f"value {i + 1} is {token!r}: beyond {limit:g}, implausible for this "
+                                               f"format", IMPLAUSIBLE)
         values.append(value)
     return values
+
+
+def check_plausible(values: np.ndarray, file: Union[str, Path], where: str, limit: float = PLAUSIBLE) -> None:
+    """Every value finite and at most ``limit`` in magnitude, else a :class:`ConversionError` naming the first."""
+    bad = ~np.isfinite(values) | (np.abs(np.where(np.isfinite(values), values, 0)) > limit)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = values[index]
+        if not np.isfinite(value):
+            raise ConversionError(file, where, f"value at {index} is {value}", "NaN or infinite value")
+        raise ConversionError(file, where, f"value at {index} is {value:g}: beyond {limit:g}, implausible for this "
+                                           f"format", IMPLAUSIBLE)
 
 
 def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
@@ -118,6 +139,8 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
     files the converter writes into ``dst`` beside the dataset (``timelines.json``); an old dataset's are
     removed together with its ``meta.json`` when ``overwrite`` replaces it, so no file outlives its dataset.
     """
+    if provenance.get("source"):
+        check_destination(provenance["source"], dst)
     report = ConversionReport(dataset, str(dst), sources=len(sources))
     for reason, message in skipped_before:
         report.count_skip(reason, message)
@@ -138,9 +161,20 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
     try:
         for source in sources:
             try:
-                samples = list(parse(source))
+                try:
+                    samples = list(parse(source))
+                except OSError as exc:
+                    raise ConversionError(exc.filename or describe(source), "", f"cannot be read "
+                                                                                f"({exc.strerror or exc})",
+                                          "unreadable") from None
                 if not samples:
                     raise ConversionError(describe(source), "", "no sequence in it", "empty")
+                for sample in samples:  # all checked first: a source is written whole or not at all
+                    try:
+                        writer.check(sample.x, sample.x.shape[1], sample.label)
+                    except ValueError as exc:  # a sample the format refuses: named, and skippable
+                        name = sample.fields.get("id", "a sample")
+                        raise ConversionError(describe(source), f"sample {name}", str(exc), "bad sample") from None
                 for sample in samples:
                     index = writer.add(sample.x, sample.x.shape[1], sample.label, **sample.fields)
                     for benchmark, part in split_of(sample).items():
@@ -173,35 +207,79 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
     return report
 
 
-def sorted_files(src: Path, pattern: str) -> List[Path]:
-    return sorted(p for p in src.rglob(pattern) if p.is_file())
+UNREADABLE_FOLDER = "unreadable folder"
+
+
+def check_destination(src: Union[str, Path], dst: Union[str, Path]) -> None:
+    """``dst`` must not be ``src`` or inside it: the converter lists ``src``'s files recursively and would read
+    its own output on the next run (or delete the sources with ``--overwrite``)."""
+    src_path, dst_path = Path(src).resolve(), Path(dst).resolve()
+    if dst_path == src_path or src_path in dst_path.parents:
+        raise ValueError(f"dst: {dst} is inside src {src}; write the dataset elsewhere")
+
+
+def sorted_files(src: Path, pattern: str, skipped: Optional[List[Tuple[str, str]]] = None) -> List[Path]:
+    """The files under ``src`` whose name matches ``pattern``, sorted. A folder that cannot be listed is never
+    passed over in silence (``Path.rglob`` would): it is a :class:`ConversionError`, or, when ``skipped`` is
+    a list (``--skip-bad``), a ``(reason, message)`` appended to it, to be counted in the report."""
+    import fnmatch
+
+    found: List[Path] = []
+    problems: List[OSError] = []
+    for folder, _, names in os.walk(src, onerror=problems.append, followlinks=False):
+        found.extend(Path(folder) / n for n in names if fnmatch.fnmatchcase(n, pattern))
+    for exc in problems:
+        error = ConversionError(exc.filename or src, "", f"cannot be read ({exc.strerror or exc}): its files would "
+                                                         f"be missed", UNREADABLE_FOLDER)
+        if skipped is None:
+            raise error
+        skipped.append((error.reason, str(error)))
+    return sorted(p for p in found if p.is_file())
+
+
+def read_text(path: Union[str, Path]) -> str:
+    """A whole UTF-8 text file; a file that cannot be read is a :class:`ConversionError` (reason
+    ``"unreadable"``, skippable), never a traceback."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise
+    except OSError as exc:
+        raise ConversionError(path, "", f"cannot be read ({exc.strerror or exc})", "unreadable") from None
 
 
 def iter_lines(path: Path) -> Iterator[tuple]:
-    """(line number, stripped text) of the non-empty lines of a text file."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    """(line number, stripped text) of the non-empty lines of a text file; an unreadable file is a
+    :class:`ConversionError` (reason ``"unreadable"``)."""
+    try:
+        fh = open(path, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ConversionError(path, "", f"cannot be read ({exc.strerror or exc})", "unreadable") from None
+    with fh:
         for number, line in enumerate(fh, start=1):
             text = line.strip()
             if text:
                 yield number, text
 
 
-def parse_float_row(tokens: Sequence[str], file: Union[str, Path], where: str, expected: int) -> np.ndarray:
-    """``tokens`` as float64 values, exactly ``expected`` of them, all finite: NumPy parses the whole row at
-    once, and only a row it rejects goes through :func:`parse_floats`, whose error names the bad token."""
+def parse_float_row(tokens: Sequence[str], file: Union[str, Path], where: str, expected: int,
+                    limit: Optional[float] = PLAUSIBLE) -> np.ndarray:
+    """``tokens`` as float64 values, exactly ``expected`` of them, all finite and at most ``limit`` in magnitude:
+    NumPy parses the whole row at once, and only a row it rejects goes through :func:`parse_floats`, whose error
+    names the bad token."""
     if len(tokens) == expected:
         try:
             values = np.asarray(tokens, dtype=np.float64)
-            if np.isfinite(values).all():
+            if np.isfinite(values).all() and (limit is None or np.abs(values).max(initial=0.0) <= limit):
                 return values
         except ValueError:
             pass
-    return np.asarray(parse_floats(tokens, file, where, expected), dtype=np.float64)
+    return np.asarray(parse_floats(tokens, file, where, expected, limit), dtype=np.float64)
 
 
 def parse_integer(token: str, file: Union[str, Path], where: str, what: str) -> int:
-    """``token`` as an int (a float token must be integral); errors name ``what``."""
-    value = parse_floats([token.strip()], file, where)[0]
+    """``token`` as an int (a float token must be integral, at most :data:`PLAUSIBLE`); errors name ``what``."""
+    value = parse_floats([token.strip()], file, where, limit=PLAUSIBLE)[0]
     if value != int(value):
         raise ConversionError(file, where, f"{what} is not an integer: {token!r}", "non-numeric")
     return int(value)

@@ -119,6 +119,8 @@ import numpy as np
 from ...emotion.timeline import MGEvent, Timeline, TimelineError, normalise_outcome, write_timelines
 from ..normalise import NormalisationError, normalise_openpose_video, openpose_video_spec
 from .common import (
+    IMPLAUSIBLE,
+    PLAUSIBLE,
     ConversionError,
     ConversionReport,
     Sample,
@@ -128,6 +130,7 @@ from .common import (
     parse_float_row,
     parse_floats,
     parse_integer,
+    read_text,
     run_conversion,
     sorted_files,
 )
@@ -145,6 +148,7 @@ NUM_SUBJECTS = 72
 XSUB_TRAIN_SUBJECTS = frozenset((2, 4, 5, 6, 9, 10, 12, 13, 14, 15, 17, 18, 20, 21, 22, 23, 25, 28, 29, 30, 31, 35,
                                  36, 38, 39, 41, 42, 43, 44, 46, 47, 48, 52, 53, 59, 61, 62))
 STANDARD_FPS = (23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0)
+MAX_FRAMES = 10**6  # frames per video (11 hours at 25 fps; iMiGUE's longest has 21,068): a bound on allocation
 _NON_MG_POLICIES = ("class", "drop")
 
 # Internal 35-point order shared by both forms: BODY_25 0-24, the person's right fingertips 25-29, the
@@ -345,7 +349,11 @@ def _read_table(path: Path, videos: Dict[str, _Video], *, need_clips: bool, skip
     """Read the label CSV into ``videos`` (created as met). A bad row is charged to its video (the video is
     then skipped whole, its timeline being incomplete) or, when even its video is unknown, raised or counted."""
     required = ("video", "class", "start", "end", "subject") if need_clips else ("video", "subject")
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise ConversionError(path, "", f"cannot be read ({exc.strerror or exc})", "unreadable") from None
+    with fh:
         reader = csv.reader(fh)
         columns: Dict[str, int] = {}
         header: List[str] = []
@@ -456,18 +464,23 @@ def _keypoints(person: Any, key: str, count: int, file: Path, index: int, allow_
             raise ConversionError(file, where, f"value {i + 1} is not a number: {v!r}", "non-numeric")
         if not math.isfinite(v):
             raise ConversionError(file, where, f"value {i + 1} is {v!r}", "NaN or infinite value")
+        if abs(v) > PLAUSIBLE:
+            raise ConversionError(file, where, f"value {i + 1} is {v!r}: beyond {PLAUSIBLE:g} px, implausible for "
+                                               f"OpenPose", IMPLAUSIBLE)
     return np.asarray(values, dtype=np.float64).reshape(-1, 3)
 
 
 def _read_openpose_frame(file: Path) -> np.ndarray:
     """The 35 points of the most confident person (highest mean BODY_25 confidence); zeros when nobody."""
     try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
+        doc = json.loads(read_text(file))
     except UnicodeDecodeError:
         raise ConversionError(file, "", "not UTF-8 text", "malformed JSON") from None
     except json.JSONDecodeError as exc:
         raise ConversionError(file, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}",
                               "malformed JSON") from None
+    except RecursionError:
+        raise ConversionError(file, "", "not valid JSON: nested too deeply", "malformed JSON") from None
     if not isinstance(doc, dict) or "people" not in doc:
         raise ConversionError(file, "field 'people'", "missing", "missing key")
     people = doc["people"]
@@ -487,9 +500,9 @@ def _read_openpose_frame(file: Path) -> np.ndarray:
     return best
 
 
-def _scan_openpose(frames_dir: Path, videos: Dict[str, _Video], skips: Skips) -> None:
+def _scan_openpose(frames_dir: Path, videos: Dict[str, _Video], skips: Skips, skip_bad: bool) -> None:
     by_folder: Dict[Path, List[Path]] = {}
-    for file in sorted_files(frames_dir, "*_keypoints.json"):
+    for file in sorted_files(frames_dir, "*_keypoints.json", skips if skip_bad else None):
         by_folder.setdefault(file.parent, []).append(file)
     for folder, files in by_folder.items():
         video = videos.get(_video_key(folder.name))
@@ -504,6 +517,11 @@ def _scan_openpose(frames_dir: Path, videos: Dict[str, _Video], skips: Skips) ->
                                                              "bad file name")
                 continue
             number = int(match.group(1))
+            if number >= MAX_FRAMES:
+                video.error = video.error or ConversionError(file, "", f"frame number {number} in the file name is "
+                                                                       f"beyond {MAX_FRAMES:,} frames per video (a "
+                                                                       f"renamed file?)", "bad file name")
+                continue
             if number in video.frames:
                 video.error = video.error or ConversionError(file, "", f"frame {number} also in "
                                                                        f"{video.frames[number].name}",
@@ -553,8 +571,9 @@ def _read_light_hand_labels(file: Path, video: _Video) -> None:
         raise ConversionError(file, "", "no clip in it", "empty")
 
 
-def _scan_light_hand(src: Path, videos: Dict[str, _Video], table: Dict[str, _Video]) -> None:
-    for file in sorted_files(src, "*" + _LIGHT_HAND_SUFFIX):
+def _scan_light_hand(src: Path, videos: Dict[str, _Video], table: Dict[str, _Video], skips: Optional[Skips]
+                     ) -> None:
+    for file in sorted_files(src, "*" + _LIGHT_HAND_SUFFIX, skips):
         name = file.name[:-len(_LIGHT_HAND_SUFFIX)]
         meta = table.get(_video_key(name))
         video = _Video(_video_key(name), name, source=file, label_file=file.parent / f"{name}_label.csv")
@@ -626,7 +645,7 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
     if not src.is_dir():
         raise FileNotFoundError(f"{src}: not a folder")
     if form == "auto":
-        form = "light_hand" if sorted_files(src, "*" + _LIGHT_HAND_SUFFIX) else "openpose"
+        form = "light_hand" if sorted_files(src, "*" + _LIGHT_HAND_SUFFIX, []) else "openpose"  # the scan reports
     if form == "light_hand" and frames_dir is not None:
         raise ValueError("frames_dir: only form 'openpose' reads a folder of JSON frames")
 
@@ -636,7 +655,7 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
         table_file = Path(labels) if labels is not None else _find_table(src)
         _read_table(table_file, videos, need_clips=True, skip_bad=skip_bad, skips=skips)
         frames_dir = Path(frames_dir) if frames_dir is not None else src
-        _scan_openpose(frames_dir, videos, skips)
+        _scan_openpose(frames_dir, videos, skips, skip_bad)
         for video in videos.values():
             video.label_file = table_file
             if video.source is None and video.error is None:
@@ -647,7 +666,7 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
         table: Dict[str, _Video] = {}
         if labels is not None:
             _read_table(Path(labels), table, need_clips=False, skip_bad=skip_bad, skips=skips)
-        _scan_light_hand(src, videos, table)
+        _scan_light_hand(src, videos, table, skips if skip_bad else None)
         if not videos:
             raise FileNotFoundError(f"{src}: no *{_LIGHT_HAND_SUFFIX}")
     if not videos:

@@ -52,7 +52,16 @@ import numpy as np
 
 from ..normalise import ntu_pre_normalise as pre_normalise
 from ..normalise import ntu_spec
-from .common import ConversionError, ConversionReport, Sample, iter_lines, parse_floats, run_conversion, sorted_files
+from .common import (
+    PLAUSIBLE,
+    ConversionError,
+    ConversionReport,
+    Sample,
+    iter_lines,
+    parse_floats,
+    run_conversion,
+    sorted_files,
+)
 
 __all__ = ["ACTIONS_60", "ACTIONS_120", "MISSING_SKELETONS_60", "MISSING_SKELETONS_120", "NORMALISATION",
            "TRAIN_SUBJECTS_60", "TRAIN_SUBJECTS_120", "convert_ntu", "parse_name", "pre_normalise",
@@ -294,7 +303,7 @@ def read_skeleton(path: Union[str, Path]) -> Tuple[np.ndarray, int]:
 
         def count(what: str) -> int:
             tokens = take(what)
-            value = parse_floats(tokens, path, f"line {last}", expected=1)[0]
+            value = parse_floats(tokens, path, f"line {last}", expected=1, limit=PLAUSIBLE)[0]
             if value < 0 or value != int(value):
                 raise ConversionError(path, f"line {last}", f"{what}: expected a count, got {tokens[0]!r}",
                                       "invalid count")
@@ -317,7 +326,8 @@ def read_skeleton(path: Union[str, Path]) -> Tuple[np.ndarray, int]:
                     raise ConversionError(path, f"line {last}", f"{where} has {joints} joints, expected "
                                           f"{NUM_JOINTS} (Kinect v2)", "wrong joint count")
                 for j in range(NUM_JOINTS):
-                    values = parse_floats(take(f"joint {j + 1} of {where}"), path, f"line {last}", expected=12)
+                    values = parse_floats(take(f"joint {j + 1} of {where}"), path, f"line {last}", expected=12,
+                                          limit=PLAUSIBLE)
                     if b < KINECT_BODIES:
                         frame[b, j] = values[:3]
             frames.append(frame)
@@ -408,7 +418,8 @@ def convert_ntu(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
         raise ValueError(f"frames: expected a positive int, got {frames!r}")
     frames = int(frames)
-    files = sorted_files(src, "*.skeleton")
+    unreadable: List[Tuple[str, str]] = []
+    files = sorted_files(src, "*.skeleton", unreadable if skip_bad else None)
     if not files:
         raise FileNotFoundError(f"src: no .skeleton file under {src}")
     if version == "auto":
@@ -480,6 +491,6 @@ def convert_ntu(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
                          normalise=ntu_spec()),
         split_of=split_of, provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad,
         overwrite=overwrite, progress=progress, splits=splits,
-        skipped_before=[(_LISTED, f"{p}: {_LISTED} ({missing_source})") for p in listed])
+        skipped_before=unreadable + [(_LISTED, f"{p}: {_LISTED} ({missing_source})") for p in listed])
     report.sources += len(listed)
     return report

@@ -21,12 +21,21 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..normalise import centre_on_joint, centre_on_joint_spec
-from .common import ConversionError, ConversionReport, Sample, run_conversion, sorted_files
+from .common import (
+    IMPLAUSIBLE,
+    PLAUSIBLE,
+    ConversionError,
+    ConversionReport,
+    Sample,
+    read_text,
+    run_conversion,
+    sorted_files,
+)
 
 __all__ = ["ACTIONS", "ACTION_IDS", "NORMALISATION", "TRAIN_VIEWS", "convert_nw_ucla", "parse_name", "read_sequence"]
 
@@ -65,12 +74,14 @@ def read_sequence(path: Union[str, Path]) -> np.ndarray:
     path = Path(path)
     fields = parse_name(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
         content = json.loads(text)
     except UnicodeDecodeError as exc:
         raise ConversionError(path, "", f"not UTF-8 text ({exc.reason})", "not JSON") from None
     except json.JSONDecodeError as exc:
         raise ConversionError(path, f"line {exc.lineno}", f"not valid JSON: {exc.msg}", "not JSON") from None
+    except RecursionError:
+        raise ConversionError(path, "", "not valid JSON: nested too deeply", "not JSON") from None
     if not isinstance(content, dict):
         raise ConversionError(path, "", f"expected a JSON object, got {type(content).__name__}", "missing field")
     for key in ("skeletons", "label"):
@@ -99,11 +110,16 @@ def read_sequence(path: Union[str, Path]) -> np.ndarray:
     if xyz is None or xyz.dtype.kind not in "fi" or xyz.shape != (len(frames), NUM_JOINTS, 3):
         _check_values(path, frames)  # raises, naming the frame and joint of the first bad value
         xyz = np.array(frames, dtype=np.float64)
-    bad = np.argwhere(~np.isfinite(xyz))
+    bad = np.argwhere(~np.isfinite(xyz) | (np.abs(np.nan_to_num(xyz, posinf=0, neginf=0)) > PLAUSIBLE))
     if len(bad):
         t, v, c = (int(i) for i in bad[0])
-        raise ConversionError(path, f"field 'skeletons', frame {t}, joint {v}", f"value {c + 1} is {xyz[t, v, c]}",
-                              "NaN or infinite value")
+        value = xyz[t, v, c]
+        if not np.isfinite(value):
+            raise ConversionError(path, f"field 'skeletons', frame {t}, joint {v}", f"value {c + 1} is {value}",
+                                  "NaN or infinite value")
+        raise ConversionError(path, f"field 'skeletons', frame {t}, joint {v}", f"value {c + 1} is {value:g}: "
+                                                                                f"beyond {PLAUSIBLE:g}, implausible "
+                                                                                f"for this format", IMPLAUSIBLE)
     xyz = xyz.astype(np.float32)
     if not np.any(xyz):
         raise ConversionError(path, "field 'skeletons'", "every joint of every frame is at (0, 0, 0)", "empty")
@@ -130,8 +146,8 @@ def _longest(files: List[Path]) -> int:
     longest = 1
     for f in files:
         try:
-            longest = max(longest, len(json.loads(f.read_text(encoding="utf-8")).get("skeletons", ())))
-        except (ValueError, AttributeError, TypeError, OSError):
+            longest = max(longest, len(json.loads(read_text(f)).get("skeletons", ())))
+        except (ValueError, AttributeError, TypeError, OSError, RecursionError):
             continue  # reported when the file is converted
     return longest
 
@@ -156,7 +172,8 @@ def convert_nw_ucla(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: b
     src = Path(src)
     if not src.is_dir():
         raise FileNotFoundError(f"src: {src} is not a folder (expected the NW-UCLA aAA_sSS_eEE_vVV.json files)")
-    files = sorted_files(src, "*.json")
+    unreadable: List[Tuple[str, str]] = []
+    files = sorted_files(src, "*.json", unreadable if skip_bad else None)
     if not files:
         raise FileNotFoundError(f"src: no .json file under {src}")
     if frames is None:
@@ -190,4 +207,4 @@ def convert_nw_ucla(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: b
                          normalise=centre_on_joint_spec(SPINE, "spine")),
         split_of=lambda s: {"xview": "train" if s.fields["view"] in TRAIN_VIEWS else "test"},
         provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad, overwrite=overwrite,
-        progress=progress, splits=splits)
+        progress=progress, splits=splits, skipped_before=unreadable)

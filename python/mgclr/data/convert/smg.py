@@ -49,12 +49,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..normalise import centre_on_joint, centre_on_joint_spec
 from .common import (
+    PLAUSIBLE,
     ConversionError,
     ConversionReport,
     Sample,
@@ -119,20 +120,28 @@ def _read_labels(file: Path) -> List[_Clip]:
         if not 1 <= label <= NUM_CLASSES:
             raise ConversionError(file, where, f"label {label} is not an SMG class (1-{NUM_CLASSES})",
                                   "unknown label")
+        for other in clips:
+            if (other.label, other.start, other.end) == (label - 1, start, end):
+                raise ConversionError(file, where, f"label {label}, frames {start}-{end} are also at {other.line}",
+                                      "duplicate row")
         clips.append(_Clip(len(clips), label - 1, start, end, where))
     if not clips:
         raise ConversionError(file, "", "no clip in it", "empty")
     return clips
 
 
-def _read_fps(file: Path) -> float:
+def _read_data_csv(file: Path) -> Tuple[int, float, str]:
+    """(numFrames, fps, where) of a ``_data.csv``."""
     for number, text in iter_lines(file):
         where = f"line {number}"
-        values = parse_floats(text.split(","), file, where, 3)
+        values = parse_floats(text.split(","), file, where, 3, limit=PLAUSIBLE)
         if not values[1] > 0:
             raise ConversionError(file, f"{where}, field 'fps'", f"fps must be positive, got {values[1]}",
                                   "non-numeric")
-        return float(values[1])
+        if values[0] != int(values[0]) or values[0] < 1:
+            raise ConversionError(file, f"{where}, field 'numFrames'", f"expected a frame count, got {values[0]:g}",
+                                  "non-numeric")
+        return int(values[0]), float(values[1]), where
     raise ConversionError(file, "", "no numFrames,fps,maxDepth row in it", "empty")
 
 
@@ -150,9 +159,13 @@ def _plan(skeleton: Path) -> _Recording:
                                   "missing label file")
         rec.clips = _read_labels(rec.labels)
         data = skeleton.parent / f"{name}_data.csv"
-        if data.is_file():
-            rec.fps = _read_fps(data)
         rec.num_frames = sum(1 for _ in iter_lines(skeleton))
+        if data.is_file():
+            stated, rec.fps, where = _read_data_csv(data)
+            if stated != rec.num_frames:
+                raise ConversionError(data, f"{where}, field 'numFrames'",
+                                      f"{stated} frames, but {skeleton.name} has {rec.num_frames} rows",
+                                      "frame count mismatch")
         for clip in rec.clips:
             if clip.end <= clip.start:
                 raise ConversionError(rec.labels, clip.line, f"empty clip: end frame {clip.end} not after start "
@@ -182,7 +195,8 @@ def convert_smg(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
     src = Path(src)
     if not src.is_dir():
         raise FileNotFoundError(f"{src}: not a folder")
-    recordings = [_plan(p) for p in sorted_files(src, "*" + _SKELETON_SUFFIX)]
+    unreadable: List[Tuple[str, str]] = []
+    recordings = [_plan(p) for p in sorted_files(src, "*" + _SKELETON_SUFFIX, unreadable if skip_bad else None)]
     if not recordings:
         raise FileNotFoundError(f"{src}: no *{_SKELETON_SUFFIX} (SMG's SampleXXXX/SampleXXXX_skeleton.csv)")
     for rec in recordings:
@@ -223,4 +237,4 @@ def convert_smg(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
                      "normalise": centre_on_joint_spec(_SPINE_SHOULDER, "spine_shoulder")},
         split_of=lambda s: {"xsub": xsub_part(s.fields.get("subject"))}, provenance=provenance,
         normalisation=normalisation, skip_bad=skip_bad, overwrite=overwrite, progress=progress, splits=splits,
-        describe=lambda r: str(r.skeleton))
+        describe=lambda r: str(r.skeleton), skipped_before=unreadable)

@@ -33,7 +33,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..normalise import centre_on_joint, centre_on_joint_spec
-from .common import ConversionError, ConversionReport, Sample, iter_lines, parse_floats, run_conversion
+from .common import PLAUSIBLE, ConversionError, ConversionReport, Sample, iter_lines, parse_floats, run_conversion
 
 __all__ = ["ACTIONS", "LABEL_FILES", "NORMALISATION", "Segment", "convert_utkinect", "read_joints", "read_labels"]
 
@@ -139,7 +139,7 @@ def read_joints(path: Union[str, Path]) -> Tuple[np.ndarray, np.ndarray, int]:
     repeated = 0
     for number, text in iter_lines(path):
         where = f"line {number}"
-        values = parse_floats(text.split(), path, where, expected=1 + 3 * NUM_JOINTS)
+        values = parse_floats(text.split(), path, where, expected=1 + 3 * NUM_JOINTS, limit=PLAUSIBLE)
         frame = values[0]
         if frame != int(frame) or frame < 0:
             raise ConversionError(path, where, f"frame id {frame} is not a non-negative integer", "bad frame id")
