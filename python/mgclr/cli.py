@@ -711,7 +711,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line; what each command wrote so far is atomic or kept as it came
+        print(f"\nmgclr {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `mgclr ... | head -1`: the reader left; say nothing more to it
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..._files import write_json_atomic
 from .prompts import ChatRequest
@@ -188,44 +188,72 @@ class ChatBackend:
         return done.text
 
     def chat_many(self, requests: Sequence[ChatRequest], concurrency: Optional[int] = None,
-                  fail_fast: bool = True) -> List[Completion]:
+                  fail_fast: bool = True, on_done: Optional[Callable[[int, Completion], None]] = None
+                  ) -> List[Completion]:
         """A :class:`Completion` per request, in the order given, at most ``concurrency`` (default the backend's)
         in flight at once; identical requests (same key) are sent once. With ``fail_fast``, once a request
         fails for good the ones not yet sent are not sent (their error says so): a wrong model name or key
-        would fail them all the same way, each after its own retries."""
+        would fail them all the same way, each after its own retries. ``on_done(index, completion)`` is called
+        (one call at a time) as each request is answered, so a caller can keep every answer as it comes (a run
+        killed later loses none). A ``KeyboardInterrupt`` stops at once: nothing more is sent, the requests in
+        flight are abandoned, and the interrupt propagates."""
         workers = self.concurrency if concurrency is None else concurrency
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"concurrency: expected an int >= 1, got {workers!r}")
         keys = [self.key(r) for r in requests]
+        positions: Dict[str, List[int]] = {}
+        for i, key in enumerate(keys):
+            positions.setdefault(key, []).append(i)
         results: Dict[str, Completion] = {}
         todo: Dict[str, ChatRequest] = {}
+        report_lock = threading.Lock()
+
+        def report(key: str, done: Completion) -> None:
+            if on_done is not None:
+                with report_lock:
+                    for i in positions[key]:
+                        on_done(i, done)
+
         for key, request in zip(keys, requests):
             if key in results or key in todo:
                 continue
             hit = self._lookup(request, key)
             if hit is not None:
                 results[key] = hit
+                report(key, hit)
             else:
                 todo[key] = request
         stop = threading.Event()
+        interrupted = threading.Event()
         failure: List[str] = []
 
         def run(key: str, request: ChatRequest) -> Completion:
+            if interrupted.is_set():
+                return Completion(None, "not sent: interrupted", False, 0, key)
             if stop.is_set():
                 self._count(not_sent=1)
-                return Completion(None, f"not sent: an earlier request failed ({failure[0][:200]})", False, 0, key)
-            done = self._send(request, key)
-            if done.error is not None and fail_fast:
-                with self._lock:
-                    failure.append(done.error)
-                stop.set()
+                done = Completion(None, f"not sent: an earlier request failed ({failure[0][:200]})", False, 0, key)
+            else:
+                done = self._send(request, key)
+                if done.error is not None and fail_fast:
+                    with self._lock:
+                        failure.append(done.error)
+                    stop.set()
+            if not interrupted.is_set():
+                report(key, done)
             return done
 
         if todo:
-            with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            pool = ThreadPoolExecutor(max_workers=min(workers, len(todo)))
+            try:
                 futures = {key: pool.submit(run, key, request) for key, request in todo.items()}
                 for key, future in futures.items():
                     results[key] = future.result()
+            except BaseException:  # Ctrl-C: send nothing more, wait for nothing
+                interrupted.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
         out = []
         seen = set()
         for key in keys:

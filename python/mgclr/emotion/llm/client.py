@@ -9,11 +9,19 @@ Retries are ours, not the library's (its ``max_retries`` is 0), so they are pred
 is the server's ``Retry-After`` (or ``retry-after-ms``) when it sends one (capped at ``retry_after_cap``), else
 exponential backoff with jitter: ``min(backoff_cap, backoff_base * 2**(attempt-1))`` times a factor drawn
 from [0.5, 1). Any other 4xx is not retried: the error names the status and shows the start of the body.
+A 200 whose body is not the JSON of a chat completion (cut short, or garbled by a proxy) is retried like a
+5xx and, when it stays so, reported with the start of the body as it came.
+
+``timeout`` bounds the whole of one attempt (connecting, waiting and reading): the HTTP library's own timeout
+restarts with every byte, so a server trickling its answer would hold an attempt far longer. Each attempt
+runs in a helper thread with its own client; at the deadline the client is closed and the attempt counts as
+a timeout.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import os
 import random
 import threading
@@ -81,8 +89,8 @@ class ClientConfig:
             raise ValueError(f"model: expected the served model's name, got {self.model!r}")
         for key in ("timeout", "backoff_base", "backoff_cap", "retry_after_cap"):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
-                    key == "timeout" and value == 0):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+                    value < 0 or (key == "timeout" and value == 0):
                 raise ValueError(f"{key}: expected a number of seconds {'> 0' if key == 'timeout' else '>= 0'}, "
                                  f"got {value!r}")
         for key, low in (("max_retries", 0), ("concurrency", 1)):
@@ -127,6 +135,14 @@ def _body_excerpt(exc: Any, n: int = 300) -> str:
     return flat[:n] + ("..." if len(flat) > n else "")
 
 
+class _Malformed(Exception):
+    """A 200 reply whose body is not a chat completion."""
+
+
+class _Deadline(Exception):
+    """An attempt that took longer than ``timeout`` in total."""
+
+
 class OpenAIChatBackend(ChatBackend):
     """Chat completions from an OpenAI-compatible server (module docstring); ``sleep`` is injectable for tests."""
 
@@ -138,8 +154,6 @@ class OpenAIChatBackend(ChatBackend):
         self.config = config
         self._sleep = sleep
         self._rng = random.Random(config.jitter_seed)
-        self._client = None
-        self._client_lock = threading.Lock()
         self._rng_lock = threading.Lock()
 
     def identity(self) -> Dict[str, Any]:
@@ -152,13 +166,43 @@ class OpenAIChatBackend(ChatBackend):
                 f"placeholder (${self.config.api_key_env} not set)"}
 
     def _openai_client(self):
-        with self._client_lock:
-            if self._client is None:
-                openai = import_openai()
-                key = os.environ.get(self.config.api_key_env) or PLACEHOLDER_KEY
-                self._client = openai.OpenAI(base_url=self.config.base_url, api_key=key,
-                                             timeout=self.config.timeout, max_retries=0)
-            return self._client
+        """A client of its own for one attempt (closing it at the deadline affects no other request)."""
+        openai = import_openai()
+        key = os.environ.get(self.config.api_key_env) or PLACEHOLDER_KEY
+        return openai.OpenAI(base_url=self.config.base_url, api_key=key, timeout=self.config.timeout, max_retries=0)
+
+    def _attempt(self, kwargs: Dict[str, Any]) -> Any:
+        """One request, bounded by ``timeout`` in total: the parsed completion, or the library's exception, or
+        :class:`_Deadline` at the deadline, or :class:`_Malformed` for a 200 that is not a completion."""
+        client = self._openai_client()
+        outcome: Dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                raw = client.chat.completions.with_raw_response.create(**kwargs)
+                try:
+                    outcome["response"] = raw.parse()
+                except Exception as exc:  # a body that is not the JSON of a completion
+                    try:
+                        body = raw.http_response.text
+                    except Exception:
+                        body = ""
+                    outcome["error"] = _Malformed(f"{type(exc).__name__}: {exc}; body: "
+                                                  f"{' '.join(str(body).split())[:300]!r}")
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="mgclr-llm-request", daemon=True)
+        worker.start()
+        worker.join(self.config.timeout)
+        if worker.is_alive():  # the deadline: stop reading (a trickling server), count it as a timeout
+            client.close()
+            worker.join(1.0)
+            raise _Deadline()
+        client.close()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
 
     def backoff(self, attempt: int, retry_after: Optional[float]) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based)."""
@@ -182,14 +226,15 @@ class OpenAIChatBackend(ChatBackend):
 
     def _answer(self, request: ChatRequest) -> Tuple[str, int, Optional[str]]:
         openai = import_openai()
-        client = self._openai_client()
         kwargs = self._kwargs(request)
         where = f"{self.config.base_url}/chat/completions (model {self.config.model})"
         attempts_allowed = self.config.max_retries + 1
         for attempt in range(1, attempts_allowed + 1):
             retry_after = None
             try:
-                response = client.chat.completions.create(**kwargs)
+                response = self._attempt(kwargs)
+            except _Malformed as exc:
+                status, reason = 200, f"HTTP 200 with a body that is not a chat completion ({exc})"
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 retryable = status in (408, 429) or status >= 500
@@ -205,8 +250,11 @@ class OpenAIChatBackend(ChatBackend):
                     raise LLMError(f"{where}: HTTP {status} after {attempt} attempt(s), not retried (a 4xx other "
                                    f"than 408/429 means the request itself was refused){hint}; body: "
                                    f"{_body_excerpt(exc)}", status, attempt, False) from None
-            except openai.APITimeoutError:
+            except (openai.APITimeoutError, _Deadline):
                 status, reason = None, f"no answer within {self.config.timeout:g} s (timeout)"
+            except ValueError as exc:  # the library's own JSON decoding of a garbled body
+                status = 200
+                reason = f"HTTP 200 with a body that is not a chat completion ({type(exc).__name__}: {exc})"
             except openai.APIConnectionError as exc:
                 cause = exc.__cause__ or exc.__context__ or exc
                 status, reason = None, f"connection failed ({type(cause).__name__}: {cause})"
@@ -215,7 +263,8 @@ class OpenAIChatBackend(ChatBackend):
             else:
                 return self._text(response, where, attempt)
             if attempt == attempts_allowed:
-                hint = "; raise --timeout / --retries or check the server" if status is None or status >= 500 else ""
+                hint = "; raise --timeout / --retries or check the server" if status in (None, 200) or status >= 500 \
+                    else ""
                 raise LLMError(f"{where}: gave up after {attempt} attempt(s) (max_retries={self.config.max_retries}); "
                                f"last: {reason}{hint}", status, attempt, True)
             self._sleep(self.backoff(attempt, retry_after))

@@ -17,7 +17,7 @@ from ..._files import write_json_atomic
 from ..timeline import TimelineError, load_class_names, read_timelines
 from .backend import ChatBackend
 from .client import ClientConfig, OpenAIChatBackend
-from .evaluate import read_records, run_inference, summarise, write_records, write_report
+from .evaluate import AnswerLog, read_records, run_inference, summarise, write_records, write_report
 from .masking import MaskParseError, check_leakage, parse_mask_answer
 from .probes import ProbeTable, merge_probe_tables, read_probe_table, run_probes, write_probe_table
 from .prompts import MODES, TemplateError, load_mask_template, mask_request
@@ -185,19 +185,21 @@ def infer(transcripts: Sequence[PathLike], timelines: PathLike, output: PathLike
     write ``output/answers.jsonl`` (every raw answer) and ``output/report.json`` / ``report.md``.
     ``class_names``: a file of descriptive MG names for the iMiGUE converter's timelines (``MG1``...)."""
     modes = list(modes) or list(MODES)
+    output = Path(output)
     try:
         found = read_transcripts(transcripts, untimed)
         lines = read_timelines(timelines, load_class_names(class_names) if class_names else None)
         backend = _single(options)
-        records, skipped = run_inference(backend, found, lines, modes, repeats, temperature=temperature, seed=seed,
-                                         max_tokens=max_tokens)
+        # every answer goes to answers.jsonl as it arrives: a run killed or interrupted keeps what it received
+        with AnswerLog(output / "answers.jsonl") as log:
+            records, skipped = run_inference(backend, found, lines, modes, repeats, temperature=temperature,
+                                             seed=seed, max_tokens=max_tokens, on_record=log)
         if not records:
             reasons = "; ".join(f"{v}: {why}" for v, why in list(skipped.items())[:5])
             raise ValueError(f"no video has both a transcript and a timeline with an outcome ({reasons})")
     except _INPUT_ERRORS as exc:
         return _fail("infer", exc)
-    output = Path(output)
-    write_records(output / "answers.jsonl", records)
+    write_records(output / "answers.jsonl", records)  # the same records, in (video, mode, repeat) order
     report_ = summarise(records, backend=backend.describe(), skipped=skipped, reparse=False)
     # the inputs should be masked already; say so when they are not, since it would make the task trivial
     used = {r["video"] for r in records}

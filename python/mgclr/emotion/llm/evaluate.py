@@ -25,7 +25,7 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..._files import write_text_atomic
 from ..timeline import Timeline
@@ -34,7 +34,7 @@ from .parse import ParseError, parse_prediction
 from .prompts import MODES, ChatRequest, inference_request
 from .transcript import Transcript
 
-__all__ = ["ACC_AT", "REPORT_FORMAT", "majority_vote", "pair_inputs", "read_records", "report_markdown",
+__all__ = ["ACC_AT", "REPORT_FORMAT", "AnswerLog", "majority_vote", "pair_inputs", "read_records", "report_markdown",
            "run_inference", "score_record", "summarise", "write_records", "write_report"]
 
 ACC_AT = (1, 3, 5)
@@ -81,9 +81,12 @@ def run_inference(backend: ChatBackend, transcripts: Mapping[str, Transcript],
                   timelines: Union[Mapping[str, Timeline], Iterable[Timeline]], modes: Sequence[str] = MODES,
                   repeats: int = 1, *, temperature: Optional[float] = None, seed: Optional[int] = None,
                   max_tokens: Optional[int] = None, params: Optional[Mapping[str, Any]] = None,
-                  concurrency: Optional[int] = None, fail_fast: bool = True
+                  concurrency: Optional[int] = None, fail_fast: bool = True,
+                  on_record: Optional[Callable[[Dict[str, Any]], None]] = None
                   ) -> Tuple[List[Dict[str, Any]], Dict[str, str]]:
-    """(records, skipped): one record per (video, mode, repeat), in that order; see the module docstring."""
+    """(records, skipped): one record per (video, mode, repeat), in that order; see the module docstring.
+    ``on_record(record)`` is called as each answer arrives (in the order they arrive), e.g. to append it to
+    ``answers.jsonl`` (:class:`AnswerLog`) so that an interrupted run keeps what was answered."""
     for mode in modes:
         if mode not in MODES:
             raise ValueError(f"modes: expected some of {MODES}, got {mode!r}")
@@ -96,17 +99,42 @@ def run_inference(backend: ChatBackend, transcripts: Mapping[str, Transcript],
             base = inference_request(transcript, timeline.without_outcome(), mode, video=timeline.video,
                                      temperature=temperature, seed=seed, max_tokens=max_tokens, params=params)
             requests.extend(base.with_repeat(r) for r in range(repeats))
-    completions = backend.chat_many(requests, concurrency, fail_fast=fail_fast)
     truth = {t.video: t.outcome for _, t in pairs}
     model = backend.identity().get("model")
-    records = []
-    for request, done in zip(requests, completions):
-        record = {"video": request.meta["video"], "mode": request.meta["mode"], "repeat": request.repeat,
-                  "truth": truth[request.meta["video"]], "mg_names": request.meta.get("mg_names", []),
-                  "model": model, "key": done.key, "cached": done.cached, "attempts": done.attempts,
-                  "finish_reason": done.finish_reason, "raw": done.text, "error": done.error}
-        records.append(score_record(record))
-    return records, skipped
+
+    def record_of(request: ChatRequest, done) -> Dict[str, Any]:
+        return score_record({"video": request.meta["video"], "mode": request.meta["mode"], "repeat": request.repeat,
+                             "truth": truth[request.meta["video"]], "mg_names": request.meta.get("mg_names", []),
+                             "model": model, "key": done.key, "cached": done.cached, "attempts": done.attempts,
+                             "finish_reason": done.finish_reason, "raw": done.text, "error": done.error})
+
+    on_done = None if on_record is None else (lambda i, done: on_record(record_of(requests[i], done)))
+    completions = backend.chat_many(requests, concurrency, fail_fast=fail_fast, on_done=on_done)
+    return [record_of(request, done) for request, done in zip(requests, completions)], skipped
+
+
+class AnswerLog:
+    """``answers.jsonl`` as it grows: one line per answer, flushed as it arrives, so that ``kill -9`` or Ctrl-C
+    keeps every answer received (with or without a cache). :func:`write_records` replaces it with the
+    ordered file at the end."""
+
+    def __init__(self, path: Union[str, Path]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w", encoding="utf-8")
+
+    def __call__(self, record: Mapping[str, Any]) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> AnswerLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def majority_vote(predictions: Sequence[Optional[Mapping[str, Any]]]) -> Optional[str]:
