@@ -89,3 +89,44 @@ def test_a_checkpoint_with_nan_weights_is_refused(arrays, capsys):
     assert main(["knn", str(arrays / "tiny.yaml"), "--set", f"data.path={arrays}", "--set",
                  f"output={arrays / 'run'}"]) == 2
     assert f"holds non-finite weights ({name}" in capsys.readouterr().err
+
+
+def test_a_full_disk_while_checkpointing_names_the_file_and_the_space(arrays, monkeypatch):
+    from mgclr.train.checkpoint import CheckpointWriteError
+
+    config = config_for(arrays)
+    pretrain(config, show_progress=False, max_steps=1)
+    before = (arrays / "run" / "checkpoint.pt").read_bytes()
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f: real_save(obj, "/dev/full"))  # ENOSPC, as torch reports it
+    message = r"checkpoint: cannot write .*checkpoint\.pt \(\[enforce fail at inline_container.*MiB free on .*the " \
+              r"previous checkpoint is intact"
+    with pytest.raises(CheckpointWriteError, match=message):
+        pretrain(config, show_progress=False, resume=True, max_steps=2)
+    monkeypatch.undo()
+    assert (arrays / "run" / "checkpoint.pt").read_bytes() == before
+    assert not [p for p in (arrays / "run").iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_resume_with_another_batch_size_or_an_incomplete_checkpoint(arrays, capsys):
+    config = config_for(arrays)
+    pretrain(config, show_progress=False, max_steps=1)
+    argv = ["pretrain", str(arrays / "tiny.yaml"), "--set", f"data.path={arrays}", "--set", f"output={arrays / 'run'}",
+            "--no-progress", "--resume"]
+    assert main(argv + ["--set", "data.batch_size=6"]) == 2  # before: StopIteration
+    assert "data.batch_size: the run in" in (err := capsys.readouterr().err) and "trained with 12" in err
+    path = arrays / "run" / "checkpoint.pt"
+    state = load_checkpoint(path)
+    save_checkpoint(path, {k: v for k, v in state.items() if k not in ("format", "model")})
+    assert main(argv) == 2  # before: KeyError: 'model'
+    assert "has no model" in capsys.readouterr().err
+    assert main(["knn", str(arrays / "tiny.yaml"), "--set", f"data.path={arrays}", "--set",
+                 f"output={arrays / 'run'}"]) == 2
+    assert "has no model" in capsys.readouterr().err
+
+
+def test_output_that_is_a_file(arrays, capsys):
+    (arrays / "taken").write_text("mine")
+    assert main(["pretrain", str(arrays / "tiny.yaml"), "--set", f"data.path={arrays}", "--set",
+                 f"output={arrays / 'taken'}", "--no-progress"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err and (arrays / "taken").read_text() == "mine"

@@ -337,8 +337,11 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
 def queue_enqueue_(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None:
     """Writes ``keys (n, D)`` into the ring buffer ``queue (K, D)`` at the device-side pointer ``ptr``
     (0-d int64) and advances it modulo K, in place, for any n and without a host sync. When n > K only the
-    last K keys survive, at the slots they would have reached had all n been written one by one.
+    last K keys survive, at the slots they would have reached had all n been written one by one. Shapes,
+    dtypes and devices are checked (no sync): a queue of K = 0, a float pointer, 1-D keys or keys of another
+    width are errors naming the argument.
     """
+    _check_enqueue(queue, ptr, keys)
     K = queue.shape[0]
     n = keys.shape[0]
     if n == 0:
@@ -349,6 +352,22 @@ def queue_enqueue_(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -
     ptr.copy_(torch.remainder(ptr + n, K))
 
 
+def _check_enqueue(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None:
+    if queue.dim() != 2 or queue.shape[0] < 1 or not queue.is_floating_point():
+        raise ValueError(f"queue: expected a floating (K, D) tensor with K >= 1, got {queue.dtype} of shape "
+                         f"{tuple(queue.shape)}")
+    if ptr.dim() != 0 or ptr.dtype != torch.int64:
+        raise ValueError(f"ptr: expected a 0-d int64 tensor (the next slot), got {ptr.dtype} of shape "
+                         f"{tuple(ptr.shape)}")
+    if keys.dim() != 2 or keys.shape[1] != queue.shape[1] or not keys.is_floating_point():
+        raise ValueError(f"keys: expected a floating (n, D) tensor with D = {queue.shape[1]} (the queue's width), got "
+                         f"{keys.dtype} of shape {tuple(keys.shape)}")
+    for name, tensor in (("ptr", ptr), ("keys", keys)):
+        if tensor.device != queue.device:
+            raise ValueError(f"{name}: expected a tensor on {queue.device} (the queue's device), got {tensor.device}")
+
+
 @queue_enqueue_.register_fake
 def _(queue, ptr, keys):
+    _check_enqueue(queue, ptr, keys)
     return None

@@ -5,28 +5,49 @@ and read with ``torch.load(weights_only=True)`` (no pickled code runs). The reso
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 import yaml
 
 from .._files import atomic_path, write_text_atomic
 
-__all__ = ["first_non_finite", "latest_checkpoint", "load_checkpoint", "save_checkpoint", "save_config"]
+__all__ = ["CheckpointWriteError", "first_non_finite", "latest_checkpoint", "load_checkpoint", "save_checkpoint",
+           "save_config"]
 
 FORMAT = 1
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (a full disk, a read-only folder); the previous one is intact."""
+
+
 def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> Path:
-    """``state`` (plain data and tensors only) to ``path``, atomically; :func:`load_checkpoint` reads it."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, **state}, tmp)
-    return Path(path)
+    """``state`` (plain data and tensors only) to ``path``, atomically; :func:`load_checkpoint` reads it. A
+    failed write (torch reports a full disk as ``RuntimeError: [enforce fail at inline_container.cc]``, with
+    no path) is a :class:`CheckpointWriteError` naming the file and the free space left."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save({"format": FORMAT, **state}, tmp)
+    except (OSError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and "inline_container" not in str(exc) and "write" not in str(exc).lower():
+            raise
+        try:
+            free = f"{shutil.disk_usage(path.parent).free / 2**20:,.0f} MiB free on {path.parent}"
+        except OSError:
+            free = f"{path.parent} cannot be examined"
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:200]
+        raise CheckpointWriteError(f"checkpoint: cannot write {path} ({detail}; {free}); "
+                                   f"{'the previous checkpoint is intact' if path.exists() else 'nothing was written'}"
+                                   ) from None
+    return path
 
 
-def load_checkpoint(path: Union[str, Path], map_location: Optional[Union[str, torch.device]] = "cpu"
-                    ) -> Dict[str, Any]:
+def load_checkpoint(path: Union[str, Path], map_location: Optional[Union[str, torch.device]] = "cpu",
+                    require: Sequence[str] = ()) -> Dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint: {path} does not exist")
@@ -36,6 +57,10 @@ def load_checkpoint(path: Union[str, Path], map_location: Optional[Union[str, to
         raise ValueError(f"checkpoint: {path} cannot be read as an mgclr checkpoint: {exc}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"checkpoint: {path} is not an mgclr checkpoint of format {FORMAT}")
+    missing = [key for key in require if key not in state]
+    if missing:
+        raise ValueError(f"checkpoint: {path} has no {', '.join(missing)} (it has {', '.join(sorted(state))}): not "
+                         f"a pretraining checkpoint, or an incomplete one")
     return state
 
 

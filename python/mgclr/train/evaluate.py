@@ -42,7 +42,7 @@ def _checkpoint_state(config: ExperimentConfig, checkpoint: Optional[Path]) -> T
     if path is None:
         raise FileNotFoundError(f"checkpoint: none in {config.output}; pretrain first (mgclr pretrain) or "
                                 "pass --checkpoint")
-    return Path(path), load_checkpoint(path, map_location="cpu")
+    return Path(path), load_checkpoint(path, map_location="cpu", require=("model",))
 
 
 def evaluation_config(config: ExperimentConfig, checkpoint: Optional[Path] = None, random_init: bool = False

@@ -33,7 +33,7 @@ from ..models import DualStreamMoCo
 from ..profiling import range as nvtx_range
 from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, sgd
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, save_checkpoint, save_config
-from .config import ExperimentConfig, config_to_dict
+from .config import ConfigError, ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
 from .evaluate import knn_monitor
 from .metrics import MetricsLog, progress, truncate_metrics
@@ -129,6 +129,19 @@ def _what_went_non_finite(model: DualStreamMoCo, x: torch.Tensor, views: Dict[st
                    "for the data's scale? try a smaller pretrain.optim.lr or pretrain.grad_clip)")
 
 
+RESUME_KEYS = ("model", "optimizer", "rng", "epoch", "step")
+
+
+def _check_same_steps(config: ExperimentConfig, state: Dict[str, Any], path) -> None:
+    """A resumed run counts its steps in the batches it started with: another batch size would misplace the
+    position in the epoch (and the data order)."""
+    trained = state.get("config", {}).get("data", {}).get("batch_size")
+    if trained is not None and trained != config.data.batch_size:
+        raise ConfigError(f"data.batch_size: the run in {path.parent} was trained with {trained}, the config gives "
+                          f"{config.data.batch_size}; a resumed run keeps its batch size (start over with "
+                          f"--overwrite for another)")
+
+
 def _rng_state(device: torch.device) -> Dict[str, Any]:
     state = {"torch": torch.get_rng_state()}
     if device.type == "cuda":
@@ -177,9 +190,10 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         path = latest_checkpoint(out_dir)
         if path is None:
             raise FileNotFoundError(f"--resume: no checkpoint in {out_dir} (expected {out_dir / 'checkpoint.pt'})")
-        state = load_checkpoint(path, map_location=device)
+        state = load_checkpoint(path, map_location=device, require=RESUME_KEYS)
         config = config_for_checkpoint(config, state, path)
         check_same_data(state, info, path)
+        _check_same_steps(config, state, path)
     model = build_model(config, info).to(device)
     pipelines = build_pretrain_pipelines(config, info)
     for pipe in pipelines.values():

@@ -39,6 +39,8 @@ def prepare_run_folder(folder: Union[str, Path], *, resume: bool, overwrite: boo
     folder = Path(folder)
     if resume and overwrite:
         raise ValueError("--resume and --overwrite: give one (continue the run in the folder, or start over)")
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"output: {folder} is a file, not a folder; choose another output")
     if resume:
         return
     if holds_run(folder):
