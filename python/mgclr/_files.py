@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator, Union
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "write_json_atomic", "write_text_atomic"]
 
 
 @contextlib.contextmanager
@@ -39,13 +39,6 @@ def write_text_atomic(path: Union[str, Path], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically, creating its folder; returns the path."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    return Path(path)
-
-
-def write_bytes_atomic(path: Union[str, Path], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically, creating its folder; returns the path."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
     return Path(path)
 
 

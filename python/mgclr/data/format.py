@@ -123,6 +123,10 @@ class DatasetWriter:
     def check(self, x: np.ndarray, length: int, label: int) -> np.ndarray:
         """``x`` as float32 if :meth:`add` would take it, else the ``ValueError`` it would raise (a converter
         checks every sample of a source before writing any, so that a source is written whole or not at all)."""
+        return self._checked(x, length, label)[0]
+
+    def _checked(self, x: np.ndarray, length: int, label: int) -> Tuple[np.ndarray, float]:
+        """(x as float32, its largest magnitude over the valid frames), or the ``ValueError``."""
         C, T, V, M = self.shape
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 4 or x.shape[0] != C or x.shape[2] != V or x.shape[1] > T or x.shape[3] > M:
@@ -137,13 +141,13 @@ class DatasetWriter:
         if peak > MAX_ABS_VALUE:
             raise ValueError(f"x: a value of magnitude {peak:.3g}, beyond {MAX_ABS_VALUE:g} (no skeleton format has "
                              f"such coordinates: corrupt input?)")
-        return x
+        return x, peak
 
     def add(self, x: np.ndarray, length: int, label: int, **fields: Any) -> int:
         """Append one sample ``x`` (C, T', V, M') with T' <= T, M' <= M (zero-padded); ``fields`` (id, subject,
         view, video, ...) become per-sample columns of meta["samples"]. Returns its index."""
-        x = self.check(x, length, label)
-        self.max_abs = max(self.max_abs, float(np.abs(x[:, :length]).max(initial=0.0)))
+        x, peak = self._checked(x, length, label)
+        self.max_abs = max(self.max_abs, peak)
         padded = np.zeros(self.shape, dtype=np.float32)
         padded[:, :length, :, :x.shape[3]] = x[:, :length]
         self._file.write(padded.tobytes())

@@ -47,12 +47,14 @@ def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: Union[str, Path], map_location: Optional[Union[str, torch.device]] = "cpu",
-                    require: Sequence[str] = ()) -> Dict[str, Any]:
+                    require: Sequence[str] = (), mmap: bool = False) -> Dict[str, Any]:
+    """The checkpoint at ``path``; ``require``: keys it must hold (else an error naming them); ``mmap``: map
+    the tensors instead of reading them (for a look at the config alone)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint: {path} does not exist")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as exc:  # truncated, not a checkpoint, or holding objects weights_only refuses
         raise ValueError(f"checkpoint: {path} cannot be read as an mgclr checkpoint: {exc}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:

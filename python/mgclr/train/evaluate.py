@@ -37,12 +37,13 @@ __all__ = ["evaluation_config", "extract_features", "finetune_eval", "fuse_eval"
 # ------------------------------------------------------------------------------------------------- basics
 
 
-def _checkpoint_state(config: ExperimentConfig, checkpoint: Optional[Path]) -> Tuple[Path, Dict[str, Any]]:
+def _checkpoint_state(config: ExperimentConfig, checkpoint: Optional[Path], mmap: bool = False
+                      ) -> Tuple[Path, Dict[str, Any]]:
     path = checkpoint or latest_checkpoint(config.output)
     if path is None:
         raise FileNotFoundError(f"checkpoint: none in {config.output}; pretrain first (mgclr pretrain) or "
                                 "pass --checkpoint")
-    return Path(path), load_checkpoint(path, map_location="cpu", require=("model",))
+    return Path(path), load_checkpoint(path, map_location="cpu", require=("model",), mmap=mmap)
 
 
 def evaluation_config(config: ExperimentConfig, checkpoint: Optional[Path] = None, random_init: bool = False
@@ -52,7 +53,7 @@ def evaluation_config(config: ExperimentConfig, checkpoint: Optional[Path] = Non
     weights (:func:`mgclr.train.run.config_for_checkpoint`)."""
     if random_init:
         return config
-    path, state = _checkpoint_state(config, checkpoint)
+    path, state = _checkpoint_state(config, checkpoint, mmap=True)  # only the config is read here
     return config_for_checkpoint(config, state, path)
 
 

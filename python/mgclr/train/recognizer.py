@@ -101,9 +101,9 @@ class Recognizer(nn.Module):
 
     def save(self, path: Union[str, Path]) -> Path:
         return save_checkpoint(path, {
-            "kind": KIND, "config": config_to_dict(self.config), "data": self.info.to_dict(),
-            "class_names": self.class_names, "protocol": self.protocol, "preprocess": self.preprocess_spec,
-            "batchnorm": self.batchnorm, "streams": list(self.encoders),
+            "kind": KIND, "config": config_to_dict(self.config), "data": self.info.to_dict(),  # classes in data
+            "protocol": self.protocol, "preprocess": self.preprocess_spec, "batchnorm": self.batchnorm,
+            "streams": list(self.encoders),
             "encoders": {n: e.state_dict() for n, e in self.encoders.items()},
             "classifiers": {n: c.state_dict() for n, c in self.classifiers.items()}})
 

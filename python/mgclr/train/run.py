@@ -16,10 +16,10 @@ import dataclasses
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..data.info import DatasetInfo
-from .config import ConfigError, ExperimentConfig, StreamConfig, config_to_dict, parse_config, stream_items
+from .config import ConfigError, ExperimentConfig, StreamConfig, config_to_dict, parse_config
 
 __all__ = ["RUN_MARKERS", "check_same_data", "config_for_checkpoint", "prepare_run_folder", "shape_keys"]
 
@@ -157,6 +157,3 @@ def checkpoint_record(config: ExperimentConfig, info: DatasetInfo) -> Dict[str, 
     """What every checkpoint carries besides weights: the resolved config and the data's description."""
     return {"config": config_to_dict(config), "data": info.to_dict()}
 
-
-def stream_names(config: ExperimentConfig) -> Tuple[str, ...]:
-    return tuple(name for name, _ in stream_items(config.model))

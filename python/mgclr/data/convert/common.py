@@ -110,18 +110,6 @@ def parse_floats(tokens: Sequence[str], file: Union[str, Path], where: str, expe
     return values
 
 
-def check_plausible(values: np.ndarray, file: Union[str, Path], where: str, limit: float = PLAUSIBLE) -> None:
-    """Every value finite and at most ``limit`` in magnitude, else a :class:`ConversionError` naming the first."""
-    bad = ~np.isfinite(values) | (np.abs(np.where(np.isfinite(values), values, 0)) > limit)
-    if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        value = values[index]
-        if not np.isfinite(value):
-            raise ConversionError(file, where, f"value at {index} is {value}", "NaN or infinite value")
-        raise ConversionError(file, where, f"value at {index} is {value:g}: beyond {limit:g}, implausible for this "
-                                           f"format", IMPLAUSIBLE)
-
-
 def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
                    parse: Callable[[Any], Iterable[Sample]], *, writer_args: Dict[str, Any],
                    split_of: Callable[[Sample], Dict[str, str]], provenance: Dict[str, Any], normalisation: str,
