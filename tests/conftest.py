@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,10 @@ def skeleton_batch(N=4, C=3, T=24, V=7, M=2, *, seed=0, short=True, absent_perso
         lengths = torch.full((N,), T)
     valid = (torch.arange(T).view(1, T) < lengths.view(N, 1)).view(N, 1, T, 1, 1)
     return x * valid, lengths
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the rendezvous of a gloo test's processes)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

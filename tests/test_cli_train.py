@@ -23,7 +23,8 @@ def test_help(command, capsys):
 
 
 SHIPPED = sorted(CONFIGS.glob("*.yaml")) + sorted((CONFIGS / "pretrain").glob("*.yaml")) + \
-    sorted((CONFIGS / "cpu").glob("*.yaml"))
+    sorted((CONFIGS / "cpu").glob("*.yaml")) + sorted((CONFIGS / "table2").glob("*.yaml")) + \
+    sorted((CONFIGS / "table3").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
@@ -53,12 +54,18 @@ def test_tiny_run_end_to_end(tmp_path, capsys):
     assert main(["knn", TINY, *common]) == 0
     assert "k=20" in capsys.readouterr().out
     assert main(["linear", TINY, *common, "--json", str(tmp_path / "linear.json")]) == 0
-    assert set(json.loads((tmp_path / "linear.json").read_text())) == {"spatial", "temporal"}
+    assert set(json.loads((tmp_path / "linear.json").read_text())) == {"joint", "sequence"}
     assert main(["fuse", TINY, *common, "--set", "fuse.tsne=false"]) == 0
     out = capsys.readouterr().out
-    assert "fused" in out and "confusion" in out
-    assert (tmp_path / "fuse_confusion.png").stat().st_size > 1000
+    assert "joint+sequence" in out and "confusion" in out
+    for row in ("joint", "sequence", "joint+sequence"):  # a confusion matrix of every row of the table
+        assert (tmp_path / f"fuse_confusion_{row}.png").stat().st_size > 1000
+    for command in ("knn", "linear", "fuse"):  # every evaluation writes its result file, --json or not
+        assert (tmp_path / f"{command}.json").is_file()
+    kinds = {json.loads(line)["kind"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()}
+    assert {"knn/joint", "linear/joint", "linear/sequence", "linear/result", "fuse/result"} <= kinds
     assert main(["finetune", TINY, *common, "--set", "finetune.epochs=1"]) == 0
+    assert (tmp_path / "finetune.json").is_file()
     assert main(["bench", TINY, "--steps", "2", "--warmup", "1", "--json", str(tmp_path / "bench.json")]) == 0
     assert json.loads((tmp_path / "bench.json").read_text())["samples_per_s"] > 0
 

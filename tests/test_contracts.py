@@ -51,8 +51,9 @@ TINY = textwrap.dedent("""
     data: {train_samples: 48, test_samples: 24, frames: 24, batch_size: 8}
     augment: {preset: paper_best, out_frames: 24}
     model:
-      spatial: {encoder: {kind: agcn, args: {widths: [8, 8], strides: [1, 2]}}, head_dim: 64, queue_size: 32}
-      temporal: {encoder: {kind: bigru, args: {hidden: 8, layers: 1}}, head_dim: 16, queue_size: 32}
+      streams:
+        joint: {encoder: {kind: agcn, args: {widths: [8, 8], strides: [1, 2]}}, head_dim: 64, queue_size: 32}
+        sequence: {encoder: {kind: bigru, args: {hidden: 8, layers: 1}}, head_dim: 16, queue_size: 32}
     pretrain: {epochs: 1, knn_every: 0, log_every: 1, tensorboard: false}
     linear: {epochs: 1}
     fuse: {tsne: false, confusion: false}
@@ -134,7 +135,8 @@ def test_config_values_that_contradict_the_dataset_name_both(tmp_path, tiny):
     (pipe,) = build_pretrain_pipelines(config, info).values()
     assert pipe.coord_channels == 2 and pipe.ops[0].layout.name == "imigue22"
     model = build_model(config, info)
-    assert model.spatial.encoder_q.in_channels == 3 and model.spatial.encoder_q.num_persons == 1
+    encoder = model.streams["joint"].encoder_q.encoder
+    assert encoder.in_channels == 3 and encoder.num_persons == 1
 
 
 def test_a_custom_layout_declared_in_yaml_drives_the_model_and_is_kept_in_the_checkpoint(tmp_path, tiny):
@@ -220,25 +222,26 @@ def test_a_set_that_changes_a_shape_is_refused_by_name(tmp_path, tiny, capsys):
     out = tmp_path / "run"
     assert run_cli("pretrain", tiny, "--set", f"output={out}", "--no-progress", "--max-steps", 2) == 0
     capsys.readouterr()
-    assert run_cli("knn", tiny, "--set", f"output={out}", "--set", "model.spatial.head_dim=32") == 2
+    assert run_cli("knn", tiny, "--set", f"output={out}", "--set", "model.streams.joint.head_dim=32") == 2
     err = capsys.readouterr().err
-    assert "model.spatial.head_dim: the checkpoint" in err and "trained with 64" in err and "gives 32" in err
+    assert "model.streams.joint.head_dim: the checkpoint" in err and "trained with 64" in err and "gives 32" in err
     assert "size mismatch" not in err
     assert run_cli("pretrain", tiny, "--set", f"output={out}", "--no-progress", "--resume",
-                   "--set", "model.temporal.encoder.args.hidden=12") == 2
-    assert "model.temporal.encoder.args.hidden: the checkpoint" in capsys.readouterr().err
-    assert run_cli("linear", tiny, "--set", f"output={out}", "--set", "model.temporal=null", "--no-recognizer") == 2
-    assert "model.temporal: the checkpoint" in capsys.readouterr().err
+                   "--set", "model.streams.sequence.encoder.args.hidden=12") == 2
+    assert "model.streams.sequence.encoder.args.hidden: the checkpoint" in capsys.readouterr().err
+    assert run_cli("linear", tiny, "--set", f"output={out}", "--set", "model.streams.sequence=null",
+                   "--no-recognizer") == 2
+    assert "model.streams: the checkpoint" in capsys.readouterr().err
 
     # a config *file* that differs is overruled by the checkpoint (with a warning naming the keys)
     edited = tmp_path / "edited.yaml"
     edited.write_text(TINY.replace("head_dim: 64", "head_dim: 48"))
-    with pytest.warns(UserWarning, match=r"model.spatial.head_dim = 64 \(config: 48\)"):
+    with pytest.warns(UserWarning, match=r"model.streams.joint.head_dim = 64 \(config: 48\)"):
         assert run_cli("knn", edited, "--set", f"output={out}") == 0
     # --set of a key that decides no shape is fine
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert run_cli("knn", tiny, "--set", f"output={out}", "--set", "model.spatial.temperature=0.2") == 0
+        assert run_cli("knn", tiny, "--set", f"output={out}", "--set", "model.streams.joint.temperature=0.2") == 0
 
 
 def test_resume_and_evaluation_refuse_other_data(tmp_path, tiny, capsys):

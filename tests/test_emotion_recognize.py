@@ -116,13 +116,13 @@ def test_recognizer_from_linear_eval_saves_loads_and_slides(tmp_path, capsys):
     results = linear_eval(config, torch.device("cpu"))
     _, test_set, info = load_splits(config.data)
     names = info.class_names
-    path = Recognizer.from_results(config, info, results, "linear").save(tmp_path / "rec.pt")
+    path = Recognizer.from_results(info, results, "linear").save(tmp_path / "rec.pt")
     rec = Recognizer.load(path)
-    assert rec.describe()["streams"] == ["spatial", "temporal"] and rec.class_names == list(names)
+    assert rec.describe()["streams"] == ["joint", "sequence"] and rec.class_names == list(names)
     x = torch.from_numpy(np.asarray(test_set.x))
     lengths = torch.as_tensor(np.asarray(test_set.lengths))
     y = torch.as_tensor(np.asarray(test_set.labels))
-    for stream in ("spatial", "temporal"):  # the saved classifier reproduces the protocol's last-epoch accuracy
+    for stream in ("joint", "sequence"):  # the saved classifier reproduces the protocol's last-epoch accuracy
         logits = rec.classifiers[stream](rec.encoders[stream](x, lengths))
         accuracy = float((logits.argmax(1) == y).float().mean())
         assert accuracy == pytest.approx(results[stream]["top1_last"], abs=1e-6)

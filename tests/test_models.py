@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import skeleton_batch
 
-from mgclr.models import AGCN, STGCN, BiGRU, DualStreamMoCo, MoCo, ProjectionHead
+from mgclr.models import AGCN, STGCN, BiGRU, InputModality, MoCo, MultiStreamMoCo, ProjectionHead, bone_parents
 from mgclr.skeleton import adjacency
 
 
@@ -159,18 +159,72 @@ def test_enqueue_writes_the_keys():
     assert torch.equal(moco.queue.queue[:4], out.keys) and int(moco.queue.ptr) == 4
 
 
-def test_dual_stream_sums_the_streams_and_the_cross_term():
+def test_multi_stream_sums_the_streams_and_the_cross_terms():
     spatial = small_moco(seed=1)
     temporal = small_moco(BiGRU(hidden=6, layers=1), seed=2)
+    third = small_moco(seed=3)
     x, lengths = skeleton_batch(4, 3, 12, 25, 2)
-    dual = DualStreamMoCo(spatial, temporal)
+    views = {name: (x, x, lengths, lengths) for name in ("joint", "sequence", "other")}
+    multi = MultiStreamMoCo({"joint": spatial, "sequence": temporal, "other": third})
     torch.manual_seed(0)
-    out = dual(x, x, lengths, lengths)
-    torch.testing.assert_close(out.loss, out.spatial.loss + out.temporal.loss)
-    assert out.cross is None
-    crossed = DualStreamMoCo(spatial, temporal, cross_stream_weight=0.5)(x, x, lengths, lengths)
-    torch.testing.assert_close(crossed.loss, crossed.spatial.loss + crossed.temporal.loss + 0.5 * crossed.cross)
-    dual.enqueue(out)
-    assert int(spatial.queue.ptr) == 4 and int(temporal.queue.ptr) == 4
-    with pytest.raises(ValueError, match="cross_stream_weight: the cross-stream term needs both streams with heads"):
-        DualStreamMoCo(spatial, MoCo(BiGRU(hidden=3, layers=1), ProjectionHead(6, 5), queue_size=8), 1.0)
+    out = multi(views)
+    assert list(out.streams) == ["joint", "sequence", "other"] and out.cross == {}
+    torch.testing.assert_close(out.loss, sum(o.loss for o in out.streams.values()))
+    crossed = MultiStreamMoCo({"joint": spatial, "sequence": temporal}, [("joint", "sequence", 0.5)])(views)
+    s, t = crossed.streams["joint"], crossed.streams["sequence"]
+    torch.testing.assert_close(crossed.loss, s.loss + t.loss + 0.5 * crossed.cross["joint/sequence"])
+    from mgclr.ops import queue_infonce
+    expected = (queue_infonce(s.queries, t.keys, temporal.queue.queue, spatial.temperature)
+                + queue_infonce(t.queries, s.keys, spatial.queue.queue, temporal.temperature))
+    torch.testing.assert_close(crossed.cross["joint/sequence"], expected)
+    multi.enqueue(out)
+    assert int(spatial.queue.ptr) == 4 and int(temporal.queue.ptr) == 4 and int(third.queue.ptr) == 4
+    with pytest.raises(ValueError, match=r"cross_stream\[0\]: the cross-stream term needs heads of one size"):
+        MultiStreamMoCo({"a": spatial, "b": MoCo(BiGRU(hidden=3, layers=1), ProjectionHead(6, 5), queue_size=8)},
+                        [("a", "b", 1.0)])
+    with pytest.raises(ValueError, match=r"cross_stream\[0\]: no stream 'c'"):
+        MultiStreamMoCo({"a": spatial}, [("a", "c", 1.0)])
+    with pytest.raises(ValueError, match="views: expected a pair of views for every stream, got none for other"):
+        multi({"joint": views["joint"], "sequence": views["sequence"]})
+
+
+def test_bone_of_a_two_joint_chain_and_motion_of_a_ramp():
+    # Two joints, joint 1's parent is joint 0 (the root): bone = (0, x1 - x0); the root's own vector is 0.
+    parents = bone_parents(2, [(1, 0)])
+    assert parents.tolist() == [0, 0]
+    x = torch.zeros(1, 3, 4, 2, 1)
+    x[0, :, :3, 0, 0] = torch.tensor([1.0, 2.0, 3.0]).view(3, 1)       # root at (1, 2, 3)
+    x[0, :, :3, 1, 0] = torch.tensor([4.0, 6.0, 8.0]).view(3, 1)       # child at (4, 6, 8); frame 3 is padding
+    bone = InputModality("bone", parents, 3)(x, torch.tensor([3]))
+    assert torch.equal(bone[0, :, :3, 0, 0], torch.zeros(3, 3))
+    assert torch.equal(bone[0, :, :3, 1, 0], torch.tensor([3.0, 4.0, 5.0]).view(3, 1).expand(3, 3))
+    assert torch.equal(bone[0, :, 3], torch.zeros(3, 2, 1))  # padding stays zero
+    # A ramp x[t] = 2 t + 1 over 4 valid frames of 6: motion 2, 2, 2, then 0 at the last valid frame and after.
+    ramp = torch.zeros(1, 3, 6, 2, 1)
+    ramp[0, :, :4] = (2 * torch.arange(4.0) + 1).view(1, 4, 1, 1)
+    motion = InputModality("motion", None, 3)(ramp, torch.tensor([4]))
+    assert motion[0, 0, :, 0, 0].tolist() == [2.0, 2.0, 2.0, 0.0, 0.0, 0.0]
+    assert torch.equal(motion[0, 1], motion[0, 0]) and torch.equal(motion[0, :, :, 1], motion[0, :, :, 0])
+    # bone_motion: the motion of the bones; the ramp's two joints move alike, so their bone does not move.
+    ramp[0, :, :4, 1] += 5.0
+    bm = InputModality("bone_motion", parents, 3)(ramp, torch.tensor([4]))
+    assert torch.equal(bm, torch.zeros_like(bm))
+    # Only coordinate channels change: a confidence channel (the third of 2-D data) passes through.
+    xc = torch.rand(2, 3, 5, 2, 1)
+    for kind in ("bone", "motion", "bone_motion"):
+        out = InputModality(kind, parents, coord_channels=2)(xc, torch.tensor([5, 3]))
+        assert torch.equal(out[:, 2], xc[:, 2]), kind
+    with pytest.raises(ValueError, match="input: expected one of"):
+        InputModality("velocity")
+    with pytest.raises(ValueError, match="needs the layout's bones"):
+        InputModality("bone")
+
+
+def test_bone_parents_of_the_ntu_layout_follow_its_bones():
+    from mgclr.skeleton import get_layout
+
+    layout = get_layout("ntu25")
+    parents = bone_parents(layout.num_joints, layout.bones)
+    assert sum(int(parents[v]) == v for v in range(25)) == 1  # one root
+    for child, parent in layout.bones:
+        assert parents[child] == parent

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from conftest import free_port
 
 from mgclr.models import MoCoQueue
 from mgclr.ops import queue_infonce
@@ -170,18 +169,12 @@ def _ddp_worker(rank: int, world: int, port: int, out) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_ddp_queues_identical():
     if not torch.distributed.is_available():
         pytest.skip("torch.distributed is not available in this torch build")
     ctx = mp.get_context("spawn")
     out = ctx.SimpleQueue()
-    mp.start_processes(_ddp_worker, args=(2, _free_port(), out), nprocs=2, join=True, start_method="spawn")
+    mp.start_processes(_ddp_worker, args=(2, free_port(), out), nprocs=2, join=True, start_method="spawn")
     results = sorted([out.get() for _ in range(2)], key=lambda r: r[0])
     (_, q0, p0), (_, q1, p1) = results
     q0, q1 = torch.tensor(q0), torch.tensor(q1)

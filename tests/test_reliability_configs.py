@@ -23,9 +23,9 @@ CASES = [
     ("knn.temperature=0", r"^knn.temperature: expected a value > 0, got 0"),
     ("knn.temperature=.nan", r"^knn.temperature: expected a finite number, got nan"),
     ("knn.temperature=-0.1", r"^knn.temperature: expected a value > 0, got -0.1"),
-    ("model.spatial.temperature=.nan", r"^model.spatial.temperature: expected a finite number, got nan"),
-    ("model.temporal.momentum=.nan", r"^model.temporal.momentum: expected a finite number, got nan"),
-    ("model.spatial.head_hidden=0", r"^model.spatial.head_hidden: expected a value > 0, got 0"),
+    ("model.streams.joint.temperature=.nan", r"^model.streams.joint.temperature: expected a finite number, got nan"),
+    ("model.streams.sequence.momentum=.nan", r"^model.streams.sequence.momentum: expected a finite number, got nan"),
+    ("model.streams.joint.head_hidden=0", r"^model.streams.joint.head_hidden: expected a value > 0, got 0"),
     ("pretrain.checkpoint_every=0", r"^pretrain.checkpoint_every: expected a value > 0, got 0"),
     ("pretrain.optim.warmup_epochs=.inf", r"^pretrain.optim.warmup_epochs: expected a finite number"),
     ("pretrain.optim.weight_decay=-1e-4", r"^pretrain.optim.weight_decay: expected a value >= 0"),
@@ -33,12 +33,13 @@ CASES = [
     ("seed=-1", r"^seed: expected a value in \[0, 4.29497e\+09\], got -1"),
     ("data.synthetic_seed=99999999999", r"^data.synthetic_seed: expected a value in \[0, "),
     ("finetune.label_fraction=.nan", r"^finetune.label_fraction: expected a finite number"),
-    ("model.cross_stream_weight=-1", r"^model.cross_stream_weight: expected a value >= 0"),
+    ("model.cross_stream=[{streams: [joint, sequence], weight: -1}]",
+     r"^model.cross_stream\[0\].weight: expected a value >= 0"),
     ("data.layout=foo", r"^data.layout: unknown layout 'foo'; known layouts: coco17, imigue22"),
     ("data.layout=3", r"^data.layout: expected a layout name or a mapping"),
-    ("data.coord_channels=4", r"^data.coord_channels: expected 2 or 3, got 4"),
-    ("model.spatial.queue_size=0", r"^model.spatial.queue_size: expected a value > 0, got 0"),
-    ("knn.k=[20, 0]", r"^knn.k: expected a non-empty list of integers >= 1, got \[20, 0\]"),
+    ("data.coord_channels=4", r"^data.coord_channels: expected a value in \[2, 3\], got 4"),
+    ("model.streams.joint.queue_size=0", r"^model.streams.joint.queue_size: expected a value > 0, got 0"),
+    ("knn.k=[20, 0]", r"^knn.k\[1\]: expected a value >= 1, got 0"),
 ]
 
 
@@ -49,9 +50,11 @@ def test_every_bad_number_is_refused_by_its_dotted_key(override, message):
 
 
 def test_edges_that_are_valid_still_load():
-    config = load_config(None, ["pretrain.optim.gamma=1", "model.spatial.momentum=0", "model.spatial.momentum=1",
+    config = load_config(None, ["pretrain.optim.gamma=1", "model.streams.joint.momentum=0",
+                                "model.streams.joint.momentum=1",
                                 "seed=4294967295", "pretrain.knn_every=0", "pretrain.optim.weight_decay=0",
-                                "finetune.label_fraction=1", "pretrain.grad_clip=0.5", "model.spatial.head_hidden=1"])
+                                "finetune.label_fraction=1", "pretrain.grad_clip=0.5",
+                                "model.streams.joint.head_hidden=1"])
     assert config.pretrain.optim.gamma == 1.0 and config.seed == 2**32 - 1 and config.pretrain.grad_clip == 0.5
 
 

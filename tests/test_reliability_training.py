@@ -22,8 +22,9 @@ TINY = textwrap.dedent("""
     data: {source: arrays, layout: kinect20, batch_size: 12}
     augment: {ops: [{name: shear}]}
     model:
-      spatial: {encoder: {kind: agcn, args: {widths: [8, 8], strides: [1, 2]}}, head_dim: 16, queue_size: 24}
-      temporal: {encoder: {kind: bigru, args: {hidden: 8, layers: 1}}, head_dim: 16, queue_size: 24}
+      streams:
+        joint: {encoder: {kind: agcn, args: {widths: [8, 8], strides: [1, 2]}}, head_dim: 16, queue_size: 24}
+        sequence: {encoder: {kind: bigru, args: {hidden: 8, layers: 1}}, head_dim: 16, queue_size: 24}
     pretrain: {epochs: 2, knn_every: 0, log_every: 1, tensorboard: false}
 """)
 
@@ -61,14 +62,14 @@ def test_nan_weights_are_named_and_the_update_is_not_made(arrays):
     train_set, _, info = load_splits(config.data)
     model = build_model(config, info)
     pipelines = build_pretrain_pipelines(config, info)
-    optimizer = sgd([p for _, s in model.streams for p in s.query_parameters()], config.pretrain.optim)
+    optimizer = sgd([p for s in model.streams.values() for p in s.query_parameters()], config.pretrain.optim)
     with torch.no_grad():
-        model.temporal.encoder_q.gru.weight_hh_l0[0, 0] = float("inf")
+        model.streams["sequence"].encoder_q.encoder.gru.weight_hh_l0[0, 0] = float("inf")
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
     x = torch.from_numpy(np.array(train_set.x))
     lengths = torch.as_tensor(train_set.lengths)
-    with pytest.raises(NonFiniteLossError, match=r"temporal nan.*first non-finite: the weights "
-                                                 r"\(temporal\.encoder_q\.gru\.weight_hh_l0\)"):
+    with pytest.raises(NonFiniteLossError, match=r"sequence nan.*first non-finite: the weights "
+                                                 r"\(streams\.sequence\.encoder_q\.encoder\.gru\.weight_hh_l0\)"):
         train_step(model, pipelines, optimizer, x, lengths, seed=0)
     after = dict(model.named_parameters())
     assert all(torch.equal(before[k], after[k]) for k in before)  # no optimiser step was taken

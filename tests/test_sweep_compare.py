@@ -34,7 +34,8 @@ def test_sweep_runs_take_the_experiments_op_arguments():
     (["sweep.augment=[shear, shear]"], "sweep.augment: shear given twice"),
     (["sweep.augment=[crop_resize]", RESIZE], "crop_resize is also in sweep.fixed"),
     (["sweep.augment=[shear]"], "sweep.fixed: the no-augmentation run needs at least one op"),
-    (["sweep.augmnt=[shear]"], "sweep.augmnt: unknown key; sweep takes augment, pairs, fixed, epochs"),
+    (["sweep.augmnt=[shear]"],
+     "sweep.augmnt: unknown key; did you mean sweep.augment\\? sweep takes augment, pairs, fixed, epochs"),
 ])
 def test_sweep_config_errors(overrides, match):
     with pytest.raises(ConfigError, match=match):
@@ -49,11 +50,11 @@ def test_sweep_end_to_end_and_reuse(tmp_path, capsys):
     report = json.loads((tmp_path / "s.json").read_text())
     labels = [r["augment"] for r in report["runs"]]
     assert sorted(labels) == sorted([NO_AUGMENTATION, "stretch", "shear"])
-    fused = [r["fused"] for r in report["runs"]]
+    fused = [r["joint+sequence"] for r in report["runs"]]
     assert fused == sorted(fused, reverse=True) and all(0 <= f <= 1 for f in fused)
     assert "vs none" in out and "augmentation" in out
     csv = (tmp_path / "sweep" / "sweep.csv").read_text().splitlines()
-    assert csv[0] == "augment,spatial_top1,temporal_top1,fused_top1,fused_vs_none" and len(csv) == 4
+    assert csv[0] == "augment,joint_top1,sequence_top1,joint+sequence_top1,joint+sequence_vs_none" and len(csv) == 4
     assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 1000
     assert (tmp_path / "sweep" / "shear" / "checkpoint.pt").is_file()
     # Run again: every run is reused, the results are the same.
@@ -69,6 +70,6 @@ def test_compare_with_supervised_reference(tmp_path, capsys):
     assert "random init" in out and "pretrained" in out and "supervised" in out and "chance" in out
     report = json.loads((tmp_path / "c.json").read_text())
     for column in ("pretrained", "random_init", "supervised"):
-        assert set(report[column]) == {"spatial", "temporal", "fused"}
+        assert set(report[column]) == {"joint", "sequence", "joint+sequence"}
     assert set(report["seconds"]) == {"pretrain", "linear", "supervised", "total"}
     assert (tmp_path / "compare.json").is_file() and (tmp_path / "compare_random_init.json").is_file()

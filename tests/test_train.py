@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import textwrap
 
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import free_port
 
 from mgclr.train import ConfigError, fuse_eval, knn_eval, linear_eval, load_config, parse_config, pretrain
 from mgclr.train.build import learning_rate
@@ -22,9 +22,10 @@ TINY = textwrap.dedent("""
     data: {train_samples: 96, test_samples: 48, frames: 32, batch_size: 16}
     augment: {preset: paper_best, out_frames: 32}
     model:
-      spatial: {encoder: {kind: agcn, args: {widths: [8, 8, 16, 16], strides: [1, 2, 1, 2]}}, head_dim: 16,
+      streams:
+        joint: {encoder: {kind: agcn, args: {widths: [8, 8, 16, 16], strides: [1, 2, 1, 2]}}, head_dim: 16,
                 queue_size: 64}
-      temporal: {encoder: {kind: bigru, args: {hidden: 16, layers: 1}}, head_dim: 16, queue_size: 64}
+        sequence: {encoder: {kind: bigru, args: {hidden: 16, layers: 1}}, head_dim: 16, queue_size: 64}
     pretrain: {epochs: 2, knn_every: 0, log_every: 2, tensorboard: false, optim: {lr: 0.05}}
     linear: {epochs: 3}
     finetune: {epochs: 1, label_fraction: 0.25}
@@ -47,18 +48,22 @@ def tiny(tmp_path):
 
 
 @pytest.mark.parametrize("data,match", [
-    ({"pretrain": {"epochz": 3}}, r"pretrain.epochz: unknown key; pretrain takes epochs, optim"),
+    ({"pretrain": {"epochz": 3}},
+     r"pretrain.epochz: unknown key; did you mean pretrain.epochs\? pretrain takes epochs, optim"),
     ({"pretrain": {"epochs": "many"}}, r"pretrain.epochs: expected an integer, got 'many'"),
     ({"pretrain": {"epochs": 0}}, r"pretrain.epochs: expected a value > 0"),
-    ({"model": {"spatial": {"encoder": {"kind": "gcn"}}}}, r"model.spatial.encoder.kind: expected one of"),
-    ({"model": {"spatial": {"momentum": 1.5}}}, r"model.spatial.momentum: expected a value in \[0, 1\]"),
+    ({"model": {"streams": {"joint": {"encoder": {"kind": "gcn"}}}}},
+     r"model.streams.joint.encoder.kind: expected one of"),
+    ({"model": {"streams": {"joint": {"momentum": 1.5}}}},
+     r"model.streams.joint.momentum: expected a value in \[0, 1\]"),
     ({"pretrain": {"optim": {"milestones": [80, 50]}}}, r"pretrain.optim.milestones: expected increasing"),
     ({"data": {"source": "ftp"}}, r"data.source: expected one of \('synthetic', 'mgclr', 'arrays'"),
     ({"finetune": {"label_fraction": 0}}, r"finetune.label_fraction: expected a value in \(0, 1\]"),
-    ({"model": {"spatial": None, "temporal": None}}, r"model.spatial, temporal: expected at least one stream"),
+    ({"model": {"streams": {"joint": None, "sequence": None}}}, r"model.streams: expected at least one stream"),
     ({"pretrain": {"amp": "yes"}}, r"pretrain.amp: expected true or false"),
     ({"linear": []}, r"linear: expected a mapping"),
-    ({"knn": {"k": [0]}}, r"knn.k: expected a non-empty list of integers >= 1"),
+    ({"knn": {"k": [0]}}, r"knn.k\[0\]: expected a value >= 1"),
+    ({"knn": {"k": []}}, r"knn.k: expected a non-empty list of integers >= 1"),
 ])
 def test_config_errors_name_the_key(data, match):
     with pytest.raises(ConfigError, match=match):
@@ -66,19 +71,18 @@ def test_config_errors_name_the_key(data, match):
 
 
 def test_overrides_and_yaml_errors(tmp_path, tiny):
-    config = tiny("pretrain.epochs=5", "model.temporal=null", "pretrain.optim.nesterov=false")
-    assert config.pretrain.epochs == 5 and config.model.temporal is None and not config.pretrain.optim.nesterov
+    config = tiny("pretrain.epochs=5", "model.streams.sequence=null", "pretrain.optim.nesterov=false")
+    assert config.pretrain.epochs == 5 and list(config.model.streams) == ["joint"]
+    assert not config.pretrain.optim.nesterov
     with pytest.raises(ConfigError, match="--set 'pretrain': expected key=value"):
         tiny("pretrain")
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: [unclosed")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_config(bad)
-    with pytest.raises(ConfigError, match="model.spatial.encoder.args: .*unexpected keyword argument 'wdiths'"):
-        from mgclr.train.build import build_model, load_splits
-
-        config = tiny("model.spatial.encoder.args.wdiths=[4]")
-        build_model(config, load_splits(config.data)[2])
+    with pytest.raises(ConfigError, match="model.streams.joint.encoder.args.wdiths: unknown argument of AGCN .agcn.; "
+                                          "did you mean widths"):
+        tiny("model.streams.joint.encoder.args.wdiths=[4]")
 
 
 def test_learning_rate_schedules():
@@ -140,17 +144,11 @@ def test_pretraining_writes_config_metrics_and_knn(tiny, tmp_path):
     assert (out / "config.yaml").is_file() and (out / "checkpoint.pt").is_file()
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert any('"kind": "knn"' in line for line in lines) and any('"loss"' in line for line in lines)
-    assert set(result.knn[1]) == {"spatial", "temporal"}
-    assert load_config(out / "config.yaml").model.spatial.queue_size == 64  # the saved config reads back
+    assert set(result.knn[1]) == {"joint", "sequence"}
+    assert load_config(out / "config.yaml").model.streams["joint"].queue_size == 64  # the saved config reads back
 
 
 # ------------------------------------------------------------------------------------------------ DDP
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ddp_worker(rank: int, world: int, port: int, config_path: str, out: str, result_dir: str) -> None:
@@ -165,7 +163,7 @@ def _ddp_worker(rank: int, world: int, port: int, config_path: str, out: str, re
 def test_ddp_two_processes_keep_queues_and_weights_identical(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY)
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(config), str(tmp_path / "ddp"), str(tmp_path)), nprocs=2)
+    mp.spawn(_ddp_worker, args=(2, free_port(), str(config), str(tmp_path / "ddp"), str(tmp_path)), nprocs=2)
     r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     queues = [k for k in r0 if k.endswith("queue.queue") or k.endswith("queue.ptr")]
     assert len(queues) == 4
@@ -174,7 +172,7 @@ def test_ddp_two_processes_keep_queues_and_weights_identical(tmp_path):
     weights = [k for k in r0 if "encoder_q" in k and "running" not in k and "num_batches" not in k]
     for k in weights:
         assert torch.allclose(r0[k], r1[k], atol=1e-6), k
-    assert int(r0["spatial.queue.ptr"]) == (2 * 6 * 16) % 64  # 2 epochs x 6 steps x 2 ranks x 8 keys, wrapped
+    assert int(r0["streams.joint.queue.ptr"]) == (2 * 6 * 16) % 64  # 2 epochs x 6 steps x 2 ranks x 8 keys, wrapped
     assert load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")["step"] == 12
 
 
@@ -201,15 +199,15 @@ def test_evaluation_protocols_run_and_report(tiny):
     pretrain(config, show_progress=False)
     device = torch.device("cpu")
     knn = knn_eval(config, device)
-    assert set(knn) == {"spatial", "temporal"} and set(knn["spatial"]) == {"k=1", "k=20"}
+    assert set(knn) == {"joint", "sequence"} and set(knn["joint"]) == {"k=1", "k=20"}
     lin = linear_eval(config, device)
-    assert 0.0 <= lin["spatial"]["top1_best"] <= 1.0 and lin["spatial"]["scores"].shape == (48, 12)
+    assert 0.0 <= lin["joint"]["top1_best"] <= 1.0 and lin["joint"]["scores"].shape == (48, 12)
     report = fuse_eval(config, device)
-    assert set(report["table"]) == {"spatial", "temporal", "fused"}
+    assert set(report["table"]) == {"joint", "sequence", "joint+sequence"}
     from mgclr.train import finetune_eval
 
     ft = finetune_eval(config, device)
-    assert ft["spatial"]["labelled_samples"] == 24
+    assert ft["joint"]["labelled_samples"] == 24
 
 
 def test_amp_grad_clip_profile_and_tensorboard(tiny, tmp_path):
@@ -222,9 +220,10 @@ def test_amp_grad_clip_profile_and_tensorboard(tiny, tmp_path):
 
 
 def test_single_stream_and_per_stream_pipelines(tiny):
-    single = pretrain(tiny("model.temporal=null", "pretrain.epochs=1", "pretrain.log_every=1"), show_progress=False)
-    assert {name for name, _ in single.model.streams} == {"spatial"}
-    own = pretrain(tiny("pretrain.epochs=1", "model.temporal.augment={preset: skeletonclr}", out="own"),
+    single = pretrain(tiny("model.streams.sequence=null", "pretrain.epochs=1", "pretrain.log_every=1"),
+                      show_progress=False)
+    assert list(single.model.streams) == ["joint"]
+    own = pretrain(tiny("pretrain.epochs=1", "model.streams.sequence.augment={preset: skeletonclr}", out="own"),
                    show_progress=False)
     assert own.steps == 6
 

@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from ._ext import build_info, cuda_available  # noqa: E402
 
-__all__ = ["__version__", "build_info", "cuda_available"]
+__all__ = ["__version__", "build_info", "cuda_available", "load_encoder"]
 
 
 def __getattr__(name):
@@ -17,4 +17,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
+    if name == "load_encoder":  # two lines from a run folder to features; the facade imports it on first use
+        import importlib
+
+        return importlib.import_module(".train.embed", __name__).load_encoder
     raise AttributeError(f"module 'mgclr' has no attribute {name!r}")

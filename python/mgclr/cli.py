@@ -11,7 +11,10 @@
                                         one pretraining + linear evaluation per augmentation (and pair)
                                         beside the no-augmentation run: sorted table and bar chart
     mgclr linear | knn | finetune | fuse CONFIG [--checkpoint F] [--random-init]
-                                        the evaluation protocols (mgclr.train.evaluate)
+                                        the evaluation protocols (mgclr.train.evaluate); each writes
+                                        OUTPUT/<command>.json and logs to the run's metrics.jsonl
+    mgclr embed RUN DATA --out F.npy|F.npz [--stream S]
+                                        a dataset's features through a run's pretrained encoders
     mgclr bench [CONFIG] [--steps N]    samples/s of the pretraining step, split by stage
     mgclr recognize RECOGNIZER SKELETONS... [--out F]
                                         slide a trained recognizer over long sequences: predicted MG timelines
@@ -214,8 +217,10 @@ def _device(config):
 def _cmd_eval(args) -> int:
     from .train import ConfigError, finetune_eval, fuse_eval, knn_eval, linear_eval
     from .train.evaluate import evaluation_config
+    from .train.metrics import MetricsLog
     from .train.report import fusion_table, protocol_table
 
+    log = None
     try:
         config = _load(args)
         device = _device(config)
@@ -223,46 +228,107 @@ def _cmd_eval(args) -> int:
         random_init = bool(getattr(args, "random_init", False))
         from_scratch = args.command == "finetune" and config.finetune.from_scratch
         # The model's shapes are the checkpoint's (a --set that changes one is refused by name), so that the
-        # evaluation and the recognizer written after it are built like the weights.
-        config = evaluation_config(config, checkpoint, random_init or from_scratch)
+        # evaluation and the recognizer written after it are built like the weights. (fuse.runs: each run's own.)
+        if not (args.command == "fuse" and config.fuse.runs):
+            config = evaluation_config(config, checkpoint, random_init or from_scratch)
+        shown = not args.no_progress
+        # Every epoch's test top-1/top-5 goes to the run's metrics.jsonl and TensorBoard ("linear/joint/top1").
+        log = MetricsLog(Path(config.output), tensorboard=config.pretrain.tensorboard)
+        tag = args.command + ("_random_init" if random_init else "")
         if args.command == "knn":
-            results = knn_eval(config, device, checkpoint, random_init)
+            results = knn_eval(config, device, checkpoint, random_init, log=log, show_progress=shown)
             print(protocol_table(results, {f"k={k}": f"k={k}" for k in config.knn.k}))
             report = results
         elif args.command in ("linear", "finetune"):
             if args.command == "linear":
-                results = linear_eval(config, device, checkpoint, random_init)
+                results = linear_eval(config, device, checkpoint, random_init, log=log, show_progress=shown)
             else:
-                results = finetune_eval(config, device, checkpoint)
+                results = finetune_eval(config, device, checkpoint, log=log, show_progress=shown)
             print(protocol_table(results, {"top1 best": "top1_best", "top5 best": "top5_best",
                                            "top1 last": "top1_last", "top5 last": "top5_last"}))
             report = {n: {k: v for k, v in r.items() if isinstance(v, (int, float))} for n, r in results.items()}
-            _save_recognizer(args, config, results, args.command, random_init)
+            _save_recognizer(args, config, results, args.command, random_init, config.fuse.weights)
         else:
-            out = fuse_eval(config, device, checkpoint, random_init)
-            print(fusion_table({"random init" if random_init else config.name: out["table"]}))
+            out = fuse_eval(config, device, checkpoint, random_init, tag=tag, log=log, show_progress=shown)
+            print(fusion_table({"random init" if random_init else config.name: out["table"]},
+                               weights=out["combinations"]))
             for name, path in out["plots"].items():
                 print(f"  {name}: {path}")
-            report = {"table": out["table"], "linear": out["linear"], "plots": out["plots"]}
-            _save_recognizer(args, config, out["results"], "linear", random_init)
+            report = {k: out[k] for k in ("table", "combinations", "runs", "linear", "plots")}
+            first = next(iter(out["combinations"].values()), None)
+            results = {n: r for n, r in out["results"].items() if first is None or n in first}
+            _save_recognizer(args, config, results, "linear", random_init, first)
+        log.write(0, _flat(report), kind=f"{tag}/result")
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         return _config_error(args.command, exc)
+    finally:
+        if log is not None:
+            log.close()
+    if args.command != "fuse":  # fuse_eval writes fuse.json itself (with its plots)
+        write_json_atomic(Path(config.output) / f"{tag}.json", report)
+    print(f"results: {Path(config.output) / f'{tag}.json'}")
     if args.json:
         write_json_atomic(args.json, report)
     return 0
 
 
-def _save_recognizer(args, config, results, protocol: str, random_init: bool) -> None:
-    """The trained classifiers with their encoders, for ``mgclr recognize`` (not for the random baseline)."""
+def _flat(report, prefix: str = "") -> dict:
+    """The numbers of a nested report as one level of ``a/b/c`` keys (metrics.jsonl, TensorBoard)."""
+    out = {}
+    for key, value in report.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _save_recognizer(args, config, results, protocol: str, random_init: bool, weights=None) -> None:
+    """The trained classifiers with their encoders and fusion weights, for ``mgclr recognize`` (not for the
+    random baseline)."""
     if random_init or args.no_recognizer:
         return
     from .train.build import load_splits
     from .train.recognizer import Recognizer
 
-    info = load_splits(config.data)[2]
-    path = Recognizer.from_results(config, info, results, protocol).save(
+    info = load_splits(next(iter(results.values()))["config"].data)[2]
+    weights = {n: w for n, w in (weights or {}).items() if n in results}
+    path = Recognizer.from_results(info, results, protocol, weights).save(
         Path(config.output) / f"recognizer_{protocol}.pt")
-    print(f"recognizer: {path} (mgclr recognize {path} SKELETONS)")
+    print(f"recognizer: {path} (streams {', '.join(results)}; mgclr recognize {path} SKELETONS)")
+
+
+def _cmd_embed(args) -> int:
+    import numpy as np
+
+    from .train import ConfigError
+    from .train.embed import embed_dataset
+
+    out = Path(args.out)
+    streams = [s for item in args.stream for s in item.split(",") if s] or None
+    try:
+        if out.suffix not in (".npy", ".npz"):
+            raise ValueError(f"--out: expected a .npy (one stream) or .npz (every stream and the labels) file, got "
+                             f"{out}")
+        features = embed_dataset(args.run, args.data, streams=streams, split=args.split, lengths=args.lengths,
+                                 checkpoint=args.checkpoint, device=args.device, batch_size=args.batch_size,
+                                 show_progress=not args.no_progress)
+        names = [n for n in features if n != "labels"]
+        if out.suffix == ".npy" and len(names) != 1:
+            raise ValueError(f"--out: {out} holds one stream's features; the run has {', '.join(names)}: give "
+                             f"--stream NAME, or an .npz file for all of them")
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        return _config_error("embed", exc)
+    from ._files import atomic_path
+
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as fh:
+            if out.suffix == ".npy":
+                np.save(fh, features[names[0]])
+            else:
+                np.savez(fh, **features)
+    print(f"{out}: " + ", ".join(f"{n} {features[n].shape}" for n in names) + f" from {args.data}")
+    return 0
 
 
 def _cmd_bench(args) -> int:
@@ -565,7 +631,8 @@ def build_parser() -> argparse.ArgumentParser:
     swp.set_defaults(func=_cmd_sweep)
     for name, text in (("linear", "linear evaluation on frozen features"), ("knn", "cosine kNN on frozen features"),
                        ("finetune", "end-to-end finetuning on a fraction of the labels"),
-                       ("fuse", "linear evaluation of both streams and the fusion of their scores (Table 3)")):
+                       ("fuse", "linear evaluation of every stream and the weighted fusion of their scores "
+                                "(fuse.combinations, fuse.weights; streams of other runs with fuse.runs)")):
         p = with_config(sub.add_parser(name, help=text))
         p.add_argument("--checkpoint", default=None, help="weights to evaluate (default OUTPUT/checkpoint.pt)")
         if name != "finetune":
@@ -573,8 +640,27 @@ def build_parser() -> argparse.ArgumentParser:
         if name != "knn":
             p.add_argument("--no-recognizer", action="store_true",
                            help="do not write OUTPUT/recognizer_<protocol>.pt (the classifiers with their encoders)")
-        p.add_argument("--json", default=None, help="also write the results as JSON")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument("--json", default=None, help="also write the results there (they are always written to "
+                                                    "OUTPUT/<command>.json)")
         p.set_defaults(func=_cmd_eval)
+    emb = sub.add_parser("embed", help="features of a dataset through a run's pretrained encoders (.npy / .npz)",
+                         description="Run a dataset through the pretrained query encoders of a run folder (its "
+                                     "checkpoint and config.yaml; the run's linear.test_augment first, as mgclr linear "
+                                     "does) and write the features: an .npy for one stream, an .npz with one array "
+                                     "per stream and the labels.")
+    emb.add_argument("run", help="the run folder (mgclr pretrain's output)")
+    emb.add_argument("data", help="an mgclr dataset folder, or an .npy (N, C, T, V, M) array")
+    emb.add_argument("--out", default="features.npz", help="output .npy (one stream) or .npz (default features.npz)")
+    emb.add_argument("--stream", action="append", default=[], metavar="NAME",
+                     help="only these streams (repeatable or comma-separated; default every stream)")
+    emb.add_argument("--split", default=None, help="dataset folder: benchmark/part (default test)")
+    emb.add_argument("--lengths", default=None, help=".npy array input: the N frame counts (default all frames)")
+    emb.add_argument("--checkpoint", default=None, help="weights (default RUN/checkpoint.pt)")
+    emb.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default cpu)")
+    emb.add_argument("--batch-size", type=int, default=256)
+    emb.add_argument("--no-progress", action="store_true", help="no progress bar")
+    emb.set_defaults(func=_cmd_embed)
     bench = with_config(sub.add_parser("bench", help="samples/s of the pretraining step, split by stage"),
                         required=False)
     bench.add_argument("--steps", type=int, default=20)

@@ -1,18 +1,24 @@
-"""mgclr.models: encoders, projection heads and the MoCo machinery.
+"""mgclr.models: encoders, input modalities, projection heads and the MoCo machinery.
 
-- :class:`AGCN` (the spatial stream, 2s-AGCN's joint stream), :class:`STGCN` (SkeletonCLR/AimCLR's
-  encoder, for comparisons), :class:`BiGRU` (the temporal stream): ``(N, C, T, V, M)`` (+ ``lengths``) ->
-  ``(N, out_dim)`` features;
+- :class:`AGCN` (the paper's graph stream, 2s-AGCN's joint stream), :class:`STGCN` (SkeletonCLR/AimCLR's
+  encoder), :class:`BiGRU` (the paper's sequence stream): ``(N, C, T, V, M)`` (+ ``lengths``) ->
+  ``(N, out_dim)`` features; :data:`ENCODERS` names them for configs;
+- :class:`InputModality` (joint, bone, motion, bone_motion) and :class:`StreamEncoder` (``input -> encoder``);
 - :class:`ProjectionHead` (linear or MLP, removed for evaluation);
-- :class:`MoCo`, :class:`DualStreamMoCo` and the queue of negatives :class:`MoCoQueue`.
+- :class:`MoCo`, :class:`MultiStreamMoCo` and the queue of negatives :class:`MoCoQueue`.
 """
 
 from .agcn import AGCN
 from .bigru import BiGRU
 from .heads import ProjectionHead
-from .moco import DualStreamMoCo, DualStreamOutput, MoCo, MoCoOutput
+from .moco import MoCo, MoCoOutput, MultiStreamMoCo, MultiStreamOutput
+from .modality import INPUT_MODALITIES, InputModality, StreamEncoder, bone_parents
 from .queue import MoCoQueue
 from .stgcn import STGCN
 
-__all__ = ["AGCN", "BiGRU", "DualStreamMoCo", "DualStreamOutput", "MoCo", "MoCoOutput", "MoCoQueue",
-           "ProjectionHead", "STGCN"]
+# The encoders a config names (``encoder.kind``); the data decides their layout / in_channels / num_persons /
+# num_joints (mgclr.train.build.build_encoder), the config every other argument.
+ENCODERS = {"agcn": AGCN, "stgcn": STGCN, "bigru": BiGRU}
+
+__all__ = ["AGCN", "ENCODERS", "INPUT_MODALITIES", "BiGRU", "InputModality", "MoCo", "MoCoOutput", "MoCoQueue",
+           "MultiStreamMoCo", "MultiStreamOutput", "ProjectionHead", "STGCN", "StreamEncoder", "bone_parents"]

@@ -1,4 +1,4 @@
-"""MoCo (He et al., CVPR 2020; v2's MLP head) for one stream, and the paper's two streams trained together.
+"""MoCo (He et al., CVPR 2020; v2's MLP head) for one stream, and any number of streams trained together.
 
 :class:`MoCo` holds a query encoder and head (trained), a key encoder and head (an exponential moving
 average of the query's, never trained), and a :class:`~mgclr.models.MoCoQueue` of negative keys. One
@@ -9,10 +9,11 @@ training step, in this order (``mgclr.train.pretrain`` reads it top to bottom)::
     moco.momentum_update()                              # key <- m * key + (1 - m) * query, torch._foreach_*
     moco.enqueue(out.keys)                              # after the step: the loss already holds its snapshot
 
-:class:`DualStreamMoCo` trains a spatial and a temporal MoCo on the same pair of views (one fused
-two-view augmentation per step), one queue each, losses summed; ``cross_stream_weight > 0`` adds ISC's
-cross-stream term: each stream's queries against the other stream's keys and queue. Either stream may be
-left out (single-stream pretraining through the same loop).
+:class:`MultiStreamMoCo` trains named MoCo streams (the paper's ``joint`` graph and ``sequence`` streams,
+SkeletonCLR's ``joint`` / ``bone`` / ``motion``, any mix) on their pairs of views (streams that share a pipeline
+share one fused two-view augmentation per step), one queue each, losses summed; a cross-stream pairing adds
+ISC's cross-stream term between two named streams: each one's queries against the other's keys and queue.
+A stream's encoder is a :class:`~mgclr.models.StreamEncoder` (its input modality, then the backbone).
 
 BatchNorm and the key encoder: under DDP the key batch is shuffled across ranks before the key encoder
 and unshuffled after (MoCo's shuffle-BN): each rank's BatchNorm then sees a sub-batch that does not hold
@@ -25,7 +26,7 @@ shuffling for that reason and we follow them. In one process there is no sub-bat
 from __future__ import annotations
 
 import copy
-from typing import NamedTuple, Optional, Tuple
+from typing import Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +37,7 @@ from ..ops import QueueInfoNCEStats, queue_infonce
 from ..profiling import range as nvtx_range
 from .queue import MoCoQueue
 
-__all__ = ["DualStreamMoCo", "DualStreamOutput", "MoCo", "MoCoOutput"]
+__all__ = ["MoCo", "MoCoOutput", "MultiStreamMoCo", "MultiStreamOutput"]
 
 
 class MoCoOutput(NamedTuple):
@@ -103,6 +104,10 @@ class MoCo(nn.Module):
     def key_parameters(self):
         return list(self.encoder_k.parameters()) + list(self.head_k.parameters())
 
+    def encode(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The stream's features ``(N, F)`` (query encoder, no head): what evaluation and the recognizer use."""
+        return self.encoder_q(x, lengths)
+
     def encode_query(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         return F.normalize(self.head_q(self.encoder_q(x, lengths)), dim=1)
 
@@ -149,65 +154,69 @@ class MoCo(nn.Module):
         self.queue.enqueue(keys)
 
 
-class DualStreamOutput(NamedTuple):
-    """loss = spatial + temporal (+ the cross-stream term), and each stream's :class:`MoCoOutput` (None for
-    a stream that is left out)."""
+class MultiStreamOutput(NamedTuple):
+    """loss = the sum of the streams' losses (+ each cross-stream term times its weight); ``streams``: each
+    stream's :class:`MoCoOutput` by name; ``cross``: each cross-stream term by ``"a/b"``."""
 
     loss: torch.Tensor
-    spatial: Optional[MoCoOutput]
-    temporal: Optional[MoCoOutput]
-    cross: Optional[torch.Tensor]
+    streams: Dict[str, MoCoOutput]
+    cross: Dict[str, torch.Tensor]
 
 
-class DualStreamMoCo(nn.Module):
-    """The paper's two streams, trained in one loop from the same two views.
+Views = Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]
+
+
+class MultiStreamMoCo(nn.Module):
+    """Any number of MoCo streams trained in one loop, one queue each, losses summed.
 
     Args:
-        spatial, temporal: the two :class:`MoCo` streams (e.g. AGCN and BiGRU encoders); one may be None.
-        cross_stream_weight: weight of ISC's cross-stream term (0: off; needs both streams, heads of one size).
+        streams: ``{name: MoCo}`` in order (e.g. the paper's ``joint`` AGCN and ``sequence`` Bi-GRU, or
+            SkeletonCLR's ``joint``, ``bone`` and ``motion`` ST-GCNs).
+        cross_stream: ``[(a, b, weight)]``: ISC's cross-stream term between the named streams ``a`` and ``b``
+            (heads of one size): a's queries against b's keys and queue, and b's against a's.
     """
 
-    def __init__(self, spatial: Optional[MoCo], temporal: Optional[MoCo], cross_stream_weight: float = 0.0) -> None:
+    def __init__(self, streams: Mapping[str, MoCo], cross_stream: Sequence[Tuple[str, str, float]] = ()) -> None:
         super().__init__()
-        if spatial is None and temporal is None:
-            raise ValueError("spatial, temporal: expected at least one stream, got none")
-        self.spatial, self.temporal = spatial, temporal
-        self.cross_stream_weight = check_float32("cross_stream_weight", cross_stream_weight, low=0.0)
-        if self.cross_stream_weight > 0 and (spatial is None or temporal is None or spatial.dim != temporal.dim):
-            raise ValueError("cross_stream_weight: the cross-stream term needs both streams with heads of one size, "
-                             f"got {spatial.dim if spatial else None} (spatial) and "
-                             f"{temporal.dim if temporal else None} (temporal)")
+        if not streams:
+            raise ValueError("streams: expected at least one stream, got none")
+        self.streams = nn.ModuleDict(dict(streams))
+        self.cross_stream = []
+        for i, pair in enumerate(cross_stream):
+            a, b, weight = pair
+            for name in (a, b):
+                if name not in self.streams:
+                    raise ValueError(f"cross_stream[{i}]: no stream {name!r} (streams: {', '.join(self.streams)})")
+            if a == b:
+                raise ValueError(f"cross_stream[{i}]: expected two different streams, got {a!r} twice")
+            if self.streams[a].dim != self.streams[b].dim:
+                raise ValueError(f"cross_stream[{i}]: the cross-stream term needs heads of one size, got "
+                                 f"{self.streams[a].dim} ({a}) and {self.streams[b].dim} ({b})")
+            self.cross_stream.append((a, b, check_float32(f"cross_stream[{i}] weight", weight, low=0.0)))
 
-    @property
-    def streams(self) -> Tuple[Tuple[str, MoCo], ...]:
-        return tuple((name, s) for name, s in (("spatial", self.spatial), ("temporal", self.temporal)) if s is not None)
-
-    def forward(self, view_q: torch.Tensor, view_k: torch.Tensor, lengths_q: Optional[torch.Tensor] = None,
-                lengths_k: Optional[torch.Tensor] = None, *, temporal_views: Optional[tuple] = None
-                ) -> DualStreamOutput:
-        """Both streams on one pair of views; ``temporal_views`` = (view_q, view_k, lengths_q, lengths_k)
-        gives the temporal stream its own pair (a per-stream pipeline)."""
-        s = self.spatial(view_q, view_k, lengths_q, lengths_k) if self.spatial is not None else None
-        t = None
-        if self.temporal is not None:
-            t = self.temporal(*(temporal_views or (view_q, view_k, lengths_q, lengths_k)))
-        loss = sum(out.loss for out in (s, t) if out is not None)
-        cross = None
-        if self.cross_stream_weight > 0:
-            cross = (queue_infonce(s.queries, t.keys, self.temporal.queue.queue, self.spatial.temperature,
-                                   self.spatial.infonce_impl)
-                     + queue_infonce(t.queries, s.keys, self.spatial.queue.queue, self.temporal.temperature,
-                                     self.temporal.infonce_impl))
-            loss = loss + self.cross_stream_weight * cross
-        return DualStreamOutput(loss, s, t, cross)
+    def forward(self, views: Mapping[str, Views]) -> MultiStreamOutput:
+        """Each stream on its pair of views: ``views[name] = (view_q, view_k, lengths_q, lengths_k)``."""
+        missing = [name for name in self.streams if name not in views]
+        if missing:
+            raise ValueError(f"views: expected a pair of views for every stream, got none for {', '.join(missing)}")
+        outs = {name: stream(*views[name]) for name, stream in self.streams.items()}
+        loss = sum(out.loss for out in outs.values())
+        cross = {}
+        for a, b, weight in self.cross_stream:
+            sa, sb = self.streams[a], self.streams[b]
+            term = (queue_infonce(outs[a].queries, outs[b].keys, sb.queue.queue, sa.temperature, sa.infonce_impl)
+                    + queue_infonce(outs[b].queries, outs[a].keys, sa.queue.queue, sb.temperature, sb.infonce_impl))
+            cross[f"{a}/{b}"] = term
+            loss = loss + weight * term
+        return MultiStreamOutput(loss, outs, cross)
 
     @torch.no_grad()
     def momentum_update(self) -> None:
-        for _, stream in self.streams:
+        for stream in self.streams.values():
             stream.momentum_update()
 
     @torch.no_grad()
-    def enqueue(self, out: DualStreamOutput) -> None:
+    def enqueue(self, out: MultiStreamOutput) -> None:
         with nvtx_range("mgclr/enqueue"):
-            for name, stream in self.streams:
-                stream.enqueue(getattr(out, name).keys)
+            for name, stream in self.streams.items():
+                stream.enqueue(out.streams[name].keys)

@@ -28,7 +28,7 @@ def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: i
     pipelines = build_pretrain_pipelines(config, info)
     for pipe in pipelines.values():
         pipe.to(device)
-    optimizer = sgd([p for _, s in model.streams for p in s.query_parameters()], config.pretrain.optim)
+    optimizer = sgd([p for s in model.streams.values() for p in s.query_parameters()], config.pretrain.optim)
     loader = torch.utils.data.DataLoader(train_set, batch_size=config.data.batch_size, shuffle=True, drop_last=True,
                                          num_workers=config.data.num_workers,
                                          generator=torch.Generator().manual_seed(config.seed))

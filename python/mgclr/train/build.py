@@ -24,12 +24,12 @@ from ..augment.config import PRESETS
 from ..data import ArrayDataset, generate
 from ..data.format import DatasetError, SkeletonDataset, read_pyskl, read_skeletonclr
 from ..data.info import DatasetInfo, check_agrees
-from ..models import AGCN, STGCN, BiGRU, DualStreamMoCo, MoCo, ProjectionHead
+from ..models import ENCODERS, InputModality, MoCo, MultiStreamMoCo, ProjectionHead, StreamEncoder, bone_parents
 from ..skeleton import layout_from_spec
 from .config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, StreamConfig
 
-__all__ = ["build_encoder", "build_model", "build_pipeline", "build_pretrain_pipelines", "learning_rate",
-           "load_splits", "resolve_augment"]
+__all__ = ["build_encoder", "build_model", "build_pipeline", "build_pretrain_pipelines", "build_stream_encoder",
+           "learning_rate", "load_splits", "resolve_augment", "stream_pipelines"]
 
 # Sources whose files do not say which layout they are in.
 _UNDESCRIBED = ("arrays", "skeletonclr", "pyskl")
@@ -137,34 +137,43 @@ def _read_arrays(folder: Path, split: str) -> ArrayDataset:
 
 
 def build_encoder(key: str, kind: str, args: Dict[str, Any], info: DatasetInfo) -> nn.Module:
-    """The encoder ``kind`` for data described by ``info`` (C, V, M and the layout come from there)."""
+    """The encoder ``kind`` (:data:`mgclr.models.ENCODERS`) for data described by ``info``: the layout, C, V and
+    M come from there, every other argument from ``args``."""
+    cls = ENCODERS[kind]
+    data = {"layout": info.layout, "in_channels": info.channels, "num_persons": info.persons,
+            "num_joints": info.num_joints}
+    takes = inspect.signature(cls.__init__).parameters
     try:
-        if kind == "agcn":
-            return AGCN(info.layout, in_channels=info.channels, num_persons=info.persons, **args)
-        if kind == "stgcn":
-            return STGCN(info.layout, in_channels=info.channels, num_persons=info.persons, **args)
-        return BiGRU(num_joints=info.num_joints, in_channels=info.channels, num_persons=info.persons, **args)
+        return cls(**{k: v for k, v in data.items() if k in takes}, **args)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}.args: {exc}") from None
 
 
+def build_stream_encoder(key: str, stream: StreamConfig, info: DatasetInfo) -> StreamEncoder:
+    """``input -> encoder`` of the stream config at ``key`` for data described by ``info`` (training, evaluation
+    and the recognizer build it here alike)."""
+    parents = bone_parents(info.num_joints, info.layout.bones)
+    modality = InputModality(stream.input, parents, info.coord_channels)
+    return StreamEncoder(modality, build_encoder(f"{key}.encoder", stream.encoder.kind, stream.encoder.args, info))
+
+
 def build_stream(key: str, stream: StreamConfig, config: ExperimentConfig, info: DatasetInfo,
                  generator: Optional[torch.Generator] = None) -> MoCo:
-    encoder = build_encoder(f"{key}.encoder", stream.encoder.kind, stream.encoder.args, info)
+    encoder = build_stream_encoder(key, stream, info)
     head = ProjectionHead(encoder.out_dim, stream.head_dim, stream.head_hidden)
     return MoCo(encoder, head, stream.queue_size, stream.momentum, stream.temperature,
                 infonce_impl=config.model.infonce_impl, generator=generator)
 
 
-def build_model(config: ExperimentConfig, info: DatasetInfo) -> DualStreamMoCo:
+def build_model(config: ExperimentConfig, info: DatasetInfo) -> MultiStreamMoCo:
     """The streams of ``config.model`` for data described by ``info``, initialised from ``config.seed`` (the
     same on every rank)."""
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    streams = {name: build_stream(f"model.{name}", s, config, info, generator) if s is not None else None
-               for name, s in (("spatial", config.model.spatial), ("temporal", config.model.temporal))}
+    streams = {name: build_stream(f"model.streams.{name}", s, config, info, generator)
+               for name, s in config.model.streams.items()}
     try:
-        return DualStreamMoCo(streams["spatial"], streams["temporal"], config.model.cross_stream_weight)
+        return MultiStreamMoCo(streams, [(*pair.streams, pair.weight) for pair in config.model.cross_stream])
     except ValueError as exc:
         raise ConfigError(f"model.{exc}") from None
 
@@ -219,18 +228,21 @@ def build_pipeline(key: str, spec: Dict[str, Any], info: DatasetInfo, two_views:
 
 
 def build_pretrain_pipelines(config: ExperimentConfig, info: DatasetInfo) -> Dict[str, Pipeline]:
-    """``{"shared": pipeline}`` (one fused two-view call serves both streams), or one pipeline per stream
-    when a stream's config has its own ``augment``."""
-    own = [name for name, s in (("spatial", config.model.spatial), ("temporal", config.model.temporal))
-           if s is not None and s.augment is not None]
-    if not own:
-        return {"shared": build_pipeline("augment", config.augment, info)}
+    """``{"shared": pipeline}`` for the streams without an ``augment`` of their own (one fused two-view call
+    serves them all), and ``{name: pipeline}`` for each stream that has one (:func:`stream_pipelines` says which
+    pipeline feeds which stream)."""
     pipes = {}
-    for name, stream in (("spatial", config.model.spatial), ("temporal", config.model.temporal)):
-        if stream is not None:
-            key = f"model.{name}.augment" if stream.augment is not None else "augment"
-            pipes[name] = build_pipeline(key, stream.augment if stream.augment is not None else config.augment, info)
+    if any(s.augment is None for s in config.model.streams.values()):
+        pipes["shared"] = build_pipeline("augment", config.augment, info)
+    for name, stream in config.model.streams.items():
+        if stream.augment is not None:
+            pipes[name] = build_pipeline(f"model.streams.{name}.augment", stream.augment, info)
     return pipes
+
+
+def stream_pipelines(streams, pipelines: Dict[str, Any]) -> Dict[str, str]:
+    """``{stream: the key of its pipeline in pipelines}`` (its own, else the shared one)."""
+    return {name: name if name in pipelines else "shared" for name in streams}
 
 
 def learning_rate(optim: OptimConfig, epochs: int, epoch: float) -> float:

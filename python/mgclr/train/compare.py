@@ -1,5 +1,5 @@
-"""What pretraining buys, from one run: pretrain ``config``, then linear evaluation (spatial, temporal, fused
-top-1 / top-5) of the pretrained encoders and of randomly initialised ones, and optionally the supervised
+"""What pretraining buys, from one run: pretrain ``config``, then linear evaluation (every stream and fused
+combination, top-1 / top-5) of the pretrained encoders and of randomly initialised ones, and optionally the supervised
 reference (the same encoders trained end to end on every training label, ``finetune`` settings with
 ``from_scratch``). ``mgclr compare`` and ``mgclr demo`` print this table; RESULTS.md records it.
 """
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict
 
-from .config import ExperimentConfig
+from .config import ExperimentConfig, fusion_combinations
 from .evaluate import finetune_eval, fuse_eval, fuse_scores
 from .pretrain import pretrain
 from .report import fusion_table
@@ -49,13 +49,14 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
         reference = dataclasses.replace(config, finetune=dataclasses.replace(config.finetune, from_scratch=True,
                                                                              label_fraction=1.0))
         results = finetune_eval(reference, device)
-        report["supervised"] = columns["supervised"] = fuse_scores(results)
+        report["supervised"] = columns["supervised"] = fuse_scores(
+            results, fusion_combinations(config.fuse, list(results)))
         seconds["supervised"] = time.perf_counter() - mark
     first = next(iter(pretrained["results"].values()))
     chance = 1.0 / first["scores"].shape[1]
     log("\nlinear evaluation on the test split (top-1 / top-5, %)"
         + (", supervised: the encoders trained end to end" if supervised else "") + ":\n"
-        + fusion_table(columns, chance))
+        + fusion_table(columns, chance, pretrained["combinations"]))
     if pretrained["plots"]:
         log("\nplots: " + ", ".join(pretrained["plots"].values()))
     seconds["total"] = time.perf_counter() - started

@@ -5,19 +5,25 @@ One file describes an experiment; each command reads the sections it needs::
     name: imigue_dual          output: runs/imigue_dual        seed: 0        device: auto
     data:      where the skeletons come from, batch size, workers
     augment:   the pretraining pipeline (mgclr.augment.pipeline_from_config; two views are always made)
-    model:     spatial / temporal streams (encoder, head, queue, momentum, temperature), cross-stream term
+    model:     the streams, by name (input modality, encoder, head, queue, momentum, temperature, own augment),
+               cross-stream pairings
     pretrain:  epochs, optimiser, schedule, AMP, torch.compile, clipping, kNN monitor, checkpoints
-    linear, knn, finetune, fuse:  the evaluation protocols
+    linear, knn, finetune, fuse:  the evaluation protocols (fuse: which streams' scores to combine, weights, runs)
     sweep:     the augmentation study (mgclr sweep)
 
-Unknown keys and bad values are errors that name the key (``model.spatial.encoder.kind: expected one of
-('agcn', 'stgcn', 'bigru'), got 'gcn'``). ``overrides`` (the CLI's ``--set key=value``) patch the mapping
-before it is checked; values are YAML scalars (``--set pretrain.epochs=5 --set pretrain.amp=false``).
+Unknown keys and bad values are errors that name the key (``model.streams.joint.encoder.kind: expected one of
+('agcn', 'stgcn', 'bigru'), got 'gcn'``); a misplaced or misspelt key names the nearest one (``pretrain.lr:
+unknown key; did you mean pretrain.optim.lr?``). Every number's range is declared on its field
+(:func:`bounded`); encoder ``args`` are checked against the encoder's signature. ``overrides`` (the CLI's
+``--set key=value``) patch the mapping before it is checked; values are YAML scalars (``--set pretrain.epochs=5
+--set pretrain.amp=false``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import inspect
 import math
 import re
 import typing
@@ -27,15 +33,30 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
+from ..models import ENCODERS, INPUT_MODALITIES
 from ..skeleton import layout_from_spec
 
-__all__ = ["ConfigError", "DataConfig", "EncoderConfig", "ExperimentConfig", "FinetuneConfig", "FuseConfig",
-           "KnnConfig", "LinearConfig", "ModelConfig", "OptimConfig", "PretrainConfig", "StreamConfig",
-           "SweepConfig", "apply_overrides", "config_to_dict", "load_config", "parse_config"]
+__all__ = ["ConfigError", "CrossStreamConfig", "DataConfig", "EncoderConfig", "ExperimentConfig", "FinetuneConfig",
+           "FuseConfig", "KnnConfig", "LinearConfig", "ModelConfig", "OptimConfig", "PretrainConfig", "StreamConfig",
+           "SweepConfig", "apply_overrides", "bounded", "config_to_dict", "load_config", "parse_config"]
 
 
 class ConfigError(ValueError):
     """A config key is unknown or its value is wrong; the message starts with the key's dotted path."""
+
+
+_INF = math.inf
+_MAX_SEED = 2**32 - 1  # derived seeds (seed x 104,729 + ...) stay inside Philox's and torch's 63 bits
+
+
+def bounded(default: Any = dataclasses.MISSING, *, gt: Optional[float] = None, ge: Optional[float] = None,
+            lt: Optional[float] = None, le: Optional[float] = None, default_factory: Any = dataclasses.MISSING):
+    """A numeric field with its range beside it (``gt`` / ``ge`` below, ``lt`` / ``le`` above); for a list or
+    a mapping of numbers the range holds for every item. Floats must also be finite (NaN and inf never pass)."""
+    low, low_open = (gt, True) if gt is not None else (ge if ge is not None else -_INF, False)
+    high, high_open = (lt, True) if lt is not None else (le if le is not None else _INF, False)
+    kwargs = {"default": default} if default_factory is dataclasses.MISSING else {"default_factory": default_factory}
+    return field(metadata={"range": (low, high, low_open, high_open)}, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------------ sections
@@ -71,14 +92,14 @@ class DataConfig:
     train_split: Optional[str] = None
     test_split: Optional[str] = None
     layout: Any = None  # a name, a custom layout mapping, or None (the dataset's)
-    frames: int = 48
-    num_persons: Optional[int] = None
-    coord_channels: Optional[int] = None
-    train_samples: int = 1200
-    test_samples: int = 480
-    synthetic_seed: int = 0
-    batch_size: int = 64
-    num_workers: int = 0
+    frames: int = bounded(48, gt=0)
+    num_persons: Optional[int] = bounded(None, gt=0)
+    coord_channels: Optional[int] = bounded(None, ge=2, le=3)
+    train_samples: int = bounded(1200, gt=0)
+    test_samples: int = bounded(480, gt=0)
+    synthetic_seed: int = bounded(0, ge=0, le=_MAX_SEED)
+    batch_size: int = bounded(64, gt=0)
+    num_workers: int = bounded(0, ge=0)
     strict: bool = False  # mgclr folders: a sample in both parts of a benchmark is an error, not a warning
 
     CHOICES = {"source": ("synthetic", "mgclr", "arrays", "skeletonclr", "pyskl")}
@@ -86,31 +107,58 @@ class DataConfig:
 
 @dataclass
 class EncoderConfig:
-    """``kind``: ``agcn``, ``stgcn`` or ``bigru``; ``args``: that class's keyword arguments (mgclr.models)."""
+    """``kind``: ``agcn``, ``stgcn`` or ``bigru``; ``args``: that class's keyword arguments (mgclr.models), checked
+    against its signature (the data sets layout, in_channels, num_persons and num_joints)."""
 
     kind: str = "agcn"
     args: Dict[str, Any] = field(default_factory=dict)
 
-    CHOICES = {"kind": ("agcn", "stgcn", "bigru")}
+    CHOICES = {"kind": tuple(ENCODERS)}
 
 
 @dataclass
 class StreamConfig:
+    """One MoCo stream: ``input`` (the modality the encoder sees: ``joint``, ``bone``, ``motion``,
+    ``bone_motion``; :mod:`mgclr.models.modality`), the encoder, the projection head (``head_hidden`` None: a
+    linear head; an int: Linear-ReLU-Linear through that width), the queue of negatives, the key encoder's
+    momentum, the InfoNCE temperature, and optionally the stream's own pretraining ``augment`` (else the
+    experiment's, shared: one fused two-view call serves every stream without its own)."""
+
+    input: str = "joint"
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    head_dim: int = 128
-    head_hidden: Optional[int] = None  # None: a linear head; an int: Linear-ReLU-Linear through that width
-    queue_size: int = 16384
-    momentum: float = 0.999
-    temperature: float = 0.07
-    augment: Optional[Dict[str, Any]] = None  # this stream's own pipeline instead of the shared one
+    head_dim: int = bounded(128, gt=0)
+    head_hidden: Optional[int] = bounded(None, gt=0)
+    queue_size: int = bounded(16384, gt=0)
+    momentum: float = bounded(0.999, ge=0, le=1)
+    temperature: float = bounded(0.07, gt=0)
+    augment: Optional[Dict[str, Any]] = None
+
+    CHOICES = {"input": INPUT_MODALITIES}
+
+
+@dataclass
+class CrossStreamConfig:
+    """ISC's cross-stream term between two named streams (heads of one size): each one's queries against the
+    other's keys and queue, added to the loss times ``weight``."""
+
+    streams: List[str] = field(default_factory=list)
+    weight: float = bounded(1.0, ge=0)
+
+
+def _paper_streams() -> Dict[str, StreamConfig]:
+    return {"joint": StreamConfig(), "sequence": StreamConfig(encoder=EncoderConfig("bigru", {"hidden": 1024,
+                                                                                             "layers": 3}))}
 
 
 @dataclass
 class ModelConfig:
-    spatial: Optional[StreamConfig] = field(default_factory=StreamConfig)
-    temporal: Optional[StreamConfig] = field(
-        default_factory=lambda: StreamConfig(encoder=EncoderConfig("bigru", {"hidden": 1024, "layers": 3})))
-    cross_stream_weight: float = 0.0
+    """``streams``: an ordered mapping name -> :class:`StreamConfig` (any number >= 1; a name is an identifier:
+    it names the stream in checkpoints, tables, ``fuse.combinations`` and ``--set model.streams.NAME...``; a
+    ``null`` entry leaves that stream out). The default is the paper's two: ``joint`` (AGCN on the joint
+    coordinates) and ``sequence`` (a 3-layer Bi-GRU). ``cross_stream``: ISC's cross-stream pairings."""
+
+    streams: Dict[str, StreamConfig] = field(default_factory=_paper_streams)
+    cross_stream: List[CrossStreamConfig] = field(default_factory=list)
     infonce_impl: str = "auto"
 
     CHOICES = {"infonce_impl": ("auto", "reference", "chunked", "fused")}
@@ -121,30 +169,30 @@ class OptimConfig:
     """SGD (Nesterov by default, as the paper); ``schedule``: ``step`` (x ``gamma`` at ``milestones``
     epochs) or ``cosine``, after ``warmup_epochs`` of linear warm-up (fractions allowed)."""
 
-    lr: float = 0.01
-    momentum: float = 0.9
+    lr: float = bounded(0.01, gt=0)
+    momentum: float = bounded(0.9, ge=0, le=1)
     nesterov: bool = True
-    weight_decay: float = 1e-4
+    weight_decay: float = bounded(1e-4, ge=0)
     schedule: str = "step"
-    milestones: List[int] = field(default_factory=list)
-    gamma: float = 0.1
-    warmup_epochs: float = 0.0
+    milestones: List[int] = bounded(ge=0, default_factory=list)
+    gamma: float = bounded(0.1, gt=0, le=1)
+    warmup_epochs: float = bounded(0.0, ge=0)
 
     CHOICES = {"schedule": ("step", "cosine")}
 
 
 @dataclass
 class PretrainConfig:
-    epochs: int = 100
+    epochs: int = bounded(100, gt=0)
     optim: OptimConfig = field(default_factory=OptimConfig)
     amp: bool = False              # bf16 autocast of the encoders (CUDA, or CPU with bf16 support)
     compile: bool = False          # torch.compile the encoders
-    grad_clip: Optional[float] = None
-    knn_every: int = 0             # epochs between kNN monitor runs on the held-out split (0: off)
-    knn_k: int = 20
-    checkpoint_every: int = 1      # epochs between checkpoints (and one at the end)
-    checkpoint_steps: int = 0      # also every that many steps (0: off), for long epochs
-    log_every: int = 10            # steps between metric lines
+    grad_clip: Optional[float] = bounded(None, gt=0)  # the global gradient norm is clipped to this
+    knn_every: int = bounded(0, ge=0)        # epochs between kNN monitor runs on the held-out split (0: off)
+    knn_k: int = bounded(20, gt=0)
+    checkpoint_every: int = bounded(1, gt=0)  # epochs between checkpoints (and one at the end)
+    checkpoint_steps: int = bounded(0, ge=0)  # also every that many steps (0: off), for long epochs
+    log_every: int = bounded(10, gt=0)        # steps between metric lines
     tensorboard: bool = True
 
 
@@ -172,10 +220,10 @@ class LinearConfig:
     ``protocol``: start from a named protocol of ``LINEAR_PROTOCOLS`` (paper, isc, skeletonclr)."""
 
     protocol: Optional[str] = None
-    epochs: int = 100
+    epochs: int = bounded(100, gt=0)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.1, nesterov=False, weight_decay=0.0,
                                                                    milestones=[50, 80]))
-    batch_size: int = 256
+    batch_size: int = bounded(256, gt=0)
     augment: Optional[Dict[str, Any]] = None  # None (or deterministic): features computed once and cached
     test_augment: Optional[Dict[str, Any]] = None
     # A BatchNorm without affine parameters before the linear layer (MAE's linear probe): the probe no longer
@@ -185,15 +233,15 @@ class LinearConfig:
 
 @dataclass
 class KnnConfig:
-    k: List[int] = field(default_factory=lambda: [1, 20])
-    temperature: float = 0.1       # weights exp(cos / temperature) of the weighted vote (k > 1)
+    k: List[int] = bounded(ge=1, default_factory=lambda: [1, 20])
+    temperature: float = bounded(0.1, gt=0)  # weights exp(cos / temperature) of the weighted vote (k > 1)
 
 
 @dataclass
 class FinetuneConfig:
-    epochs: int = 100
+    epochs: int = bounded(100, gt=0)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.1, nesterov=False, milestones=[50, 80]))
-    label_fraction: float = 1.0    # e.g. 0.01 / 0.1 for the semi-supervised protocol (per class, seeded)
+    label_fraction: float = bounded(1.0, gt=0, le=1)  # e.g. 0.01 / 0.1 for the semi-supervised protocol (per class)
     from_scratch: bool = False     # random initialisation: the supervised reference
     augment: Optional[Dict[str, Any]] = None
     test_augment: Optional[Dict[str, Any]] = None  # e.g. the evaluation centre crop (crop_resize eval_ratio)
@@ -201,9 +249,26 @@ class FinetuneConfig:
 
 @dataclass
 class FuseConfig:
+    """Score fusion (``mgclr fuse``; the paper's Tables 2 and 3): the linear classifiers' softmax scores of the
+    streams, summed with weights.
+
+    * ``combinations``: name -> the streams it fuses, a list (``"3s": [joint, bone, motion]``; weights from
+      ``weights``) or a mapping stream -> weight (``{joint: 0.6, sequence: 0.4}``). Default: one combination of
+      every stream, named ``a+b+...`` (none with a single stream).
+    * ``weights``: stream -> weight for the list form (default 1 each: an equal-weight sum).
+    * ``runs``: fuse streams of other run folders: stream name -> a run folder (its stream of that name) or
+      ``{run: FOLDER, stream: NAME}``. Each is evaluated with its own checkpoint and its ``config.yaml``, on
+      one shared test split (checked identical). Given, these are the streams of the table (this config's
+      own run takes part only as a folder listed here).
+    * the confusion matrix of every row and the t-SNE of every stream's test features (PNG).
+    """
+
+    combinations: Dict[str, Any] = field(default_factory=dict)
+    weights: Dict[str, float] = bounded(ge=0, default_factory=dict)
+    runs: Dict[str, Any] = field(default_factory=dict)
     tsne: bool = True
     confusion: bool = True
-    tsne_samples: int = 1000
+    tsne_samples: int = bounded(1000, gt=0)
 
 
 @dataclass
@@ -217,14 +282,14 @@ class SweepConfig:
     augment: List[str] = field(default_factory=list)
     pairs: bool = False
     fixed: List[Dict[str, Any]] = field(default_factory=list)
-    epochs: Optional[int] = None
+    epochs: Optional[int] = bounded(None, gt=0)
 
 
 @dataclass
 class ExperimentConfig:
     name: str = "experiment"
     output: str = "runs/experiment"
-    seed: int = 0
+    seed: int = bounded(0, ge=0, le=_MAX_SEED)
     device: str = "auto"           # auto: cuda when usable, else cpu
     data: DataConfig = field(default_factory=DataConfig)
     augment: Dict[str, Any] = field(default_factory=lambda: {"preset": "paper_best", "out_frames": 48})
@@ -242,35 +307,23 @@ class ExperimentConfig:
 
 # ------------------------------------------------------------------------------------------- checking
 
-_INF = math.inf
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
-_MAX_SEED = 2**32 - 1  # derived seeds (seed x 104,729 + ...) stay inside Philox's and torch's 63 bits
-# Every number's range, by key name (a name means the same thing in every section): (low, high, low open,
-# high open). Floats must be finite as well (NaN and inf never pass).
-_RANGES: Dict[str, Tuple[float, float, bool, bool]] = {
-    **{name: (0, _INF, True, True) for name in (
-        "frames", "num_persons", "train_samples", "test_samples", "batch_size", "head_dim", "head_hidden",
-        "queue_size", "epochs", "knn_k", "log_every", "tsne_samples", "checkpoint_every", "lr",
-        "temperature", "grad_clip", "coord_channels")},
-    **{name: (0, _INF, False, True) for name in (
-        "num_workers", "knn_every", "checkpoint_steps", "weight_decay", "warmup_epochs", "cross_stream_weight")},
-    "seed": (0, _MAX_SEED, False, False), "synthetic_seed": (0, _MAX_SEED, False, False),
-    "momentum": (0, 1, False, False), "gamma": (0, 1, True, False), "label_fraction": (0, 1, True, False),
-}
 
 
-def _check_range(key: str, name: str, value: Any) -> None:
+def _check_range(key: str, value: Any, bounds: Optional[Tuple[float, float, bool, bool]]) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{key}: expected a finite number, got {value!r}")
-    if name not in _RANGES:
+    if bounds is None:
         return
-    low, high, low_open, high_open = _RANGES[name]
+    low, high, low_open, high_open = bounds
     if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
         left, right = "(" if low_open else "[", ")" if high_open else "]"
         if high == _INF:
             wanted = f"a value {'>' if low_open else '>='} {low:g}"
+        elif low == -_INF:
+            wanted = f"a value {'<' if high_open else '<='} {high:g}"
         else:
             wanted = f"a value in {left}{low:g}, {high:g}{right}"
         raise ConfigError(f"{key}: expected {wanted}, got {value!r}")
@@ -278,6 +331,9 @@ def _check_range(key: str, name: str, value: Any) -> None:
 
 def _describe(tp) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _convert(path: str, value: Any, tp: Any) -> Any:
@@ -296,7 +352,18 @@ def _convert(path: str, value: Any, tp: Any) -> Any:
     if origin in (dict, Dict, Mapping):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path}: expected a mapping, got {value!r}")
-        return dict(value)
+        inner = args[1] if len(args) == 2 else Any
+        if inner is Any:
+            return dict(value)
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str) or not _IDENTIFIER.fullmatch(k):
+                raise ConfigError(f"{path}: expected names made of letters, digits and _ (not starting with a "
+                                  f"digit), got {k!r}")
+            if v is None and dataclasses.is_dataclass(inner):
+                continue  # a null entry leaves it out (--set model.streams.sequence=null)
+            out[k] = _convert(f"{path}.{k}", v, inner)
+        return out
     if tp is Any:
         return value
     if tp is bool:
@@ -320,17 +387,77 @@ def _convert(path: str, value: Any, tp: Any) -> Any:
     raise ConfigError(f"{path}: unsupported type {_describe(tp)}")
 
 
+def schema_keys(cls: type = None, prefix: str = "") -> List[str]:
+    """Every dotted key of the config schema (a stream's keys as ``model.streams.NAME.key``)."""
+    cls = cls or ExperimentConfig
+    hints = typing.get_type_hints(cls)
+    keys = []
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        key = f"{prefix}{f.name}"
+        keys.append(key)
+        tp = hints[f.name]
+        inner = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_origin(tp) is Union else [tp]
+        tp = inner[0]
+        if dataclasses.is_dataclass(tp):
+            keys += schema_keys(tp, key + ".")
+        elif typing.get_origin(tp) in (dict, Dict) and dataclasses.is_dataclass(typing.get_args(tp)[1]):
+            keys += schema_keys(typing.get_args(tp)[1], key + ".NAME.")
+        elif typing.get_origin(tp) in (list, List) and typing.get_args(tp) and \
+                dataclasses.is_dataclass(typing.get_args(tp)[0]):
+            keys += schema_keys(typing.get_args(tp)[0], key + "[i].")
+    return keys
+
+
+def _generic(path: str) -> str:
+    """``model.streams.joint.head_dim`` -> ``model.streams.NAME.head_dim``, ``model.cross_stream[0].x`` ->
+    ``model.cross_stream[i].x`` (the form of :func:`schema_keys`)."""
+    path = re.sub(r"\[\d+\]", "[i]", path)
+    return re.sub(r"^model\.streams\.([^.]+)", "model.streams.NAME", path)
+
+
+def nearest_key(path: str, name: str, local: Sequence[str]) -> Optional[str]:
+    """The key a user most likely meant by ``path.name``: a close spelling among the section's own keys, else
+    the same name elsewhere in the schema (the nearest such path), else a close spelling anywhere."""
+    close = difflib.get_close_matches(name, list(local), n=1, cutoff=0.75)
+    if close:
+        return f"{path}.{close[0]}" if path else close[0]
+    given = _generic(f"{path}.{name}" if path else name)
+    keys = schema_keys()
+    same_name = [k for k in keys if k.rsplit(".", 1)[-1] == name and k != given]
+    if same_name:
+        base = _generic(path)
+        inside = [k for k in same_name if base and k.startswith(base + ".")]
+        pool = inside or same_name
+        best = max(pool, key=lambda k: difflib.SequenceMatcher(None, given, k).ratio())
+        return _specific(best, path)
+    close = difflib.get_close_matches(given, keys, n=1, cutoff=0.8)
+    return _specific(close[0], path) if close else None
+
+
+def _specific(key: str, path: str) -> str:
+    """Put the stream name of ``path`` back into a generic key."""
+    m = re.match(r"^model\.streams\.([^.]+)", path)
+    return key.replace("model.streams.NAME", f"model.streams.{m.group(1)}", 1) if m else key
+
+
 def _from_mapping(path: str, data: Any, cls: type):
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
+    if cls is ModelConfig:
+        _refuse_old_streams(path, data)
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
-    unknown = sorted(set(data) - set(names))
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    names = list(fields)
+    unknown = [k for k in data if k not in fields]
     if unknown:
         where = f"{path}." if path else ""
-        raise ConfigError(f"{where}{unknown[0]}: unknown key; {path or 'the config'} takes {', '.join(names)}")
+        guess = nearest_key(path, str(unknown[0]), names)
+        hint = f"did you mean {guess}? " if guess else ""
+        raise ConfigError(f"{where}{unknown[0]}: unknown key; {hint}{path or 'the config'} takes {', '.join(names)}")
     kwargs = {}
     for name in names:
         if name not in data:
@@ -340,12 +467,38 @@ def _from_mapping(path: str, data: Any, cls: type):
         choices = getattr(cls, "CHOICES", {}).get(name)
         if choices and value not in choices:
             raise ConfigError(f"{key}: expected one of {choices}, got {value!r}")
-        for i, item in enumerate(value if isinstance(value, list) else [value]):
-            _check_range(f"{key}[{i}]" if isinstance(value, list) else key, name, item)
+        bounds = fields[name].metadata.get("range")
+        if isinstance(value, list):
+            items = [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+        elif isinstance(value, dict):
+            items = [(f"{key}.{k}", v) for k, v in value.items()]
+        else:
+            items = [(key, value)]
+        for item_key, item in items:
+            _check_range(item_key, item, bounds)
         kwargs[name] = value
     config = cls(**kwargs)
     _check_section(path, config)
     return config
+
+
+def _refuse_old_streams(path: str, data: Mapping[str, Any]) -> None:
+    """mgclr before streams were data had ``model.spatial`` / ``model.temporal`` / ``model.cross_stream_weight``:
+    an error that shows the same model in the new form."""
+    old = [k for k in ("spatial", "temporal", "cross_stream_weight") if k in data]
+    if not old:
+        return
+    streams = {name: (dict(data[name], input="joint") if isinstance(data[name], Mapping) else data[name])
+               for name in ("spatial", "temporal") if name in data and data[name] is not None}
+    new: Dict[str, Any] = {"streams": streams}
+    weight = data.get("cross_stream_weight")
+    if weight and len(streams) == 2:
+        new["cross_stream"] = [{"streams": list(streams), "weight": weight}]
+    text = yaml.safe_dump({"model": new}, sort_keys=False, default_flow_style=None).rstrip()
+    where = f"{path}." if path else ""
+    raise ConfigError(f"{where}{old[0]}: the streams are named entries of model.streams now (any number, each with its "
+                      f"input modality); the same model in the new form:\n" + "\n".join("  " + line for line in
+                                                                                       text.splitlines()))
 
 
 def _check_section(path: str, config) -> None:
@@ -353,18 +506,115 @@ def _check_section(path: str, config) -> None:
     if isinstance(config, OptimConfig):
         if sorted(config.milestones) != config.milestones:
             raise ConfigError(f"{where}milestones: expected increasing epochs, got {config.milestones}")
-    if isinstance(config, KnnConfig) and (not config.k or min(config.k) < 1):
+    if isinstance(config, KnnConfig) and not config.k:
         raise ConfigError(f"{where}k: expected a non-empty list of integers >= 1, got {config.k}")
-    if isinstance(config, DataConfig):
-        if config.layout is not None:
-            try:
-                layout_from_spec(config.layout, f"{where}layout")
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(str(exc)) from None
-        if config.coord_channels is not None and config.coord_channels not in (2, 3):  # an int: range done
-            raise ConfigError(f"{where}coord_channels: expected 2 or 3, got {config.coord_channels!r}")
-    if isinstance(config, ModelConfig) and config.spatial is None and config.temporal is None:
-        raise ConfigError(f"{where}spatial, temporal: expected at least one stream, got none")
+    if isinstance(config, DataConfig) and config.layout is not None:
+        try:
+            layout_from_spec(config.layout, f"{where}layout")
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
+    if isinstance(config, EncoderConfig):
+        _check_encoder_args(f"{where}args", config)
+    if isinstance(config, ModelConfig):
+        if not config.streams:
+            raise ConfigError(f"{where}streams: expected at least one stream, got none")
+        for i, pair in enumerate(config.cross_stream):
+            key = f"{where}cross_stream[{i}].streams"
+            if len(pair.streams) != 2 or pair.streams[0] == pair.streams[1]:
+                raise ConfigError(f"{key}: expected two different stream names, got {pair.streams}")
+            for name in pair.streams:
+                if name not in config.streams:
+                    raise ConfigError(f"{key}: no stream {name!r} in {where}streams ({', '.join(config.streams)})")
+    if isinstance(config, FuseConfig):
+        _check_fuse(where, config)
+    if isinstance(config, ExperimentConfig) and not config.fuse.runs:
+        for name, members in fusion_combinations(config.fuse, list(config.model.streams)).items():
+            for stream in members:
+                if stream not in config.model.streams:
+                    raise ConfigError(f"fuse.combinations.{name}: no stream {stream!r} in model.streams "
+                                      f"({', '.join(config.model.streams)})")
+        for stream in config.fuse.weights:
+            if stream not in config.model.streams:
+                raise ConfigError(f"fuse.weights.{stream}: no such stream in model.streams "
+                                  f"({', '.join(config.model.streams)})")
+
+
+# Arguments of an encoder that the data decides (mgclr.train.build.build_encoder passes them).
+DATA_ARGS = ("layout", "in_channels", "num_persons", "num_joints")
+
+
+def _check_encoder_args(key: str, config: EncoderConfig) -> None:
+    cls = ENCODERS.get(config.kind)
+    if cls is None:
+        return
+    params = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+              if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    own = [n for n in params if n not in DATA_ARGS]
+    for arg in config.args:
+        if arg in DATA_ARGS:
+            raise ConfigError(f"{key}.{arg}: set by the data (its description: layout, C, M, V), not by the config; "
+                              f"leave it out")
+        if arg not in params:
+            close = difflib.get_close_matches(str(arg), own, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(f"{key}.{arg}: unknown argument of {cls.__name__} ({config.kind}); {hint}it takes "
+                              f"{', '.join(own)}")
+
+
+def _check_fuse(where: str, config: FuseConfig) -> None:
+    for name, members in config.combinations.items():
+        key = f"{where}combinations.{name}"
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_+]+", name):
+            raise ConfigError(f"{key}: expected a name of letters, digits, _ and +, got {name!r}")
+        if isinstance(members, Mapping):
+            if not members:
+                raise ConfigError(f"{key}: expected at least one stream, got none")
+            for stream, weight in members.items():
+                _check_range(f"{key}.{stream}", _convert(f"{key}.{stream}", weight, float), (0, _INF, False, True))
+            if sum(float(w) for w in members.values()) <= 0:
+                raise ConfigError(f"{key}: expected weights that do not sum to 0, got {dict(members)}")
+        elif isinstance(members, list):
+            if not members or not all(isinstance(m, str) for m in members):
+                raise ConfigError(f"{key}: expected a non-empty list of stream names, got {members!r}")
+            if len(set(members)) != len(members):
+                raise ConfigError(f"{key}: a stream is named twice in {members}")
+        else:
+            raise ConfigError(f"{key}: expected a list of streams or a mapping stream -> weight, got {members!r}")
+    for name, run in config.runs.items():
+        key = f"{where}runs.{name}"
+        if isinstance(run, Mapping):
+            unknown = sorted(set(run) - {"run", "stream"})
+            if unknown or not isinstance(run.get("run"), str):
+                raise ConfigError(f"{key}: expected a run folder or {{run: FOLDER, stream: NAME}}, got {dict(run)!r}")
+            if "stream" in run and not isinstance(run["stream"], str):
+                raise ConfigError(f"{key}.stream: expected a stream name, got {run['stream']!r}")
+        elif not isinstance(run, str):
+            raise ConfigError(f"{key}: expected a run folder or {{run: FOLDER, stream: NAME}}, got {run!r}")
+    if config.runs:
+        for name, members in config.combinations.items():
+            for stream in members:
+                if stream not in config.runs:
+                    raise ConfigError(f"{where}combinations.{name}: no stream {stream!r} in {where}runs "
+                                      f"({', '.join(config.runs)})")
+        for stream in config.weights:
+            if stream not in config.runs:
+                raise ConfigError(f"{where}weights.{stream}: no such stream in {where}runs ({', '.join(config.runs)})")
+
+
+def fusion_combinations(fuse: FuseConfig, streams: Sequence[str]) -> Dict[str, Dict[str, float]]:
+    """``{combination: {stream: weight}}`` of ``fuse`` over ``streams`` (the default: every stream, equal
+    weights, named ``a+b+...``; none for a single stream)."""
+    if not fuse.combinations:
+        if len(streams) < 2:
+            return {}
+        return {"+".join(streams): {s: float(fuse.weights.get(s, 1.0)) for s in streams}}
+    out = {}
+    for name, members in fuse.combinations.items():
+        if isinstance(members, Mapping):
+            out[name] = {s: float(w) for s, w in members.items()}
+        else:
+            out[name] = {s: float(fuse.weights.get(s, 1.0)) for s in members}
+    return out
 
 
 def _merge(base: Mapping[str, Any], given: Mapping[str, Any]) -> Dict[str, Any]:
@@ -386,8 +636,16 @@ def parse_config(data: Any) -> ExperimentConfig:
 
 
 def apply_overrides(data: Dict[str, Any], overrides: Sequence[str]) -> Dict[str, Any]:
-    """``["pretrain.epochs=5", "model.temporal=null"]`` applied to a nested mapping (values are YAML)."""
+    """``["pretrain.epochs=5", "model.streams.sequence=null"]`` applied to a nested mapping (values are YAML).
+    A ``model.streams.NAME...`` override of a mapping without ``model.streams`` patches the default streams."""
     data = _deep_copy(data)
+    if any(item.strip().startswith("model.streams.") for item in overrides):
+        model = data.get("model")
+        if model is None or (isinstance(model, dict) and "streams" not in model and not
+                             any(k in model for k in ("spatial", "temporal"))):
+            data.setdefault("model", {})
+            if isinstance(data["model"], dict):
+                data["model"]["streams"] = config_to_dict(ModelConfig())["streams"]
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value")
@@ -443,7 +701,3 @@ def config_to_dict(config) -> Dict[str, Any]:
         if f.metadata.get("internal"):
             out.pop(f.name, None)
     return out
-
-
-def stream_items(model: ModelConfig) -> List[Tuple[str, StreamConfig]]:
-    return [(name, s) for name, s in (("spatial", model.spatial), ("temporal", model.temporal)) if s is not None]

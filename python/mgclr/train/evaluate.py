@@ -6,15 +6,22 @@
   computed once when the linear stage has no augmentation; top-1/top-5 of the best and the last epoch.
 * :func:`finetune_eval`: encoder and classifier trained end to end on a (per-class, seeded) fraction of
   the labels; from a random initialisation it is the supervised reference.
-* :func:`fuse_eval`: the paper's fusion, the sum of the two streams' softmax scores; spatial, temporal
-  and fused top-1/top-5 (its Table 3), a confusion matrix and a t-SNE of each stream's features (PNG).
+* :func:`fuse_eval`: score fusion, weighted sums of the streams' softmax scores (``fuse.combinations``,
+  ``fuse.weights``), of one run's streams or of streams from several runs (``fuse.runs``) on one shared test
+  split: every stream and every combination, top-1/top-5 (the paper's Tables 2 and 3), a confusion matrix of
+  each row and a t-SNE of each stream's features (PNG).
+
+Every protocol runs over the streams of the model, each through its ``encode`` (input modality, then
+encoder); ``log`` (a :class:`~mgclr.train.metrics.MetricsLog`) receives each classifier epoch's top-1/top-5.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import math
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -24,14 +31,16 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from .._files import write_json_atomic
 from ..data.info import DatasetInfo
-from ..models import DualStreamMoCo
+from ..models import MultiStreamMoCo
 from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint
-from .config import ConfigError, ExperimentConfig, OptimConfig
+from .config import ConfigError, ExperimentConfig, OptimConfig, fusion_combinations, load_config
+from .metrics import progress
 from .run import check_same_data, config_for_checkpoint
 
-__all__ = ["evaluation_config", "extract_features", "finetune_eval", "fuse_eval", "knn_eval", "knn_monitor",
-           "knn_predict", "linear_eval", "load_pretrained", "topk_accuracy"]
+__all__ = ["evaluation_config", "extract_features", "finetune_eval", "fuse_eval", "fuse_scores", "fusion_sources",
+           "knn_eval", "knn_monitor", "knn_predict", "linear_eval", "load_pretrained", "split_fingerprint",
+           "topk_accuracy"]
 
 
 # ------------------------------------------------------------------------------------------------- basics
@@ -58,7 +67,7 @@ def evaluation_config(config: ExperimentConfig, checkpoint: Optional[Path] = Non
 
 
 def load_pretrained(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
-                    random_init: bool = False, info: Optional[DatasetInfo] = None) -> DualStreamMoCo:
+                    random_init: bool = False, info: Optional[DatasetInfo] = None) -> MultiStreamMoCo:
     """The model of ``config`` with the weights of ``checkpoint`` (default: the run's latest; its shapes rule,
     see :func:`evaluation_config`), or freshly initialised with ``random_init`` (the baseline every table
     reports beside the pretrained numbers). ``info``: the data's description (default: read the data)."""
@@ -135,12 +144,12 @@ def _num_classes(info: DatasetInfo, *label_sets: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def knn_monitor(model: DualStreamMoCo, train_set: Dataset, test_set: Dataset, config: ExperimentConfig,
+def knn_monitor(model: MultiStreamMoCo, train_set: Dataset, test_set: Dataset, config: ExperimentConfig,
                 process, info: DatasetInfo) -> Dict[str, float]:
     """Weighted kNN top-1 of each stream's query encoder, run on rank 0 (the others wait)."""
     scores: Dict[str, float] = {}
     if process.main:
-        for name, stream in model.streams:
+        for name, stream in model.streams.items():
             train, train_y = extract_features(stream.encoder_q, train_set, process.device)
             test, test_y = extract_features(stream.encoder_q, test_set, process.device)
             votes = knn_predict(train, train_y, test, config.pretrain.knn_k, _num_classes(info, train_y, test_y),
@@ -154,28 +163,38 @@ def knn_monitor(model: DualStreamMoCo, train_set: Dataset, test_set: Dataset, co
 
 
 def knn_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
-             random_init: bool = False) -> Dict[str, Dict[str, float]]:
+             random_init: bool = False, log=None, show_progress: bool = False) -> Dict[str, Dict[str, float]]:
     """{stream: {"k=1": top-1, "k=20": top-1, ...}} on the test split."""
     train_set, test_set, info = load_splits(config.data)
     model = load_pretrained(config, device, checkpoint, random_init, info)
     out = {}
-    for name, stream in model.streams:
+    bar = progress(len(model.streams), "knn", show_progress)
+    for name, stream in model.streams.items():
         train, train_y = extract_features(stream.encoder_q, train_set, device)
         test, test_y = extract_features(stream.encoder_q, test_set, device)
         n = _num_classes(info, train_y, test_y)
         out[name] = {f"k={k}": topk_accuracy(knn_predict(train, train_y, test, k, n, config.knn.temperature),
                                              test_y, (1,))[1] for k in config.knn.k}
+        if log is not None:
+            log.write(0, out[name], kind=f"knn/{name}")
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     return out
 
 
 # --------------------------------------------------------------------------------------------- linear
 
 
-def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig, params) -> Dict[str, Any]:
+def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig, params, *, log=None,
+                      kind: str = "", show_progress: bool = False) -> Dict[str, Any]:
     """The epoch loop shared by the linear and the finetuning protocols: ``make_batches(epoch)`` yields
-    (logits, labels), ``test_scores()`` returns (scores, labels) of the test split."""
+    (logits, labels), ``test_scores()`` returns (scores, labels) of the test split. Each epoch's test
+    top-1/top-5 goes to ``log`` under ``kind`` (e.g. ``linear/joint``)."""
     optimizer = sgd(params, optim)
     history, best = [], None
+    bar = progress(epochs, kind or "classifier", show_progress)
     for epoch in range(epochs):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(optim, epochs, epoch)
@@ -189,6 +208,13 @@ def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig
         history.append(acc)
         if best is None or acc[1] > best[1][1]:
             best = (epoch, acc, scores)
+        if log is not None:
+            log.write(epoch + 1, {"top1": acc[1], "top5": acc[5]}, kind=kind)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(top1=f"{100 * acc[1]:.1f}")
+    if bar is not None:
+        bar.close()
     last_scores, labels = scores, labels
     return {"top1_last": history[-1][1], "top5_last": history[-1][5], "top1_best": best[1][1],
             "top5_best": best[1][5], "best_epoch": best[0] + 1, "scores": last_scores.softmax(dim=1),
@@ -196,10 +222,12 @@ def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig
 
 
 def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
-                random_init: bool = False, streams: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, Any]]:
+                random_init: bool = False, streams: Optional[Sequence[str]] = None, *, log=None,
+                show_progress: bool = False) -> Dict[str, Dict[str, Any]]:
     """{stream: {top1_best, top5_best, best_epoch, top1_last, top5_last, scores (softmax of the last epoch on
-    the test split), labels, test_features, encoder, classifier}} (the last two as trained: a
-    :class:`~mgclr.train.recognizer.Recognizer` is made from them)."""
+    the test split), labels, test_features, encoder, classifier, config}} (the encoder and classifier as
+    trained, and the config they were built from: a :class:`~mgclr.train.recognizer.Recognizer` is made from
+    them). ``streams``: only these (default: every stream)."""
     lin = config.linear
     train_set, test_set, info = load_splits(config.data)
     model = load_pretrained(config, device, checkpoint, random_init, info)
@@ -209,8 +237,9 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
     for pipe in (train_pipe, test_pipe):
         if pipe is not None:
             pipe.to(device)
+    _check_streams("streams", streams, model)
     results = {}
-    for name, stream in model.streams:
+    for name, stream in model.streams.items():
         if streams is not None and name not in streams:
             continue
         encoder = stream.encoder_q.eval()
@@ -251,11 +280,19 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
             with torch.no_grad():
                 return classifier(test_x), test_y
 
-        result = _train_classifier(batches, test_scores, lin.epochs, lin.optim, classifier.parameters())
+        result = _train_classifier(batches, test_scores, lin.epochs, lin.optim, classifier.parameters(), log=log,
+                                   kind=f"linear/{name}", show_progress=show_progress)
         result["test_features"] = test_x
         result["encoder"], result["classifier"] = encoder, classifier.eval()  # for Recognizer.from_results
+        result["config"], result["stream"] = config, name
         results[name] = result
     return results
+
+
+def _check_streams(key: str, streams: Optional[Sequence[str]], model: MultiStreamMoCo) -> None:
+    for name in streams or ():
+        if name not in model.streams:
+            raise ConfigError(f"{key}: no stream {name!r} in the model ({', '.join(model.streams)})")
 
 
 # ------------------------------------------------------------------------------------------- finetune
@@ -272,7 +309,8 @@ def _label_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
 
 
 def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
-                  streams: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, Any]]:
+                  streams: Optional[Sequence[str]] = None, *, log=None, show_progress: bool = False
+                  ) -> Dict[str, Dict[str, Any]]:
     """End-to-end training of each stream's encoder with a linear classifier on ``label_fraction`` of the
     training labels; ``finetune.from_scratch`` starts from random weights (the supervised reference)."""
     ft = config.finetune
@@ -283,8 +321,9 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
     pipe = build_pipeline("finetune.augment", ft.augment, info, two_views=False).to(device) if ft.augment else None
     test_pipe = build_pipeline("finetune.test_augment", ft.test_augment, info, two_views=False).to(device) \
         if ft.test_augment else None
+    _check_streams("streams", streams, model)
     results = {}
-    for name, stream in model.streams:
+    for name, stream in model.streams.items():
         if streams is not None and name not in streams:
             continue
         encoder = stream.encoder_q
@@ -310,58 +349,147 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
                 return classifier(feats.to(device)).float().cpu(), y
 
         params = list(encoder.parameters()) + list(classifier.parameters())
-        results[name] = _train_classifier(batches, test_scores, ft.epochs, ft.optim, params)
+        results[name] = _train_classifier(batches, test_scores, ft.epochs, ft.optim, params, log=log,
+                                          kind=f"finetune/{name}", show_progress=show_progress)
         results[name]["labelled_samples"] = int(len(subset))
         results[name]["encoder"], results[name]["classifier"] = encoder.eval(), classifier.eval()
+        results[name]["config"], results[name]["stream"] = config, name
     return results
 
 
 # ----------------------------------------------------------------------------------------------- fuse
 
 
-def fuse_scores(results: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
-    """Spatial, temporal and fused (sum of the softmax scores) top-1/top-5 from linear results."""
+def fuse_scores(results: Mapping[str, Mapping[str, Any]], combinations: Mapping[str, Mapping[str, float]]
+                ) -> Dict[str, Dict[str, float]]:
+    """Top-1/top-5 of every stream of ``results`` (each with ``scores``, softmax probabilities, and
+    ``labels``), then of every combination ``{name: {stream: weight}}``: the weighted sum of the streams'
+    scores."""
     table = {}
-    labels = None
     for name, r in results.items():
-        labels = r["labels"]
-        acc = topk_accuracy(r["scores"], labels)
+        acc = topk_accuracy(r["scores"], r["labels"])
         table[name] = {"top1": acc[1], "top5": acc[5]}
-    if len(results) == 2:
-        fused = sum(r["scores"] for r in results.values())
-        acc = topk_accuracy(fused, labels)
-        table["fused"] = {"top1": acc[1], "top5": acc[5]}
+    for name, members in combinations.items():
+        acc = topk_accuracy(fused_scores(results, members), next(iter(results.values()))["labels"])
+        table[name] = {"top1": acc[1], "top5": acc[5]}
     return table
+
+
+def fused_scores(results: Mapping[str, Mapping[str, Any]], weights: Mapping[str, float]) -> torch.Tensor:
+    """``sum_s weights[s] * scores_s`` over the streams named in ``weights``."""
+    missing = [s for s in weights if s not in results]
+    if missing:
+        raise ConfigError(f"fuse: no stream {missing[0]!r} among the evaluated ones ({', '.join(results)})")
+    return sum(float(w) * results[s]["scores"] for s, w in weights.items())
+
+
+def split_fingerprint(dataset: Dataset, samples: int = 64) -> Dict[str, Any]:
+    """What identifies a test split: its size, a hash of its labels and of its lengths, and a hash of up to
+    ``samples`` evenly spaced samples' data (all of it would mean reading a whole NTU test split)."""
+    labels = np.ascontiguousarray(np.asarray(dataset.labels, dtype=np.int64))
+    n = len(dataset)
+    lengths = np.asarray([int(dataset[i][1]) for i in range(n)]) if not hasattr(dataset, "lengths") else \
+        np.asarray(dataset.lengths)
+    data = hashlib.sha256()
+    for i in np.unique(np.linspace(0, n - 1, num=min(samples, n)).astype(np.int64)) if n else ():
+        data.update(np.ascontiguousarray(np.asarray(dataset[int(i)][0], dtype=np.float32)).tobytes())
+    return {"samples": n, "labels": hashlib.sha256(labels.tobytes()).hexdigest()[:16],
+            "lengths": hashlib.sha256(np.ascontiguousarray(lengths, dtype=np.int64).tobytes()).hexdigest()[:16],
+            "data": data.hexdigest()[:16]}
+
+
+def fusion_sources(config: ExperimentConfig) -> Dict[str, Tuple[ExperimentConfig, str]]:
+    """``{row: (config of the run, its stream)}`` of the fusion: the streams of ``fuse.runs`` (each from its
+    run folder's ``config.yaml``, output set to that folder), else this config's own streams."""
+    if not config.fuse.runs:
+        return {name: (config, name) for name in config.model.streams}
+    sources, configs = {}, {}
+    for name, spec in config.fuse.runs.items():
+        key = f"fuse.runs.{name}"
+        folder, stream = (spec["run"], spec.get("stream", name)) if isinstance(spec, Mapping) else (spec, name)
+        folder = Path(folder)
+        if str(folder) not in configs:
+            file = folder / "config.yaml"
+            if not file.is_file():
+                raise ConfigError(f"{key}: {folder} holds no mgclr run (no config.yaml); give the folder of a run "
+                                  f"(mgclr pretrain's output)")
+            try:
+                run = load_config(file)
+            except ConfigError as exc:
+                raise ConfigError(f"{key}: {file}: {exc}") from None
+            configs[str(folder)] = dataclasses.replace(run, output=str(folder), device=config.device)
+        run = configs[str(folder)]
+        if stream not in run.model.streams:
+            raise ConfigError(f"{key}: the run in {folder} has no stream {stream!r} (it has "
+                              f"{', '.join(run.model.streams)})")
+        sources[name] = (run, stream)
+    return sources
 
 
 def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
               random_init: bool = False, out_dir: Optional[Path] = None, class_names: Optional[Sequence[str]] = None,
-              tag: str = "fuse") -> Dict[str, Any]:
-    """Linear evaluation of both streams and their fusion; writes ``{tag}.json`` and the plots to
-    ``out_dir`` (default ``config.output``). Returns {"table": {stream: {top1, top5}}, "linear": ...}."""
-    results = linear_eval(config, device, checkpoint, random_init)
-    table = fuse_scores(results)
+              tag: str = "fuse", *, log=None, show_progress: bool = False) -> Dict[str, Any]:
+    """Linear evaluation of every stream (of this run, or of the runs of ``fuse.runs``) and of every fused
+    combination (``fuse.combinations``, ``fuse.weights``); writes ``{tag}.json`` and the plots to ``out_dir``
+    (default ``config.output``). Returns {"table": {row: {top1, top5}}, "combinations": {name: {stream:
+    weight}}, "linear": ..., "plots": ..., "results": ...}."""
+    sources = fusion_sources(config)
+    if config.fuse.runs and checkpoint is not None:
+        raise ConfigError("--checkpoint: fuse.runs evaluates each run with its own checkpoint; leave it out")
+    groups: Dict[int, Tuple[ExperimentConfig, List[Tuple[str, str]]]] = {}
+    for row, (run, stream) in sources.items():
+        groups.setdefault(id(run), (run, []))[1].append((row, stream))
+    results: Dict[str, Dict[str, Any]] = {}
+    first: Optional[Tuple[str, Dict[str, Any], Tuple[str, ...]]] = None
+    for run, rows in groups.values():
+        if config.fuse.runs:
+            _, test_set, info = load_splits(run.data)
+            mark = (run.output, split_fingerprint(test_set), tuple(info.class_names))
+            if first is None:
+                first = mark
+            elif mark[1:] != first[1:]:
+                what = "classes" if mark[2] != first[2] else next(k for k in mark[1] if mark[1][k] != first[1][k])
+                raise ConfigError(f"fuse.runs: the runs in {first[0]} and {run.output} are tested on different test "
+                                  f"splits ({what} differ: {_show(first, what)} vs {_show(mark, what)}); fused scores "
+                                  f"must come from one test split")
+        run = evaluation_config(run, checkpoint if not config.fuse.runs else None, random_init)
+        evaluated = linear_eval(run, device, checkpoint if not config.fuse.runs else None, random_init,
+                                streams=[stream for _, stream in rows], log=log, show_progress=show_progress)
+        for row, stream in rows:
+            results[row] = {**evaluated[stream], "stream": stream}
+    combinations = fusion_combinations(config.fuse, list(results))
+    table = fuse_scores(results, combinations)
     out_dir = Path(out_dir or config.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     if class_names is None:
-        class_names = load_splits(config.data)[2].class_names
-    report = {"table": table, "linear": {name: {k: v for k, v in r.items() if isinstance(v, (int, float))}
-                                        for name, r in results.items()}}
+        class_names = load_splits(next(iter(sources.values()))[0].data)[2].class_names
+    report = {"table": table, "combinations": combinations,
+              "runs": {row: {"run": run.output, "stream": stream} for row, (run, stream) in sources.items()},
+              "linear": {name: {k: v for k, v in r.items() if isinstance(v, (int, float))}
+                         for name, r in results.items()}}
     write_json_atomic(out_dir / f"{tag}.json", report)
     plots = {}
     if config.fuse.confusion or config.fuse.tsne:
         from . import plots as plotting  # matplotlib / scikit-learn: the [train] extra
 
-        fused = sum(r["scores"] for r in results.values())
         labels = next(iter(results.values()))["labels"]
         if config.fuse.confusion and plotting.available():
-            plots["confusion"] = str(plotting.confusion_matrix(fused.argmax(1), labels, class_names,
-                                                               out_dir / f"{tag}_confusion.png"))
+            rows = {name: r["scores"] for name, r in results.items()}
+            rows.update({name: fused_scores(results, members) for name, members in combinations.items()})
+            for name, scores in rows.items():
+                plots[f"confusion_{name}"] = str(plotting.confusion_matrix(
+                    scores.argmax(1), labels, class_names, out_dir / f"{tag}_confusion_{name}.png",
+                    title=f"{name}: confusion on the test split"))
         if config.fuse.tsne and plotting.available():
             for name, r in results.items():
                 plots[f"tsne_{name}"] = str(plotting.tsne(r["test_features"], labels, class_names,
                                                           out_dir / f"{tag}_tsne_{name}.png",
                                                           config.fuse.tsne_samples, config.seed))
     report["plots"] = plots
+    write_json_atomic(out_dir / f"{tag}.json", report)
     report["results"] = results
     return report
+
+
+def _show(mark, what: str) -> str:
+    return f"{len(mark[2])} classes" if what == "classes" else f"{what} {mark[1][what]}"

@@ -58,16 +58,21 @@ def progress(total: int, description: str, enabled: bool, initial: int = 0) -> O
     return tqdm(total=total, initial=initial, desc=description, unit="step", dynamic_ncols=True, leave=False)
 
 
+# The records of pretraining, whose steps are optimiser steps (evaluation records count their own epochs).
+PRETRAIN_KINDS = ("train", "knn")
+
+
 def truncate_metrics(folder: Path, step: int) -> None:
-    """Drop the ``metrics.jsonl`` records after ``step`` (a resumed run logs those steps again, so one run's
-    log holds each step once); an unreadable line is kept as it is."""
+    """Drop the pretraining's ``metrics.jsonl`` records after ``step`` (a resumed run logs those steps again,
+    so one run's log holds each step once); evaluation records and unreadable lines are kept as they are."""
     path = Path(folder) / "metrics.jsonl"
     if not path.is_file():
         return
     kept = []
     for line in path.read_text().splitlines():
         try:
-            late = int(json.loads(line).get("step", 0)) > step
+            record = json.loads(line)
+            late = record.get("kind", "train") in PRETRAIN_KINDS and int(record.get("step", 0)) > step
         except (ValueError, TypeError, AttributeError):
             late = False
         if not late:

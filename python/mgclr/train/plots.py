@@ -4,7 +4,7 @@ Needs matplotlib and scikit-learn (``pip install mgclr[train]``); :func:`availab
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -38,8 +38,9 @@ def _pyplot():
     return plt
 
 
-def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], path: Path) -> Path:
-    """Row-normalised confusion matrix (rows: true class) as a PNG."""
+def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], path: Path,
+                     title: Optional[str] = None) -> Path:
+    """Row-normalised confusion matrix (rows: true class) as a PNG, with the overall top-1 in the title."""
     n = len(class_names)
     counts = np.zeros((n, n), dtype=np.float64)
     np.add.at(counts, (labels.numpy(), predicted.numpy()), 1.0)
@@ -51,6 +52,8 @@ def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, class_names:
     ax.set_yticks(range(n), class_names, fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
+    top1 = float(np.trace(counts) / max(counts.sum(), 1.0))
+    ax.set_title(f"{title or 'confusion on the test split'} (top-1 {100 * top1:.1f} %)", fontsize=10)
     for i in range(n):
         for j in range(n):
             if counts[i, j]:

@@ -1,8 +1,9 @@
-"""Dual-stream MoCo pretraining: the loop, and one step you can read top to bottom.
+"""Multi-stream MoCo pretraining: the loop, and one step you can read top to bottom.
 
 Per step (:func:`train_step`): the batch comes from a DataLoader whose workers only slice arrays; the
-two views are made on the training device by one fused augmentation call; both streams encode them
-(query, and key without gradient); ``queue_infonce`` gives each stream's loss; backward; optimiser step;
+two views are made on the training device by one fused augmentation call per pipeline (one shared by every
+stream without its own); each stream turns its views into its input modality and encodes them (query, and
+key without gradient); ``queue_infonce`` gives each stream's loss; backward; optimiser step;
 the key encoders' moving average; the keys are enqueued. Every stage sits in an NVTX range
 (``mgclr/data``, ``mgclr/augment``, ``mgclr/forward``, ``mgclr/loss``, ``mgclr/backward``, ``mgclr/step``,
 ``mgclr/ema``, ``mgclr/enqueue``) that costs nothing without a profiler::
@@ -29,9 +30,9 @@ from torch.utils.data import DataLoader
 
 from .._validation import check_int
 from ..augment import Pipeline
-from ..models import DualStreamMoCo
+from ..models import MultiStreamMoCo
 from ..profiling import range as nvtx_range
-from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, sgd
+from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, sgd, stream_pipelines
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, save_checkpoint, save_config
 from .config import ConfigError, ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
@@ -55,7 +56,7 @@ class PretrainResult:
     losses: List[float] = field(default_factory=list)
     knn: Dict[int, Dict[str, float]] = field(default_factory=dict)  # epoch -> {stream: top-1}
     samples_per_second: float = 0.0
-    model: Optional[DualStreamMoCo] = None  # the trained model (this rank's copy)
+    model: Optional[MultiStreamMoCo] = None  # the trained model (this rank's copy)
 
 
 def _autocast(device: torch.device, enabled: bool):
@@ -64,12 +65,13 @@ def _autocast(device: torch.device, enabled: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-def train_step(model: DualStreamMoCo, pipelines: Dict[str, Pipeline], optimizer: torch.optim.Optimizer,
+def train_step(model: MultiStreamMoCo, pipelines: Dict[str, Pipeline], optimizer: torch.optim.Optimizer,
                x: torch.Tensor, lengths: torch.Tensor, seed: int, *, amp: bool = False,
                grad_clip: Optional[float] = None, ddp_model: Optional[torch.nn.Module] = None,
                check_finite: bool = True) -> Dict[str, float]:
-    """One pretraining step on a batch already on the training device. ``pipelines``: ``{"shared": p}`` or
-    one pipeline per stream (``{"spatial": p, "temporal": p}``), each making both views in one call.
+    """One pretraining step on a batch already on the training device. ``pipelines``: ``{"shared": p}`` and/or
+    a stream's own pipeline under its name (:func:`~mgclr.train.build.build_pretrain_pipelines`), each making
+    both views in one call. ``grad_clip``: the global gradient norm of the trained parameters is clipped to it.
     ``check_finite``: a NaN or inf loss raises :class:`NonFiniteLossError` before the update (one device
     synchronisation per step; under DDP the ranks agree first, so that none is left waiting)."""
     with nvtx_range("mgclr/augment"):
@@ -77,10 +79,9 @@ def train_step(model: DualStreamMoCo, pipelines: Dict[str, Pipeline], optimizer:
         for name, pipe in pipelines.items():
             (view_q, view_k), params = pipe(x, lengths, seed=seed, return_params=True, check_lengths=False)
             views[name] = (view_q, view_k, params.lengths[0], params.lengths[1])
-    first = views.get("shared", views.get("spatial", views.get("temporal")))
-    temporal = views.get("temporal") if "shared" not in views else None
+    feeds = stream_pipelines(model.streams, views)
     with _autocast(x.device, amp):
-        out = (ddp_model or model)(*first, temporal_views=temporal)
+        out = (ddp_model or model)({name: views[key] for name, key in feeds.items()})
     if check_finite and not _all_ranks_finite(out.loss, ddp_model is not None):
         raise NonFiniteLossError(_what_went_non_finite(model, x, views, out))
     with nvtx_range("mgclr/backward"):
@@ -94,10 +95,11 @@ def train_step(model: DualStreamMoCo, pipelines: Dict[str, Pipeline], optimizer:
         model.momentum_update()
     model.enqueue(out)
     metrics = {"loss": out.loss.detach()}
-    for name, stream_out in (("spatial", out.spatial), ("temporal", out.temporal)):
-        if stream_out is not None:
-            metrics[f"{name}_loss"] = stream_out.loss.detach()
-            metrics[f"{name}_top1"] = stream_out.stats.top1
+    for name, stream_out in out.streams.items():
+        metrics[f"{name}_loss"] = stream_out.loss.detach()
+        metrics[f"{name}_top1"] = stream_out.stats.top1
+    for pair, term in out.cross.items():
+        metrics[f"cross_{pair.replace('/', '_')}"] = term.detach()
     return metrics
 
 
@@ -108,14 +110,11 @@ def _all_ranks_finite(loss: torch.Tensor, distributed: bool) -> bool:
     return bool(finite)
 
 
-def _what_went_non_finite(model: DualStreamMoCo, x: torch.Tensor, views: Dict[str, tuple], out) -> str:
+def _what_went_non_finite(model: MultiStreamMoCo, x: torch.Tensor, views: Dict[str, tuple], out) -> str:
     """The loss's value, each stream's, and the first place upstream that holds NaN or inf: the input batch,
     an augmented view, the weights, else the forward pass itself."""
-    losses = [f"{name} {float(stream.loss.detach()):g}" for name, stream in (("spatial", out.spatial),
-                                                                              ("temporal", out.temporal))
-              if stream is not None]
-    if out.cross is not None:
-        losses.append(f"cross-stream {float(out.cross.detach()):g}")
+    losses = [f"{name} {float(stream.loss.detach()):g}" for name, stream in out.streams.items()]
+    losses += [f"cross-stream {pair} {float(term.detach()):g}" for pair, term in out.cross.items()]
     text = f"the loss is {float(out.loss.detach()):g} ({', '.join(losses)}); "
     if not bool(torch.isfinite(x).all()):
         return text + "first non-finite: the input batch (the data holds NaN or inf: check the dataset)"
@@ -198,7 +197,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     pipelines = build_pretrain_pipelines(config, info)
     for pipe in pipelines.values():
         pipe.to(device)
-    query_params = [p for _, s in model.streams for p in s.query_parameters()]
+    query_params = [p for s in model.streams.values() for p in s.query_parameters()]
     optimizer = sgd(query_params, config.pretrain.optim)
     ddp_model = None
     if process.distributed:
@@ -207,7 +206,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         ddp_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
     if config.pretrain.compile:
-        for _, stream in model.streams:
+        for stream in model.streams.values():
             stream.encoder_q.compile()
             stream.encoder_k.compile()
 

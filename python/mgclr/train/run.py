@@ -25,7 +25,8 @@ __all__ = ["RUN_MARKERS", "check_same_data", "config_for_checkpoint", "prepare_r
 
 # Files whose presence means "a run is here" (written by mgclr pretrain).
 RUN_MARKERS = ("checkpoint.pt", "config.yaml", "metrics.jsonl")
-_STREAM_SHAPE = ("encoder", "head_dim", "head_hidden", "queue_size")
+# A stream's keys a trained model is bound to: its tensors' shapes, and the input modality its weights expect.
+_STREAM_SHAPE = ("input", "encoder", "head_dim", "head_hidden", "queue_size")
 
 
 def holds_run(folder: Union[str, Path]) -> bool:
@@ -55,19 +56,17 @@ def prepare_run_folder(folder: Union[str, Path], *, resume: bool, overwrite: boo
 
 
 def shape_keys(config: ExperimentConfig) -> Dict[str, Any]:
-    """The config values that decide the shapes of a trained model's tensors, by dotted key: which streams
-    exist, each stream's encoder (kind and every argument), head and queue size."""
-    out: Dict[str, Any] = {}
-    for name in ("spatial", "temporal"):
-        stream = getattr(config.model, name)
-        out[f"model.{name}"] = "present" if stream is not None else None
-        if stream is None:
-            continue
-        out[f"model.{name}.encoder.kind"] = stream.encoder.kind
+    """The config values a trained model is bound to, by dotted key: which streams exist (in which order), each
+    stream's input modality, encoder (kind and every argument), head and queue size."""
+    out: Dict[str, Any] = {"model.streams": list(config.model.streams)}
+    for name, stream in config.model.streams.items():
+        key = f"model.streams.{name}"
+        out[f"{key}.input"] = stream.input
+        out[f"{key}.encoder.kind"] = stream.encoder.kind
         for arg, value in sorted(stream.encoder.args.items()):
-            out[f"model.{name}.encoder.args.{arg}"] = value
-        for key in _STREAM_SHAPE[1:]:
-            out[f"model.{name}.{key}"] = getattr(stream, key)
+            out[f"{key}.encoder.args.{arg}"] = value
+        for field_name in _STREAM_SHAPE[2:]:
+            out[f"{key}.{field_name}"] = getattr(stream, field_name)
     return out
 
 
@@ -119,20 +118,19 @@ def config_for_checkpoint(config: ExperimentConfig, state: Mapping[str, Any], pa
 
 
 def _show(value: Any) -> str:
-    return "(absent)" if value is _MISSING else "no such stream" if value is None else repr(value)
+    return "(absent)" if value is _MISSING else repr(value)
 
 
 def _with_shapes(config: ExperimentConfig, trained: ExperimentConfig):
-    """The config's model section with each stream's shape keys (and which streams exist) from ``trained``."""
-    streams: Dict[str, Optional[StreamConfig]] = {}
-    for name in ("spatial", "temporal"):
-        mine, theirs = getattr(config.model, name), getattr(trained.model, name)
-        if theirs is None:
-            streams[name] = None
-        else:
-            base = mine if mine is not None else theirs
-            streams[name] = dataclasses.replace(base, **{k: getattr(theirs, k) for k in _STREAM_SHAPE})
-    return dataclasses.replace(config.model, **streams)
+    """The config's model section with the trained streams (their order) and each one's shape keys from
+    ``trained``; what does not decide a shape (momentum, temperature, own augment) stays the config's where the
+    config has that stream."""
+    streams: Dict[str, StreamConfig] = {}
+    for name, theirs in trained.model.streams.items():
+        base = config.model.streams.get(name, theirs)
+        streams[name] = dataclasses.replace(base, **{k: getattr(theirs, k) for k in _STREAM_SHAPE})
+    cross = [pair for pair in config.model.cross_stream if all(n in streams for n in pair.streams)]
+    return dataclasses.replace(config.model, streams=streams, cross_stream=cross)
 
 
 def check_same_data(state: Mapping[str, Any], info: DatasetInfo, path: Union[str, Path]) -> None:

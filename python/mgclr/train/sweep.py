@@ -1,12 +1,13 @@
 """``mgclr sweep``: which augmentations carry the pretraining (the paper's Figures 9 and 10).
 
 One run per augmentation of ``sweep.augment`` (and per pair with ``sweep.pairs``) plus the no-augmentation
-run, each a full pretraining with the experiment's settings followed by linear evaluation of both streams
-and their fusion. Every run's pipeline is ``sweep.fixed`` + the tested op(s); an op takes its arguments from
+run, each a full pretraining with the experiment's settings followed by linear evaluation of every stream
+and fused combination. Every run's pipeline is ``sweep.fixed`` + the tested op(s); an op takes its arguments from
 the entry of that name in the experiment's ``augment.ops`` (else its defaults), so the sweep measures the
 ops as the experiment uses them. Runs live in ``OUTPUT/sweep/<label>/`` and are reused when their result is
 there (a sweep interrupted and restarted continues). Writes ``sweep.json``, ``sweep.csv`` and
-``sweep.png`` (fused top-1, sorted, the no-augmentation line drawn across) to ``OUTPUT/sweep/``.
+``sweep.png`` (the top-1 of the first fused combination -- of the only stream without one --, sorted, the
+no-augmentation line drawn across) to ``OUTPUT/sweep/``.
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ def sweep_runs(config: ExperimentConfig) -> List[Tuple[str, Dict[str, Any]]]:
 
 def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Callable[[str], None] = print
               ) -> Dict[str, Any]:
-    """Pretrain and evaluate every run of :func:`sweep_runs`; returns ``{"runs": [{"augment", "spatial",
-    "temporal", "fused" (top-1), ...}] sorted by fused top-1, "baseline": the no-augmentation row,
-    "files": {...}}``."""
+    """Pretrain and evaluate every run of :func:`sweep_runs`; returns ``{"runs": [{"augment", "rows": [row
+    names], <row>: top-1, <row>_top5: top-5, ...}] sorted by the first combination's top-1, "baseline": the
+    no-augmentation row, "sorted_by", "files": {...}}``."""
     runs = sweep_runs(config)
     info = load_splits(config.data)[2]
     root = Path(config.output) / "sweep"
@@ -93,7 +94,8 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"sweep run {label!r}: augment: {exc}") from None
         done = out / _RESULT
-        if done.is_file() and json.loads(done.read_text()).get("augment_config") == augment:
+        previous = json.loads(done.read_text()) if done.is_file() else {}
+        if previous.get("augment_config") == augment and "rows" in previous:
             row = json.loads(done.read_text())
             log(f"[{k + 1}/{len(runs)}] {label}: reusing {done}")
         else:
@@ -102,13 +104,14 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
             result = pretrain(run_config, show_progress=show_progress, overwrite=True)
             device = next(result.model.parameters()).device
             table = fuse_eval(run_config, device, out_dir=out, tag="linear")["table"]
-            row = {"augment": label, "augment_config": augment,
+            row = {"augment": label, "augment_config": augment, "rows": list(table),
                    **{stream: acc["top1"] for stream, acc in table.items()},
                    **{f"{stream}_top5": acc["top5"] for stream, acc in table.items()}}
             write_json_atomic(done, row)
         rows.append(row)
-        log("    " + ", ".join(f"{s} {100 * row[s]:.1f}" for s in ("spatial", "temporal", "fused") if s in row))
-    key = "fused" if "fused" in rows[0] else next(s for s in ("spatial", "temporal") if s in rows[0])
+        log("    " + ", ".join(f"{s} {100 * row[s]:.1f}" for s in row["rows"]))
+    combined = [r for r in rows[0]["rows"] if r not in config.model.streams]
+    key = combined[0] if combined else rows[0]["rows"][0]
     rows.sort(key=lambda r: -r[key])
     baseline = next(r for r in rows if r["augment"] == NO_AUGMENTATION)
     files = _write(root, rows, baseline, key)
@@ -118,18 +121,19 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
 
 
 def sweep_table(rows: Sequence[Mapping[str, Any]], baseline: Mapping[str, Any], key: str) -> str:
-    streams = [s for s in ("spatial", "temporal", "fused") if s in rows[0]]
+    streams = list(rows[0]["rows"])
     width = max(12, *(len(r["augment"]) + 2 for r in rows))
-    lines = [f"{'augmentation':<{width}}" + "".join(f"{s:>10}" for s in streams) + f"{'vs none':>10}"]
+    cell = max(10, *(len(s) + 2 for s in streams))
+    lines = [f"{'augmentation':<{width}}" + "".join(f"{s:>{cell}}" for s in streams) + f"{'vs none':>10}"]
     for r in rows:
-        lines.append(f"{r['augment']:<{width}}" + "".join(f"{100 * r[s]:>10.1f}" for s in streams)
+        lines.append(f"{r['augment']:<{width}}" + "".join(f"{100 * r[s]:>{cell}.1f}" for s in streams)
                      + f"{100 * (r[key] - baseline[key]):>+10.1f}")
     lines.append(f"(linear top-1, %, sorted by {key}; 'vs none' is the difference from the no-augmentation run)")
     return "\n".join(lines)
 
 
 def _write(root: Path, rows: List[Dict[str, Any]], baseline: Mapping[str, Any], key: str) -> Dict[str, str]:
-    streams = [s for s in ("spatial", "temporal", "fused") if s in rows[0]]
+    streams = list(rows[0]["rows"])
     write_json_atomic(root / "sweep.json", {"sorted_by": key, "runs": rows})
     csv = ["augment," + ",".join(f"{s}_top1" for s in streams) + f",{key}_vs_none"]
     csv += [f"{r['augment']}," + ",".join(f"{r[s]:.4f}" for s in streams) + f",{r[key] - baseline[key]:+.4f}"
