@@ -239,12 +239,12 @@ def bench_mgclr(folder, size, device, steps, warmup, workers):
         "data": {"source": "arrays", "path": str(folder), "layout": "ntu25", "num_persons": 2, "batch_size": s["batch"],
                  "num_workers": workers},
         "augment": {"preset": "isc", "out_frames": T_OUT},
-        "model": {
-            "spatial": {"encoder": {"kind": "agcn", "args": {"widths": s["widths"], "strides": s["strides"]}},
-                        "head_dim": 128, "head_hidden": s["head_s"], "queue_size": s["queue"]},
-            "temporal": {"encoder": {"kind": "bigru", "args": {"hidden": s["hidden"], "layers": s["layers"],
+        "model": {"streams": {
+            "joint": {"encoder": {"kind": "agcn", "args": {"widths": s["widths"], "strides": s["strides"]}},
+                      "head_dim": 128, "head_hidden": s["head_s"], "queue_size": s["queue"]},
+            "sequence": {"encoder": {"kind": "bigru", "args": {"hidden": s["hidden"], "layers": s["layers"],
                                                                 "pooling": "last"}},
-                         "head_dim": 128, "head_hidden": s["head_t"], "queue_size": s["queue"]}},
+                         "head_dim": 128, "head_hidden": s["head_t"], "queue_size": s["queue"]}}},
         "pretrain": {"optim": {"lr": 0.01}}})
     return benchmark_pretrain_step(config, steps=steps, warmup=warmup)
 

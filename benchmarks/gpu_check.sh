@@ -7,8 +7,8 @@
 #   3. the CUDA tests (pytest -m cuda: CUDA against CPU for every op, preset, InfoNCE impl)
 #   4. every benchmark with --device cuda, at sizes that fit the time
 #
-# Writes at most 8 files to $OUT (default benchmarks/out/gpu_check):
-#   build.log  info.json  tests.log  augment.json  infonce.json  train.json  bench.log  summary.txt
+# Writes at most 9 files to $OUT (default benchmarks/out/gpu_check):
+#   build.log  info.json  tests.log  augment.json  infonce.json  train.json  modality.json  bench.log  summary.txt
 # and prints summary.txt last. Exits non-zero when a step failed; later steps still run, so one call
 # reports everything. Each step has its own time limit (STEP_LIMITS below).
 #
@@ -64,6 +64,7 @@ if [ "$CPU_ONLY" -eq 1 ]; then
   AUGMENT_ARGS=(--quick --batch 16 --repeats 1 --workers 1)
   INFONCE_ARGS=(--quick --repeats 1)
   TRAIN_ARGS=(--size small --steps 1 --warmup 1 --workers 0)
+  MODALITY_ARGS=(--batch 8 --repeats 1)
   echo "build skipped (--cpu-only): testing the installed mgclr" > "$OUT/build.log"
   echo "skipped build (--cpu-only)" >> "$SUMMARY"
 else
@@ -71,6 +72,7 @@ else
   AUGMENT_ARGS=(--quick --workers 8)
   INFONCE_ARGS=(--repeats 10)
   TRAIN_ARGS=(--size paper --steps 20 --workers 8)
+  MODALITY_ARGS=(--batch 256 --repeats 50)
   if ! "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     echo "gpu_check.sh: torch sees no GPU; run with --cpu-only for a dry run" >&2
     exit 2
@@ -97,6 +99,8 @@ step "bench_infonce --device $DEVICE" 60 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_infonce.py --device "$DEVICE" "${INFONCE_ARGS[@]}" --json "$OUT/infonce.json"
 step "bench_train --device $DEVICE" 90 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_train.py --device "$DEVICE" "${TRAIN_ARGS[@]}" --json "$OUT/train.json"
+step "bench_modality --device $DEVICE" 30 "$OUT/bench.log" \
+  "$PYTHON" benchmarks/bench_modality.py --device "$DEVICE" "${MODALITY_ARGS[@]}" --json "$OUT/modality.json"
 
 {
   echo "device: $("$PYTHON" -c "import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')")"
@@ -104,6 +108,7 @@ step "bench_train --device $DEVICE" 90 "$OUT/bench.log" \
   tail -n 3 "$OUT/tests.log" | sed 's/^/tests: /'
 } >> "$SUMMARY"
 echo
-grep -E "^(pipeline|isc|paper_best| *N|  *[0-9]|samples/s|pretraining step)" "$OUT/bench.log" | tail -n 24
+grep -E "^(pipeline|isc|paper_best| *N|N=|  *[0-9]|  (fused|bone|motion|for scale)|samples/s|pretraining step)" \
+  "$OUT/bench.log" | tail -n 30
 cat "$SUMMARY"
 exit "$FAILED"

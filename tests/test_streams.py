@@ -346,3 +346,10 @@ def test_a_resumed_pretraining_keeps_the_evaluation_records(tmp_path):
     truncate_metrics(tmp_path, 10)
     kept = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert kept == [lines[0], lines[3], lines[4]]
+
+
+def test_embed_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["embed", "--help"])
+    assert exc.value.code == 0
+    assert "--stream" in capsys.readouterr().out

@@ -138,7 +138,7 @@ def embed_dataset(run: Union[str, Path], data: Union[str, Path], *, streams: Opt
     out: Dict[str, list] = {name: [] for name in names}
     labels = []
     loader = DataLoader(dataset, batch_size=batch_size)
-    bar = progress(len(loader), "embed", show_progress)
+    bar = progress(len(loader), "embed", show_progress, unit="batch")
     for i, (x, n, y) in enumerate(loader):
         x, n = x.to(device), torch.as_tensor(n).to(device)
         if pipe is not None:

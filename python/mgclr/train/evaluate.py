@@ -168,7 +168,7 @@ def knn_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optiona
     train_set, test_set, info = load_splits(config.data)
     model = load_pretrained(config, device, checkpoint, random_init, info)
     out = {}
-    bar = progress(len(model.streams), "knn", show_progress)
+    bar = progress(len(model.streams), "knn", show_progress, unit="stream")
     for name, stream in model.streams.items():
         train, train_y = extract_features(stream.encoder_q, train_set, device)
         test, test_y = extract_features(stream.encoder_q, test_set, device)
@@ -194,7 +194,7 @@ def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig
     top-1/top-5 goes to ``log`` under ``kind`` (e.g. ``linear/joint``)."""
     optimizer = sgd(params, optim)
     history, best = [], None
-    bar = progress(epochs, kind or "classifier", show_progress)
+    bar = progress(epochs, kind or "classifier", show_progress, unit="epoch")
     for epoch in range(epochs):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(optim, epochs, epoch)

@@ -48,14 +48,14 @@ class MetricsLog:
             self.writer.close()
 
 
-def progress(total: int, description: str, enabled: bool, initial: int = 0) -> Optional[Any]:
+def progress(total: int, description: str, enabled: bool, initial: int = 0, unit: str = "step") -> Optional[Any]:
     if not enabled:
         return None
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
-    return tqdm(total=total, initial=initial, desc=description, unit="step", dynamic_ncols=True, leave=False)
+    return tqdm(total=total, initial=initial, desc=description, unit=unit, dynamic_ncols=True, leave=False)
 
 
 # The records of pretraining, whose steps are optimiser steps (evaluation records count their own epochs).
