@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mgclr.cli import main
@@ -40,6 +41,16 @@ def test_every_shipped_config_is_valid(path):
     coord = 2 if layout.name == "imigue22" and config.data.source == "mgclr" else 3
     info = DatasetInfo(layout=layout, channels=3, coord_channels=coord, persons=config.data.num_persons or 1,
                        frames=64, class_names=("a", "b"), source="a stand-in")
+    # what the recipe leaves to the data (a config with fuse.runs keeps the default pipeline), for 1,000
+    # sequences of 64 frames
+    from mgclr.data import ArrayDataset
+    from mgclr.train.recipe import resolve_recipe
+
+    M = config.data.num_persons or 1
+    stand_in = ArrayDataset(np.zeros((1000, 3, 1, layout.num_joints, M), np.float32), np.ones(1000, np.int64),
+                            np.zeros(1000, np.int64))
+    stand_in.lengths = np.full(1000, 64)
+    config = resolve_recipe(config, stand_in)[0]
     pipelines = build_pretrain_pipelines(config, info)
     assert all(p.coord_channels == coord for p in pipelines.values())
     if path.parent.name == "cpu" or path.parent == CONFIGS:

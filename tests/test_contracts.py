@@ -201,7 +201,8 @@ def test_one_run_per_folder_resume_overwrite_and_config_yaml(tmp_path, tiny, cap
     # --resume extends the run; config.yaml is rewritten with the new epochs; each step logged once
     assert run_cli("pretrain", tiny, *common, "--resume", "--set", "pretrain.epochs=2") == 0
     assert "pretrain:\n  epochs: 2" in (out / "config.yaml").read_text()
-    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+             if r["kind"] == "train"]
     assert steps == sorted(set(steps)) and steps[-1] == 12
     assert load_checkpoint(out / "checkpoint.pt")["config"]["pretrain"]["epochs"] == 2
 
@@ -209,7 +210,8 @@ def test_one_run_per_folder_resume_overwrite_and_config_yaml(tmp_path, tiny, cap
     (out / "stale_result.json").write_text("{}")
     assert run_cli("pretrain", tiny, *common, "--overwrite", "--max-steps", 1) == 0
     assert not (out / "stale_result.json").exists()
-    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+    assert [r["step"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+            if r["kind"] == "train"] == [1]
     # a folder with other files but no run is never deleted
     other = tmp_path / "mine"
     other.mkdir()

@@ -10,12 +10,13 @@ import torch
 import torch.multiprocessing as mp
 from conftest import free_port
 
+from mgclr.data.arrays import class_fraction as _label_subset
 from mgclr.train import ConfigError, fuse_eval, knn_eval, linear_eval, load_config, parse_config, pretrain
 from mgclr.train.build import learning_rate
 from mgclr.train.checkpoint import load_checkpoint, save_checkpoint
 from mgclr.train.config import OptimConfig
 from mgclr.train.distributed import EpochSampler
-from mgclr.train.evaluate import _label_subset, knn_predict, topk_accuracy
+from mgclr.train.evaluate import knn_predict, topk_accuracy
 
 TINY = textwrap.dedent("""
     name: tiny
@@ -49,7 +50,7 @@ def tiny(tmp_path):
 
 @pytest.mark.parametrize("data,match", [
     ({"pretrain": {"epochz": 3}},
-     r"pretrain.epochz: unknown key; did you mean pretrain.epochs\? pretrain takes epochs, optim"),
+     r"pretrain.epochz: unknown key; did you mean pretrain.epochs\? pretrain takes epochs, steps, optim"),
     ({"pretrain": {"epochs": "many"}}, r"pretrain.epochs: expected an integer, got 'many'"),
     ({"pretrain": {"epochs": 0}}, r"pretrain.epochs: expected a value > 0"),
     ({"model": {"streams": {"joint": {"encoder": {"kind": "gcn"}}}}},

@@ -162,10 +162,17 @@ def _cmd_pretrain(args) -> int:
                           profile_steps=args.profile, show_progress=not args.no_progress)
     except (ConfigError, FileExistsError, FileNotFoundError, ValueError, NonFiniteLossError) as exc:
         return _config_error("pretrain", exc)
+    for note in result.recipe if args.no_progress else ():  # with the progress bar they came first
+        print(f"recipe: {note}")
     print(f"{result.steps} steps, {result.epochs_done} epochs, {result.samples_per_second:,.0f} samples/s; "
           f"checkpoint and metrics in {result.output}")
+    if result.knn_random:
+        print("  kNN top-1 of the random-init encoders: "
+              + ", ".join(f"{k} {100 * v:.1f} %" for k, v in result.knn_random.items()))
     for epoch, scores in result.knn.items():
         print(f"  kNN top-1 after epoch {epoch}: " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in scores.items()))
+    for text in result.warnings:
+        print(f"  warning: {text}")
     return 0
 
 

@@ -3,13 +3,24 @@ fused augmentation runs on the training device, on the whole batch)."""
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+import math
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["ArrayDataset"]
+__all__ = ["ArrayDataset", "SubsetDataset", "class_fraction"]
+
+
+def class_fraction(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of ``fraction`` of each class (at least one sample per class), seeded."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        keep.append(rng.choice(members, size=max(1, int(math.floor(fraction * len(members)))), replace=False))
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
 
 
 class ArrayDataset(Dataset):
@@ -46,3 +57,25 @@ class ArrayDataset(Dataset):
     def __getitem__(self, i: int) -> Tuple[torch.Tensor, int, int]:
         return torch.from_numpy(np.array(self.x[i], dtype=np.float32)), int(self.lengths[i]), \
             int(self.labels[i])
+
+
+class SubsetDataset(Dataset):
+    """The samples ``indices`` of ``dataset`` (one with ``labels`` and ``lengths``), with its ``labels``,
+    ``lengths`` and ``shape`` (e.g. a seeded per-class fraction of a training split, ``data.train_fraction``)."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.labels = np.asarray(dataset.labels)[self.indices]
+        self.lengths = np.asarray(dataset.lengths)[self.indices]
+        self.coord_channels = getattr(dataset, "coord_channels", None)
+
+    @property
+    def shape(self) -> Tuple[int, int, int, int, int]:
+        return (len(self.indices), *tuple(self.dataset.shape)[1:])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Tuple[torch.Tensor, int, int]:
+        return self.dataset[int(self.indices[i])]

@@ -13,6 +13,7 @@ from .build import build_model, build_pretrain_pipelines, load_splits, sgd
 from .config import ExperimentConfig
 from .distributed import local_seed, resolve_device
 from .pretrain import train_step
+from .recipe import resolve_recipe
 
 __all__ = ["STAGES", "benchmark_pretrain_step"]
 
@@ -24,6 +25,7 @@ def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: i
     (device-synchronised at stage boundaries, so the stages add up to the step)."""
     device = resolve_device(config.device, 0)
     train_set, _, info = load_splits(config.data)
+    config = resolve_recipe(config, train_set)[0]
     model = build_model(config, info).to(device).train()
     pipelines = build_pretrain_pipelines(config, info)
     for pipe in pipelines.values():

@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 from ..augment import Pipeline, pipeline_from_config
 from ..augment.config import PRESETS
 from ..data import ArrayDataset, generate
+from ..data.arrays import SubsetDataset, class_fraction
 from ..data.format import DatasetError, SkeletonDataset, read_pyskl, read_skeletonclr
 from ..data.info import DatasetInfo, check_agrees
 from ..models import ENCODERS, InputModality, MoCo, MultiStreamMoCo, ProjectionHead, StreamEncoder, bone_parents
@@ -53,8 +54,8 @@ def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
         info = DatasetInfo(layout=layout, channels=3, coord_channels=3, persons=persons, frames=data.frames,
                            class_names=train.class_names, channel_names=("x", "y", "z"), fps=train.fps,
                            source="the synthetic generator (data.source: synthetic)")
-        return (ArrayDataset(train.x, train.lengths, train.labels), ArrayDataset(test.x, test.lengths, test.labels),
-                info)
+        return (_train_fraction(data, ArrayDataset(train.x, train.lengths, train.labels)),
+                ArrayDataset(test.x, test.lengths, test.labels), info)
     if data.path is None:
         raise ConfigError(f"data.path: expected a path for data.source {data.source!r}, got none")
     path = Path(data.path)
@@ -102,7 +103,14 @@ def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
             raise ConfigError(f"data: {path} ({split}) is (N, C, T, V, M) = {dataset.shape}; its description "
                               f"({info.source}) says C={info.channels}, V={info.num_joints} ({info.layout.name}), "
                               f"M={info.persons}")
-    return train, test, info
+    return _train_fraction(data, train), test, info
+
+
+def _train_fraction(data: DataConfig, train: Dataset) -> Dataset:
+    """``data.train_fraction`` of each class of the training split (seed 0: the same subset every time)."""
+    if data.train_fraction >= 1.0:
+        return train
+    return SubsetDataset(train, class_fraction(np.asarray(train.labels), data.train_fraction, seed=0))
 
 
 def _layout_or_name(spec: Any):
@@ -159,6 +167,9 @@ def build_stream_encoder(key: str, stream: StreamConfig, info: DatasetInfo) -> S
 
 def build_stream(key: str, stream: StreamConfig, config: ExperimentConfig, info: DatasetInfo,
                  generator: Optional[torch.Generator] = None) -> MoCo:
+    if stream.queue_size is None:
+        raise ConfigError(f"{key}.queue_size: chosen from the data by mgclr.train.recipe.resolve_recipe, which has "
+                          f"not run on this config")
     encoder = build_stream_encoder(key, stream, info)
     head = ProjectionHead(encoder.out_dim, stream.head_dim, stream.head_hidden)
     return MoCo(encoder, head, stream.queue_size, stream.momentum, stream.temperature,
@@ -219,12 +230,21 @@ def _flip_layout(key: str, given: Any, info: DatasetInfo):
 def build_pipeline(key: str, spec: Dict[str, Any], info: DatasetInfo, two_views: bool = True) -> Pipeline:
     """The pipeline of ``spec`` (:func:`~mgclr.augment.pipeline_from_config`) for data described by ``info``
     (:func:`resolve_augment`)."""
+    if _holds_auto(spec):
+        raise ConfigError(f"{key}: out_frames auto is chosen from the data by mgclr.train.recipe.resolve_recipe, "
+                          f"which has not run on this config")
     spec = resolve_augment(key, spec, info)
     spec.setdefault("two_views", two_views)
     try:
         return pipeline_from_config(spec)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: {exc}") from None
+
+
+def _holds_auto(spec: Any) -> bool:
+    if isinstance(spec, dict):
+        return any((k == "out_frames" and v == "auto") or _holds_auto(v) for k, v in spec.items())
+    return isinstance(spec, list) and any(_holds_auto(v) for v in spec)
 
 
 def build_pretrain_pipelines(config: ExperimentConfig, info: DatasetInfo) -> Dict[str, Pipeline]:
@@ -247,9 +267,10 @@ def stream_pipelines(streams, pipelines: Dict[str, Any]) -> Dict[str, str]:
 
 def learning_rate(optim: OptimConfig, epochs: int, epoch: float) -> float:
     """The schedule at a fractional epoch: linear warm-up, then step decay or cosine."""
-    warm = 1.0 if optim.warmup_epochs <= 0 else min(1.0, (epoch + 1e-9) / optim.warmup_epochs)
+    warmup = optim.warmup_epochs or 0.0
+    warm = 1.0 if warmup <= 0 else min(1.0, (epoch + 1e-9) / warmup)
     if optim.schedule == "cosine":
-        progress = min(1.0, max(0.0, (epoch - optim.warmup_epochs) / max(epochs - optim.warmup_epochs, 1e-9)))
+        progress = min(1.0, max(0.0, (epoch - warmup) / max(epochs - warmup, 1e-9)))
         decay = 0.5 * (1.0 + math.cos(math.pi * progress))
     else:
         decay = optim.gamma ** sum(epoch >= m for m in optim.milestones)

@@ -1,7 +1,10 @@
 """What pretraining buys, from one run: pretrain ``config``, then linear evaluation (every stream and fused
-combination, top-1 / top-5) of the pretrained encoders and of randomly initialised ones, and optionally the supervised
-reference (the same encoders trained end to end on every training label, ``finetune`` settings with
-``from_scratch``). ``mgclr compare`` and ``mgclr demo`` print this table; RESULTS.md records it.
+combination, top-1 / top-5) of the pretrained encoders and of randomly initialised ones under two probes -- the
+papers' plain linear layer and one behind a BatchNorm without affine parameters (MAE's probe: it does not
+depend on the features' scale, which differs widely between pretrained and random encoders) -- beside the floor
+of a ridge classifier on the resampled joints (no encoder) and optionally the supervised reference (the same
+encoders trained end to end on every training label, ``finetune`` settings with ``from_scratch``).
+``mgclr compare`` and ``mgclr demo`` print this table; RESULTS.md records it.
 """
 
 from __future__ import annotations
@@ -11,39 +14,62 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict
 
+from .build import load_splits
 from .config import ExperimentConfig, fusion_combinations
-from .evaluate import finetune_eval, fuse_eval, fuse_scores
+from .evaluate import finetune_eval, fuse_eval, fuse_scores, ridge_floor
 from .pretrain import pretrain
 from .report import fusion_table
 
 __all__ = ["run_comparison"]
 
+PROBES = {"plain": False, "BN": True}  # column label -> linear.batchnorm
+
 
 def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_progress: bool = True,
                    log: Callable[[str], None] = print, tag: str = "compare", overwrite: bool = False
                    ) -> Dict[str, Any]:
-    """Pretrain, evaluate pretrained and random-init encoders (and the supervised reference), log the table.
-    ``overwrite``: ``config.output`` holds a run: remove it first (else that is an error, as for pretrain).
+    """Pretrain, evaluate pretrained and random-init encoders under both probes (and the supervised reference),
+    log the table. ``overwrite``: ``config.output`` holds a run: remove it first (else that is an error, as for
+    pretrain).
 
-    Returns ``{"pretrained", "random_init"[, "supervised"]: {stream: {top1, top5}}, "chance", "knn",
-    "plots", "seconds": {...}, "output"}``; ``{tag}.json`` / ``{tag}_random_init.json`` and the plots are
-    written to ``config.output``.
+    Returns ``{"pretrained", "random_init": {row: {top1, top5}}`` (the config's own probe, ``linear.batchnorm``),
+    ``"probes": {"plain" | "BN": {"pretrained", "random_init"}}``, ``"ridge"``, ``["supervised"]``, ``"chance"``,
+    ``"knn"``, ``"knn_random"``, ``"warnings"``, ``"plots"``, ``"seconds"``, ``"output"}``; ``{tag}[_random_init]
+    [_bn|_plain].json`` and the plots (of the config's own probe, pretrained) are written to ``config.output``.
     """
     started = time.perf_counter()
     result = pretrain(config, show_progress=show_progress, overwrite=overwrite)
     seconds = {"pretrain": time.perf_counter() - started}
-    log(f"pretrained {config.pretrain.epochs} epochs in {seconds['pretrain']:.0f} s "
+    for note in result.recipe:
+        log(f"recipe: {note}")
+    log(f"pretrained {result.epochs_done} epochs in {seconds['pretrain']:.0f} s "
         f"({result.samples_per_second:,.0f} samples/s); kNN monitor (top-1): "
         + ", ".join(f"epoch {e}: " + " ".join(f"{s} {100 * v:.1f}" for s, v in scores.items())
-                    for e, scores in result.knn.items()))
+                    for e, scores in result.knn.items())
+        + (" (random init: " + " ".join(f"{s} {100 * v:.1f}" for s, v in result.knn_random.items()) + ")"
+           if result.knn_random else ""))
     device = next(result.model.parameters()).device
     out = Path(config.output)
     mark = time.perf_counter()
-    pretrained = fuse_eval(config, device, out_dir=out, tag=tag)
-    random = fuse_eval(config, device, random_init=True, out_dir=out, tag=f"{tag}_random_init")
+    own = "BN" if config.linear.batchnorm else "plain"
+    probes: Dict[str, Dict[str, Any]] = {}
+    columns: Dict[str, Any] = {}
+    plots: Dict[str, str] = {}
+    first = None
+    for label, batchnorm in PROBES.items():
+        probe = dataclasses.replace(config, linear=dataclasses.replace(config.linear, batchnorm=batchnorm))
+        quiet = dataclasses.replace(probe, fuse=dataclasses.replace(probe.fuse, tsne=False, confusion=False))
+        suffix = "" if label == own else f"_{label.lower()}"
+        pretrained = fuse_eval(probe if label == own else quiet, device, out_dir=out, tag=f"{tag}{suffix}")
+        random = fuse_eval(quiet, device, random_init=True, out_dir=out, tag=f"{tag}_random_init{suffix}")
+        probes[label] = {"pretrained": pretrained["table"], "random_init": random["table"]}
+        columns[f"random, {label}"] = random["table"]
+        columns[f"pretrained, {label}"] = pretrained["table"]
+        if label == own:
+            plots, first = pretrained["plots"], pretrained
     seconds["linear"] = time.perf_counter() - mark
-    columns = {"random init": random["table"], "pretrained": pretrained["table"]}
-    report: Dict[str, Any] = {"pretrained": pretrained["table"], "random_init": random["table"]}
+    report: Dict[str, Any] = {"pretrained": probes[own]["pretrained"], "random_init": probes[own]["random_init"],
+                              "probes": probes}
     if supervised:
         mark = time.perf_counter()
         reference = dataclasses.replace(config, finetune=dataclasses.replace(config.finetune, from_scratch=True,
@@ -52,15 +78,27 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
         report["supervised"] = columns["supervised"] = fuse_scores(
             results, fusion_combinations(config.fuse, list(results)))
         seconds["supervised"] = time.perf_counter() - mark
-    first = next(iter(pretrained["results"].values()))
-    chance = 1.0 / first["scores"].shape[1]
-    log("\nlinear evaluation on the test split (top-1 / top-5, %)"
-        + (", supervised: the encoders trained end to end" if supervised else "") + ":\n"
-        + fusion_table(columns, chance, pretrained["combinations"]))
-    if pretrained["plots"]:
-        log("\nplots: " + ", ".join(pretrained["plots"].values()))
+    train_set, test_set, _ = load_splits(config.data)
+    try:
+        report["ridge"] = ridge_floor(train_set, test_set)
+    except ImportError:  # scikit-learn: the [train] extra
+        report["ridge"] = None
+    results = first["results"]
+    chance = 1.0 / next(iter(results.values()))["scores"].shape[1]
+    log("\nlinear evaluation on the test split (top-1 / top-5, %; plain: the papers' linear probe, BN: behind a "
+        "BatchNorm without affine parameters)" + (", supervised: the encoders trained end to end" if supervised
+                                                    else "") + ":\n"
+        + fusion_table(columns, chance, first["combinations"]))
+    ridge = report["ridge"]
+    log(f"(floor: a ridge classifier on the joints resampled to {ridge['frames']} frames, no encoder: top-1 "
+        f"{100 * ridge['top1']:.1f} %, top-5 {100 * ridge['top5']:.1f} %)" if ridge else
+        "(floor: not computed, scikit-learn is not installed: pip install \"mgclr[train]\")")
+    for text in result.warnings:
+        log(f"warning: {text}")
+    if plots:
+        log("\nplots: " + ", ".join(plots.values()))
     seconds["total"] = time.perf_counter() - started
     log(f"total {seconds['total']:.0f} s")
-    report.update({"chance": chance, "knn": result.knn, "plots": pretrained["plots"], "seconds": seconds,
-                   "output": str(out)})
+    report.update({"chance": chance, "knn": result.knn, "knn_random": result.knn_random,
+                   "warnings": result.warnings, "plots": plots, "seconds": seconds, "output": str(out)})
     return report

@@ -98,9 +98,13 @@ class DataConfig:
     train_samples: int = bounded(1200, gt=0)
     test_samples: int = bounded(480, gt=0)
     synthetic_seed: int = bounded(0, ge=0, le=_MAX_SEED)
-    batch_size: int = bounded(64, gt=0)
+    # None: 64, or the largest power of two <= N / 3 for a training split of fewer than 192 (mgclr.train.recipe)
+    batch_size: Optional[int] = bounded(None, gt=0)
     num_workers: int = bounded(0, ge=0)
     strict: bool = False  # mgclr folders: a sample in both parts of a benchmark is an error, not a warning
+    # Keep only this fraction of each class of the training split (the same samples every time: seed 0), for
+    # every protocol: a smaller dataset from a larger one (how pretraining fares with little data).
+    train_fraction: float = bounded(1.0, gt=0, le=1)
 
     CHOICES = {"source": ("synthetic", "mgclr", "arrays", "skeletonclr", "pyskl")}
 
@@ -122,13 +126,14 @@ class StreamConfig:
     ``bone_motion``; :mod:`mgclr.models.modality`), the encoder, the projection head (``head_hidden`` None: a
     linear head; an int: Linear-ReLU-Linear through that width), the queue of negatives, the key encoder's
     momentum, the InfoNCE temperature, and optionally the stream's own pretraining ``augment`` (else the
-    experiment's, shared: one fused two-view call serves every stream without its own)."""
+    experiment's, shared: one fused two-view call serves every stream without its own). A ``queue_size`` left
+    out is chosen from the data (:mod:`mgclr.train.recipe`: the largest power of two <= N / 4)."""
 
     input: str = "joint"
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head_dim: int = bounded(128, gt=0)
     head_hidden: Optional[int] = bounded(None, gt=0)
-    queue_size: int = bounded(16384, gt=0)
+    queue_size: Optional[int] = bounded(None, gt=0)  # None: chosen from the training set's size (recipe)
     momentum: float = bounded(0.999, ge=0, le=1)
     temperature: float = bounded(0.07, gt=0)
     augment: Optional[Dict[str, Any]] = None
@@ -176,14 +181,17 @@ class OptimConfig:
     schedule: str = "step"
     milestones: List[int] = bounded(ge=0, default_factory=list)
     gamma: float = bounded(0.1, gt=0, le=1)
-    warmup_epochs: float = bounded(0.0, ge=0)
+    # None: 5 % of the steps for pretraining (mgclr.train.recipe), none for the linear and finetuning protocols
+    warmup_epochs: Optional[float] = bounded(None, ge=0)
 
     CHOICES = {"schedule": ("step", "cosine")}
 
 
 @dataclass
 class PretrainConfig:
-    epochs: int = bounded(100, gt=0)
+    # Epochs, or optimiser steps (give one); neither: 100 epochs, at least 1,500 steps (mgclr.train.recipe)
+    epochs: Optional[int] = bounded(None, gt=0)
+    steps: Optional[int] = bounded(None, gt=0)
     optim: OptimConfig = field(default_factory=OptimConfig)
     amp: bool = False              # bf16 autocast of the encoders (CUDA, or CPU with bf16 support)
     compile: bool = False          # torch.compile the encoders
@@ -292,7 +300,8 @@ class ExperimentConfig:
     seed: int = bounded(0, ge=0, le=_MAX_SEED)
     device: str = "auto"           # auto: cuda when usable, else cpu
     data: DataConfig = field(default_factory=DataConfig)
-    augment: Dict[str, Any] = field(default_factory=lambda: {"preset": "paper_best", "out_frames": 48})
+    # out_frames auto: the multiple of 8 nearest the training sequences' median length (mgclr.train.recipe)
+    augment: Dict[str, Any] = field(default_factory=lambda: {"preset": "paper_best", "out_frames": "auto"})
     model: ModelConfig = field(default_factory=ModelConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     linear: LinearConfig = field(default_factory=LinearConfig)
@@ -506,6 +515,8 @@ def _check_section(path: str, config) -> None:
     if isinstance(config, OptimConfig):
         if sorted(config.milestones) != config.milestones:
             raise ConfigError(f"{where}milestones: expected increasing epochs, got {config.milestones}")
+    if isinstance(config, PretrainConfig) and config.steps is not None and config.epochs is not None:
+        raise ConfigError(f"{where}steps, {where}epochs: give one, got {config.steps} steps and {config.epochs} epochs")
     if isinstance(config, KnnConfig) and not config.k:
         raise ConfigError(f"{where}k: expected a non-empty list of integers >= 1, got {config.k}")
     if isinstance(config, DataConfig) and config.layout is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -30,17 +29,19 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .._files import write_json_atomic
+from ..data.arrays import class_fraction
 from ..data.info import DatasetInfo
 from ..models import MultiStreamMoCo
 from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint
 from .config import ConfigError, ExperimentConfig, OptimConfig, fusion_combinations, load_config
 from .metrics import progress
+from .recipe import resolve_recipe
 from .run import check_same_data, config_for_checkpoint
 
 __all__ = ["evaluation_config", "extract_features", "finetune_eval", "fuse_eval", "fuse_scores", "fusion_sources",
-           "knn_eval", "knn_monitor", "knn_predict", "linear_eval", "load_pretrained", "split_fingerprint",
-           "topk_accuracy"]
+           "knn_eval", "knn_monitor", "knn_predict", "linear_eval", "load_pretrained", "resampled_joints",
+           "ridge_floor", "split_fingerprint", "topk_accuracy"]
 
 
 # ------------------------------------------------------------------------------------------------- basics
@@ -60,10 +61,17 @@ def evaluation_config(config: ExperimentConfig, checkpoint: Optional[Path] = Non
     """``config`` with the model shapes of the checkpoint to evaluate (``random_init``: ``config`` itself), so
     that everything built for the evaluation -- the model, the recognizer written after it -- matches the
     weights (:func:`mgclr.train.run.config_for_checkpoint`)."""
+    config = _splits(config)[0]
     if random_init:
         return config
     path, state = _checkpoint_state(config, checkpoint, mmap=True)  # only the config is read here
     return config_for_checkpoint(config, state, path)
+
+
+def _splits(config: ExperimentConfig):
+    """(config with its recipe resolved for the data, train, test, description)."""
+    train_set, test_set, info = load_splits(config.data)
+    return resolve_recipe(config, train_set)[0], train_set, test_set, info
 
 
 def load_pretrained(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
@@ -72,7 +80,7 @@ def load_pretrained(config: ExperimentConfig, device: torch.device, checkpoint: 
     see :func:`evaluation_config`), or freshly initialised with ``random_init`` (the baseline every table
     reports beside the pretrained numbers). ``info``: the data's description (default: read the data)."""
     if info is None:
-        info = load_splits(config.data)[2]
+        config, _, _, info = _splits(config)
     if random_init:
         return build_model(config, info).to(device).eval()
     path, state = _checkpoint_state(config, checkpoint)
@@ -159,13 +167,50 @@ def knn_monitor(model: MultiStreamMoCo, train_set: Dataset, test_set: Dataset, c
     return scores
 
 
+# ------------------------------------------------------------------------------------------- the floor
+
+
+def resampled_joints(dataset: Dataset, frames: int = 16) -> Tuple[np.ndarray, np.ndarray]:
+    """(features (N, C * frames * V * M) float32, labels (N,)): each sample's valid frames linearly resampled to
+    ``frames`` and flattened -- the input itself, no encoder."""
+    feats, labels = [], []
+    for x, length, y in _loader(dataset, 256):
+        for i in range(x.shape[0]):
+            n = max(int(length[i]), 1)
+            clip = x[i, :, :n].permute(0, 2, 3, 1).reshape(1, -1, n)  # (1, C V M, T)
+            feats.append(F.interpolate(clip, size=frames, mode="linear", align_corners=True).reshape(-1))
+        labels.append(y)
+    return torch.stack(feats).numpy(), torch.cat(labels).numpy()
+
+
+def ridge_floor(train_set: Dataset, test_set: Dataset, frames: int = 16) -> Dict[str, float]:
+    """Top-1 / top-5 of a ridge classifier on :func:`resampled_joints` (standardised; the ridge penalty chosen
+    by leave-one-out on the training split): what a linear read-out of the raw skeletons gets, the floor below
+    which an encoder adds nothing. Needs scikit-learn (the ``[train]`` extra)."""
+    from sklearn.linear_model import RidgeClassifierCV
+    from sklearn.preprocessing import StandardScaler
+
+    train_x, train_y = resampled_joints(train_set, frames)
+    test_x, test_y = resampled_joints(test_set, frames)
+    scaler = StandardScaler().fit(train_x)
+    model = RidgeClassifierCV(alphas=np.logspace(-1, 4, 11)).fit(scaler.transform(train_x), train_y)
+    scores = np.asarray(model.decision_function(scaler.transform(test_x)))
+    if scores.ndim == 1:  # two classes: one decision value
+        scores = np.stack([-scores, scores], axis=1)
+    columns = torch.as_tensor(model.classes_)
+    predicted = columns[torch.as_tensor(scores).topk(min(5, scores.shape[1]), dim=1).indices]
+    hits = predicted == torch.as_tensor(test_y).unsqueeze(1)
+    return {"top1": float(hits[:, :1].any(1).float().mean()), "top5": float(hits.any(1).float().mean()),
+            "alpha": float(model.alpha_), "frames": frames}
+
+
 # ------------------------------------------------------------------------------------------------ kNN
 
 
 def knn_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
              random_init: bool = False, log=None, show_progress: bool = False) -> Dict[str, Dict[str, float]]:
     """{stream: {"k=1": top-1, "k=20": top-1, ...}} on the test split."""
-    train_set, test_set, info = load_splits(config.data)
+    config, train_set, test_set, info = _splits(config)
     model = load_pretrained(config, device, checkpoint, random_init, info)
     out = {}
     bar = progress(len(model.streams), "knn", show_progress, unit="stream")
@@ -228,8 +273,8 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
     the test split), labels, test_features, encoder, classifier, config}} (the encoder and classifier as
     trained, and the config they were built from: a :class:`~mgclr.train.recognizer.Recognizer` is made from
     them). ``streams``: only these (default: every stream)."""
+    config, train_set, test_set, info = _splits(config)
     lin = config.linear
-    train_set, test_set, info = load_splits(config.data)
     model = load_pretrained(config, device, checkpoint, random_init, info)
     train_pipe = build_pipeline("linear.augment", lin.augment, info, two_views=False) if lin.augment else None
     test_pipe = build_pipeline("linear.test_augment", lin.test_augment, info, two_views=False) \
@@ -298,24 +343,14 @@ def _check_streams(key: str, streams: Optional[Sequence[str]], model: MultiStrea
 # ------------------------------------------------------------------------------------------- finetune
 
 
-def _label_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Indices of ``fraction`` of each class (at least one sample per class), seeded."""
-    rng = np.random.default_rng(seed)
-    keep = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        keep.append(rng.choice(members, size=max(1, int(math.floor(fraction * len(members)))), replace=False))
-    return np.sort(np.concatenate(keep))
-
-
 def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
                   streams: Optional[Sequence[str]] = None, *, log=None, show_progress: bool = False
                   ) -> Dict[str, Dict[str, Any]]:
     """End-to-end training of each stream's encoder with a linear classifier on ``label_fraction`` of the
     training labels; ``finetune.from_scratch`` starts from random weights (the supervised reference)."""
+    config, train_set, test_set, info = _splits(config)
     ft = config.finetune
-    train_set, test_set, info = load_splits(config.data)
-    subset = _label_subset(np.asarray(train_set.labels), ft.label_fraction, config.seed)
+    subset = class_fraction(np.asarray(train_set.labels), ft.label_fraction, config.seed)
     train_sub = Subset(train_set, subset.tolist())
     model = load_pretrained(config, device, checkpoint, random_init=ft.from_scratch, info=info)
     pipe = build_pipeline("finetune.augment", ft.augment, info, two_views=False).to(device) if ft.augment else None

@@ -20,7 +20,10 @@ description (:mod:`mgclr.train.run`: one run per folder; ``--resume`` rebuilds t
 from __future__ import annotations
 
 import contextlib
+import math
+import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -38,9 +41,25 @@ from .config import ConfigError, ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
 from .evaluate import knn_monitor
 from .metrics import MetricsLog, progress, truncate_metrics
+from .recipe import resolve_recipe
 from .run import check_same_data, checkpoint_record, config_for_checkpoint, prepare_run_folder
 
-__all__ = ["NonFiniteLossError", "PretrainResult", "pretrain", "train_step"]
+__all__ = ["NonFiniteLossError", "PretrainResult", "PretrainingNotHelpingWarning", "knn_gain_is_noise", "pretrain",
+           "train_step"]
+
+
+class PretrainingNotHelpingWarning(UserWarning):
+    """Half-way through pretraining, a stream's kNN top-1 is not clearly above that of its random-init encoder
+    on the same split (:func:`knn_gain_is_noise`)."""
+
+
+def knn_gain_is_noise(pretrained: float, random_init: float, samples: int) -> bool:
+    """True when the kNN top-1 gain ``pretrained - random_init`` (fractions, on ``samples`` test samples) is
+    within two standard errors of a difference of two accuracies, sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n):
+    a gain that small is what two encoders that read the data equally well show by chance."""
+    n = max(int(samples), 1)
+    se = math.sqrt(pretrained * (1 - pretrained) / n + random_init * (1 - random_init) / n)
+    return pretrained - random_init <= 2 * max(se, 0.5 / n)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -55,7 +74,11 @@ class PretrainResult:
     epochs_done: int
     losses: List[float] = field(default_factory=list)
     knn: Dict[int, Dict[str, float]] = field(default_factory=dict)  # epoch -> {stream: top-1}
+    knn_random: Dict[str, float] = field(default_factory=dict)  # stream -> top-1 of the random-init encoder
+    warnings: List[str] = field(default_factory=list)  # PretrainingNotHelpingWarning messages
     samples_per_second: float = 0.0
+    train_samples: int = 0
+    recipe: List[str] = field(default_factory=list)  # what mgclr.train.recipe chose, and why
     model: Optional[MultiStreamMoCo] = None  # the trained model (this rank's copy)
 
 
@@ -128,6 +151,30 @@ def _what_went_non_finite(model: MultiStreamMoCo, x: torch.Tensor, views: Dict[s
                    "for the data's scale? try a smaller pretrain.optim.lr or pretrain.grad_clip)")
 
 
+def _warn_if_not_helping(result: PretrainResult, config: ExperimentConfig, epoch: int, scores: Dict[str, float],
+                         test_samples: int, warned: set, log, step: int) -> None:
+    """From half the run on, warn once per stream whose kNN gain over its random-init encoder is noise."""
+    if not result.knn_random or 2 * epoch < config.pretrain.epochs:
+        return
+    for name, top1 in scores.items():
+        random_top1 = result.knn_random.get(name)
+        if name in warned or random_top1 is None or not knn_gain_is_noise(top1, random_top1, test_samples):
+            continue
+        warned.add(name)
+        stream = config.model.streams[name]
+        hint = "more steps, milder augmentation, or another temperature"
+        if stream.queue_size > result.train_samples:
+            hint = (f"a queue (model.streams.{name}.queue_size: {stream.queue_size}) no larger than the training "
+                    f"set ({result.train_samples} sequences: a longer queue holds each sample several times, "
+                    f"its own positive among the negatives), " + hint)
+        text = (f"pretraining is not helping the {name} stream so far: kNN top-1 {100 * top1:.1f} % after epoch "
+                f"{epoch} of {config.pretrain.epochs}, the random-init encoder's {100 * random_top1:.1f} % on the "
+                f"same {test_samples} test samples (a gain within 2 standard errors is noise). Try {hint}")
+        result.warnings.append(text)
+        log.write(step, {"stream": name, "message": text}, kind="warning")
+        warnings.warn(text, PretrainingNotHelpingWarning, stacklevel=4)  # at the caller of pretrain()
+
+
 RESUME_KEYS = ("model", "optimizer", "rng", "epoch", "step")
 
 
@@ -184,6 +231,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     out_dir = Path(config.output)
     device = process.device
     train_set, test_set, info = load_splits(config.data)
+    config, recipe = resolve_recipe(config, train_set)
     state = None
     if resume:
         path = latest_checkpoint(out_dir)
@@ -234,7 +282,12 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     record = checkpoint_record(config, info)
 
     log = MetricsLog(out_dir, enabled=process.main, tensorboard=config.pretrain.tensorboard)
-    result = PretrainResult(out_dir, step, epoch)
+    result = PretrainResult(out_dir, step, epoch, train_samples=len(train_set), recipe=recipe)
+    if recipe and state is None:
+        log.write(0, {"choices": recipe}, kind="recipe")
+    if recipe and show_progress and process.main:  # what was chosen, before the run starts (beside the bar)
+        for note in recipe:
+            print(f"recipe: {note}", file=sys.stderr)
     total_steps = config.pretrain.epochs * steps_per_epoch
     if max_steps is not None:
         total_steps = min(total_steps, max_steps)
@@ -244,6 +297,16 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         profiler = torch.profiler.profile(record_shapes=True, with_stack=False)
         profiler.__enter__()
     profiled = 0
+    warned: set = set()
+    if config.pretrain.knn_every:
+        # The kNN of the encoders as initialised (the same seed), once: what "learning something" must beat.
+        with torch.random.fork_rng(devices=[]):
+            baseline = build_model(config, info).to(device)
+        result.knn_random = knn_monitor(baseline, train_set, test_set, config, process, info)
+        del baseline
+        if state is None:
+            log.write(0, {f"knn_top1_random_{k}": v for k, v in result.knn_random.items()}, kind="knn")
+        model.train()
     started, samples = time.perf_counter(), 0
 
     def checkpoint() -> None:
@@ -304,6 +367,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
                 scores = knn_monitor(model, train_set, test_set, config, process, info)
                 result.knn[epoch] = scores
                 log.write(step, {f"knn_top1_{k}": v for k, v in scores.items()}, kind="knn")
+                _warn_if_not_helping(result, config, epoch, scores, len(test_set), warned, log, step)
                 model.train()
             if epoch % config.pretrain.checkpoint_every == 0 or epoch == config.pretrain.epochs:
                 checkpoint()

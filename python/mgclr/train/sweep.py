@@ -25,6 +25,7 @@ from .build import build_pretrain_pipelines, load_splits
 from .config import ConfigError, ExperimentConfig
 from .evaluate import fuse_eval
 from .pretrain import pretrain
+from .recipe import resolve_recipe
 
 __all__ = ["NO_AUGMENTATION", "run_sweep", "sweep_runs", "sweep_table"]
 
@@ -79,7 +80,7 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
     names], <row>: top-1, <row>_top5: top-5, ...}] sorted by the first combination's top-1, "baseline": the
     no-augmentation row, "sorted_by", "files": {...}}``."""
     runs = sweep_runs(config)
-    info = load_splits(config.data)[2]
+    train_set, _, info = load_splits(config.data)
     root = Path(config.output) / "sweep"
     root.mkdir(parents=True, exist_ok=True)
     epochs = config.sweep.epochs or config.pretrain.epochs
@@ -90,7 +91,7 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
                                          pretrain=dataclasses.replace(config.pretrain, epochs=epochs),
                                          fuse=dataclasses.replace(config.fuse, tsne=False, confusion=False))
         try:
-            build_pretrain_pipelines(run_config, info)
+            build_pretrain_pipelines(resolve_recipe(run_config, train_set)[0], info)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"sweep run {label!r}: augment: {exc}") from None
         done = out / _RESULT

@@ -1,0 +1,150 @@
+"""A pretraining recipe that scales with the data: what a config leaves out (``auto``), chosen from the training
+split's size and sequence lengths, with the reason said (issue 17; the measurements behind each rule are in
+``benchmarks/RESULTS.md``, "When pretraining helps").
+
+* **batch size** (``data.batch_size`` left out): 64, or for fewer than 192 training sequences the largest power
+  of two <= N / 3 (at least 3 steps per epoch; at least 8).
+* **queue size** (``model.streams.NAME.queue_size`` left out): the largest power of two <= N / 4 (N training
+  sequences), within [16, 16384]. A queue longer than about N holds an older key of every query's own sequence
+  -- a false negative in every row of the loss -- and one near N holds keys of the query's few neighbours of
+  the same class in most batches; N / 4 keeps both rare.
+* **steps** (``pretrain.epochs`` and ``pretrain.steps`` left out): 100 epochs, at least 1,500 optimiser steps (a
+  small dataset has too few steps per epoch for 100 epochs to train anything: on UTKinect and a quarter of
+  NW-UCLA the gain over random init grew from 300 to 600 to 1,500 steps).
+* **frames per view** (``out_frames: auto`` in an augmentation, the default pipeline's): the multiple of 8
+  nearest the median valid length, within [16, 64] -- views of about the length of the data, so that a crop
+  keeps most of a short sequence and a long one is not cut to a fraction of a second.
+* **warm-up** (``pretrain.optim.warmup_epochs`` left out): 5 % of the steps.
+
+Every value a config gives is kept (the paper's configs give all of them). :func:`resolve_recipe` returns the
+config with every ``auto`` replaced and one line per choice; ``mgclr pretrain`` prints them, and the saved
+``config.yaml`` holds the values chosen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
+
+from .config import ConfigError, ExperimentConfig
+
+__all__ = ["AUTO", "resolve_recipe"]
+
+AUTO = "auto"
+MIN_STEPS = 1500
+MIN_QUEUE, MAX_QUEUE = 16, 16384
+MIN_FRAMES, MAX_FRAMES = 16, 64
+MIN_BATCH, MAX_BATCH = 8, 64
+
+
+def _median_length(train_set) -> int:
+    lengths = getattr(train_set, "lengths", None)
+    if lengths is None:
+        lengths = [int(train_set[i][1]) for i in range(len(train_set))]
+    return int(np.median(np.asarray(lengths))) if len(lengths) else MIN_FRAMES
+
+
+def auto_queue(n: int) -> int:
+    return int(min(MAX_QUEUE, max(MIN_QUEUE, 2 ** math.floor(math.log2(max(n / 4, 1))))))
+
+
+def auto_batch(n: int) -> int:
+    return int(min(MAX_BATCH, max(MIN_BATCH, 2 ** math.floor(math.log2(max(n / 3, 1))))))
+
+
+def auto_frames(median: int) -> int:
+    return int(min(MAX_FRAMES, max(MIN_FRAMES, 8 * round(median / 8))))
+
+
+def _replace_auto(spec: Any, frames: int) -> Tuple[Any, bool]:
+    """``spec`` with every ``out_frames: auto`` set to ``frames`` (and whether there was one)."""
+    if isinstance(spec, dict):
+        found = False
+        out = {}
+        for key, value in spec.items():
+            if key == "out_frames" and value == AUTO:
+                out[key], found = frames, True
+            else:
+                out[key], inner = _replace_auto(value, frames)
+                found = found or inner
+        return out, found
+    if isinstance(spec, list):
+        items = [_replace_auto(v, frames) for v in spec]
+        return [v for v, _ in items], any(f for _, f in items)
+    return spec, False
+
+
+def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfig, List[str]]:
+    """``config`` with its ``auto`` values chosen for ``train_set`` (module docstring), and the reasons."""
+    n = len(train_set)
+    notes: List[str] = []
+    data = config.data
+    if data.batch_size is None:
+        data = dataclasses.replace(data, batch_size=auto_batch(n))
+        notes.append(f"data.batch_size = {data.batch_size}: 64, or the largest power of two <= N / 3 (N = {n} "
+                     f"training sequences: at least 3 steps per epoch)")
+    config = dataclasses.replace(config, data=data)
+    batch = data.batch_size
+    if n < batch:
+        raise ConfigError(f"data.batch_size: {batch}, but the training split holds {n} sequences (a batch must fit)")
+    streams: Dict[str, Any] = {}
+    for name, stream in config.model.streams.items():
+        if stream.queue_size is None:
+            k = auto_queue(n)
+            streams[name] = dataclasses.replace(stream, queue_size=k)
+            notes.append(f"model.streams.{name}.queue_size = {k}: the largest power of two <= N / 4 for N = {n} "
+                         f"training sequences (a longer queue holds older keys of each query's own sequence)")
+        else:
+            streams[name] = stream
+    model = dataclasses.replace(config.model, streams=streams)
+    pretrain = config.pretrain
+    per_epoch = n // batch
+    if pretrain.steps is not None and pretrain.epochs is not None:
+        raise ConfigError(f"pretrain.steps, pretrain.epochs: give one ({pretrain.steps} steps, {pretrain.epochs} "
+                          f"epochs)")
+    if pretrain.epochs is None:
+        if pretrain.steps is not None:
+            epochs = max(1, math.ceil(pretrain.steps / per_epoch))
+            notes.append(f"pretrain.epochs = {epochs}: pretrain.steps {pretrain.steps} at {per_epoch} steps per epoch "
+                         f"({n} sequences, batch {batch})")
+        else:
+            epochs = max(100, math.ceil(MIN_STEPS / per_epoch))
+            notes.append(f"pretrain.epochs = {epochs} ({epochs * per_epoch} steps): 100 epochs, at least {MIN_STEPS} "
+                         f"steps ({per_epoch} per epoch: {n} sequences, batch {batch})")
+        pretrain = dataclasses.replace(pretrain, epochs=epochs, steps=None)
+    if pretrain.optim.warmup_epochs is None:
+        warm = round(0.05 * pretrain.epochs, 3)
+        pretrain = dataclasses.replace(pretrain, optim=dataclasses.replace(pretrain.optim, warmup_epochs=warm))
+        notes.append(f"pretrain.optim.warmup_epochs = {warm:g}: 5 % of the {pretrain.epochs} epochs")
+    median = _median_length(train_set)
+    frames = auto_frames(median)
+    sections = {}
+    used = []
+    for key in ("augment", "linear.augment", "linear.test_augment", "finetune.augment", "finetune.test_augment"):
+        section, _, field = key.partition(".")
+        owner = config if not field else getattr(config, section)
+        spec = getattr(owner, field or section)
+        new, found = _replace_auto(spec, frames)
+        if found:
+            sections[key] = new
+            used.append(key)
+    for name, stream in model.streams.items():
+        new, found = _replace_auto(stream.augment, frames)
+        if found:
+            model.streams[name] = dataclasses.replace(stream, augment=new)
+            used.append(f"model.streams.{name}.augment")
+    if used:
+        notes.append(f"out_frames = {frames} in {', '.join(used)}: the multiple of 8 nearest the median length "
+                     f"{median} of the training sequences, within [{MIN_FRAMES}, {MAX_FRAMES}]")
+    linear, finetune = config.linear, config.finetune
+    for key, value in sections.items():
+        if key.startswith("linear."):
+            linear = dataclasses.replace(linear, **{key.split(".")[1]: value})
+        elif key.startswith("finetune."):
+            finetune = dataclasses.replace(finetune, **{key.split(".")[1]: value})
+    resolved = dataclasses.replace(config, model=model, pretrain=pretrain, linear=linear, finetune=finetune,
+                                   augment=sections.get("augment", config.augment))
+    return resolved, notes
