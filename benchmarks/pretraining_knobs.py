@@ -115,9 +115,10 @@ def main() -> None:
                 print(f"{name} {knob}={value} seed {seed}: " + ", ".join(
                     f"{p} {100 * row[f'{p}/random_init'][fused]:.1f} -> {100 * row[f'{p}/pretrained'][fused]:.1f}"
                     for p in report["probes"]) + f" ({row['seconds']:.0f} s)", flush=True)
-    write_text_atomic(out / f"{knob}.md", table(knob, rows))
+    write_text_atomic(out / f"{knob}.md", table(knob, rows) + "\n" + knn_table(knob, rows))
     plot(knob, rows, out / f"{knob}.png")
     print(table(knob, rows))
+    print(knn_table(knob, rows))
 
 
 def _gains(rows, name, value, probe) -> List[float]:
@@ -141,6 +142,30 @@ def table(knob: str, rows: List[Dict[str, Any]]) -> str:
             ridge = sel[0]["ridge"]
             lines.append(f"| {name} ({sel[0]['train']}) | {value} | {len(sel)} | " + " | ".join(cells)
                          + f" | {'-' if ridge is None else f'{100 * ridge:.1f}'} |")
+    return "\n".join(lines) + "\n"
+
+
+def knn_table(knob: str, rows: List[Dict[str, Any]]) -> str:
+    """The third probe: the kNN monitor's top-1 per stream at the end of pretraining against the random-init
+    encoder's on the same split, mean over seeds with the gain's range."""
+    streams = list(dict.fromkeys(s for r in rows for s in r["knn_random"]))
+    lines = [f"| data (train) | {knob} | seeds | " + " | ".join(f"kNN {s}: random / pretrained | gain"
+                                                           for s in streams) + " |",
+             "|---|---|--:|" + "--:|--:|" * len(streams)]
+    for name in dict.fromkeys(r["data"] for r in rows):
+        for value in dict.fromkeys(r["value"] for r in rows if r["data"] == name):
+            sel = [r for r in rows if r["data"] == name and r["value"] == value and r["knn"] and r["knn_random"]]
+            if not sel:
+                continue
+            cells = []
+            for stream in streams:
+                last = [r["knn"][max(r["knn"], key=int)][stream] for r in sel]
+                rand = [r["knn_random"][stream] for r in sel]
+                g = [100 * (a - b) for a, b in zip(last, rand)]
+                spread = f" ({min(g):+.1f}..{max(g):+.1f})" if len(g) > 1 else ""
+                cells += [f"{100 * statistics.mean(rand):.1f} / {100 * statistics.mean(last):.1f}",
+                          f"{statistics.mean(g):+.1f}{spread}"]
+            lines.append(f"| {name} ({sel[0]['train']}) | {value} | {len(sel)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
