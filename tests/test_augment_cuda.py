@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import make_transform, requires_cuda, skeleton_batch
 
-from mgclr.augment import ALL_TRANSFORMS, Pipeline, aimclr_extreme, isc, paper_best, skeletonclr
+from mgclr.augment import ALL_TRANSFORMS, Flip, Pipeline, aimclr_extreme, isc, paper_best, skeletonclr
 
 pytestmark = [pytest.mark.cuda, requires_cuda]
 
@@ -42,6 +42,15 @@ def test_cuda_matches_cpu_for_every_op(cls, shape, p):
     N, C, T, V, M, cc = shape
     x, lengths = skeleton_batch(N, C, T, V, M, seed=T)
     _compare(Pipeline([make_transform(cls, V, p=p)], coord_channels=cc), x, lengths, seed=99)
+
+
+@pytest.mark.parametrize("cls", [c for c in ALL_TRANSFORMS if c is not Flip and c.stage_name in ("spatial", "pointwise")], ids=lambda c: c.op_name)
+def test_cuda_matches_cpu_between_two_flips(cls):
+    """An even number of flips composes to the identity joint map; the op between sees mirrored joints."""
+    x, lengths = skeleton_batch(5, 3, 24, 7, 2, seed=1)
+    pipe = Pipeline([make_transform(Flip, 7, p=1.0), make_transform(cls, 7, p=1.0), make_transform(Flip, 7, p=1.0)],
+                    two_views=True)
+    _compare(pipe, x, lengths, seed=4)
 
 
 @pytest.mark.parametrize("preset", [paper_best, skeletonclr, isc, aimclr_extreme])

@@ -226,3 +226,22 @@ def test_out_variant_passes_opcheck():
     pipe = Pipeline([CropResize(min_len=3, out_frames=8), ViewPerturbation()], two_views=True)
     prog_i, prog_f = pipe.program(5, 12)
     torch.library.opcheck(augment_out_op, (x, lengths, prog_i, prog_f, 2, 7, 0, None, torch.empty(2, 3, 3, 8, 5, 2)))
+
+
+POINT_OPS = [op for op in ALL_TRANSFORMS if op is not Flip and op.stage_name in ("spatial", "pointwise")]
+
+
+@pytest.mark.parametrize("op", POINT_OPS, ids=lambda op: op.op_name)
+@pytest.mark.parametrize("cc", [2, 3])
+def test_two_flips_around_a_point_op_match_the_reference(op, cc):
+    """An even number of flips composes to the identity joint map, but the op between them sees each point at
+    its mirrored joint (issue 18, finding 1): its joint choices and random streams follow that joint."""
+    V = 7
+    x, lengths = skeleton_batch(4, 3, 16, V, 2, seed=5)
+    inner = op(p=1.0)
+    pipe = Pipeline([make_transform(Flip, V, p=1.0), inner, make_transform(Flip, V, p=1.0)], coord_channels=cc,
+                    two_views=True)
+    (q, k), params = pipe(x, lengths, seed=3, return_params=True)
+    for view, out in enumerate((q, k)):
+        ref, _ = augment_reference(x, lengths, params, pipe.ops, cc, view=view)
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)

@@ -120,13 +120,21 @@ MGCLR_CPU_CLONES void run_job(const AugmentArgs& args, const Program& prog, int6
   // 2-D data: z lives in a scratch plane that is kept at 0 between ops (projected back, DESIGN.md).
   float* Z = cc == 3 ? o + 2 * out_plane : zeros.data();
   const int64_t valid = static_cast<int64_t>(L) * VM;
+  // Whether every point sits at its own output joint at the current op (joint[k] == k / M): the per-joint
+  // shortcuts below pick joints and Philox streams by the joint a point has *at that op*. The gather's
+  // identity_joints says only that the composed map is the identity; between two flips it is not.
+  bool joints_at_identity = identity_joints;
   for (int j = 0; j < prog.n_ops; ++j) {
     const int32_t code = prog.ops[j].code;
     if (stage_of(code) == STAGE_TEMPORAL || stage_of(code) == STAGE_FILTER || !r[j].applied()) continue;
     if (code == FLIP) {  // the permutation is already in src; mirror x and advance the joint indices
       if (prog.ops[j].i[Flip::IntArg::mirror_x])
         for (int64_t i = 0; i < valid; ++i) X[i] = -X[i];
-      for (int64_t k = 0; k < VM; ++k) joint[k] = prog.perm[joint[k]];
+      joints_at_identity = true;
+      for (int64_t k = 0; k < VM; ++k) {
+        joint[k] = prog.perm[joint[k]];
+        joints_at_identity = joints_at_identity && joint[k] == k / s.M;
+      }
       continue;
     }
     if (is_matrix_op(code)) {  // the hot case: a 3x3 map of every point
@@ -162,7 +170,7 @@ MGCLR_CPU_CLONES void run_job(const AugmentArgs& args, const Program& prog, int6
       }
       r[j].set_f(CoordinatePerturbation::Word::lambda, lambda_finish(prog.ops[j], fin_mid, mid_sta));
     }
-    if (code == COORDINATE_PERTURBATION && identity_joints) {
+    if (code == COORDINATE_PERTURBATION && joints_at_identity) {
       // Only the m chosen joints move: one offset per joint, the same in every frame; missing points stay.
       for (int32_t v = 0; v < s.V; ++v) {
         if (!r[j].joint_selected(CoordinatePerturbation::Word::joints, v)) continue;
@@ -180,7 +188,7 @@ MGCLR_CPU_CLONES void run_job(const AugmentArgs& args, const Program& prog, int6
       }
       continue;
     }
-    if (code == JOINT_SHAKE && identity_joints) {  // chosen joints: zero, or one 3x3 map
+    if (code == JOINT_SHAKE && joints_at_identity) {  // chosen joints: zero, or one 3x3 map
       float A[9];
       load_mat3(r[j], JointShake::Word::matrix, A);
       const bool matrix_mode = r[j].w[JointShake::Word::matrix_mode] != 0;
