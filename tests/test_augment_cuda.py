@@ -44,7 +44,10 @@ def test_cuda_matches_cpu_for_every_op(cls, shape, p):
     _compare(Pipeline([make_transform(cls, V, p=p)], coord_channels=cc), x, lengths, seed=99)
 
 
-@pytest.mark.parametrize("cls", [c for c in ALL_TRANSFORMS if c is not Flip and c.stage_name in ("spatial", "pointwise")], ids=lambda c: c.op_name)
+POINT_OPS = [c for c in ALL_TRANSFORMS if c is not Flip and c.stage_name in ("spatial", "pointwise")]
+
+
+@pytest.mark.parametrize("cls", POINT_OPS, ids=lambda c: c.op_name)
 def test_cuda_matches_cpu_between_two_flips(cls):
     """An even number of flips composes to the identity joint map; the op between sees mirrored joints."""
     x, lengths = skeleton_batch(5, 3, 24, 7, 2, seed=1)
