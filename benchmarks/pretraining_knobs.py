@@ -130,7 +130,7 @@ def table(knob: str, rows: List[Dict[str, Any]]) -> str:
     lines = [f"| data (train) | {knob} | seeds | random / pretrained, plain | gain | random / pretrained, BN | gain "
              f"| ridge |", "|---|---|--:|--:|--:|--:|--:|--:|"]
     for name in dict.fromkeys(r["data"] for r in rows):
-        for value in dict.fromkeys(r["value"] for r in rows if r["data"] == name):
+        for value in _ordered(r["value"] for r in rows if r["data"] == name):
             sel = [r for r in rows if r["data"] == name and r["value"] == value]
             cells = []
             for probe in ("plain", "BN"):
@@ -145,6 +145,15 @@ def table(knob: str, rows: List[Dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ordered(values) -> List[str]:
+    """The distinct values, in numeric order where they are all numbers (else as they came)."""
+    distinct = list(dict.fromkeys(values))
+    try:
+        return sorted(distinct, key=float)
+    except ValueError:
+        return distinct
+
+
 def knn_table(knob: str, rows: List[Dict[str, Any]]) -> str:
     """The third probe: the kNN monitor's top-1 per stream at the end of pretraining against the random-init
     encoder's on the same split, mean over seeds with the gain's range."""
@@ -153,7 +162,7 @@ def knn_table(knob: str, rows: List[Dict[str, Any]]) -> str:
                                                            for s in streams) + " |",
              "|---|---|--:|" + "--:|--:|" * len(streams)]
     for name in dict.fromkeys(r["data"] for r in rows):
-        for value in dict.fromkeys(r["value"] for r in rows if r["data"] == name):
+        for value in _ordered(r["value"] for r in rows if r["data"] == name):
             sel = [r for r in rows if r["data"] == name and r["value"] == value and r["knn"] and r["knn_random"]]
             if not sel:
                 continue
@@ -177,7 +186,7 @@ def plot(knob: str, rows: List[Dict[str, Any]], path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    values = list(dict.fromkeys(r["value"] for r in rows))
+    values = _ordered(r["value"] for r in rows)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name in dict.fromkeys(r["data"] for r in rows):
         for probe, style in (("plain", "-o"), ("BN", "--s")):
