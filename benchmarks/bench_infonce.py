@@ -1,11 +1,13 @@
-"""Queue InfoNCE benchmark: reference vs chunked vs fused, forward + backward, side by side in one run.
+"""Queue InfoNCE benchmark: reference vs chunked vs fused vs attention, forward + backward, in one run.
 
 Sizes: N in {256, 1024}, K in {16384, 65536}, D = 128, tau = 0.07 (``--quick``: N=256, K=16384 only).
 
 What is measured, and how:
 
 * Time of one training use, ``loss = queue_infonce(q, k, queue, tau, impl); loss.backward()`` (q requires
-  grad). CPU: wall clock, median over ``--repeats`` after one warm-up. GPU: CUDA events around the same
+  grad), in two modes: ``loss`` (just that) and ``stats`` (``return_stats=True``, what MoCo's training step
+  asks for: the positive's rank for top-1/top-5 too; free in reference/chunked/fused, one more pass of
+  logits in attention). CPU: wall clock, median over ``--repeats`` after one warm-up. GPU: CUDA events around the same
   call, median over repeats; TFLOP/s counts the two N×K×D matmul-shaped products every implementation
   does (logits and dq): 4·N·K·D flops.
 * Peak extra memory: the largest amount of memory alive at once during that call beyond the inputs.
@@ -39,7 +41,8 @@ import torch.nn.functional as F
 
 from mgclr._files import write_json_atomic
 
-IMPLS = ("reference", "chunked", "fused")
+IMPLS = ("reference", "chunked", "fused", "attention")
+MODES = ("loss", "stats")
 D, TAU = 128, 0.07
 
 
@@ -51,11 +54,14 @@ def make_inputs(N: int, K: int, device: str):
     return q, k, queue
 
 
-def step(impl: str, q, k, queue) -> None:
+def step(impl: str, q, k, queue, mode: str = "loss") -> None:
     from mgclr.ops import queue_infonce
 
     qq = q.detach().requires_grad_()
-    queue_infonce(qq, k, queue, TAU, impl).backward()
+    if mode == "stats":
+        queue_infonce(qq, k, queue, TAU, impl, return_stats=True).loss.backward()
+    else:
+        queue_infonce(qq, k, queue, TAU, impl).backward()
 
 
 def _status_kb(field: str) -> int:
@@ -66,57 +72,57 @@ def _status_kb(field: str) -> int:
     raise KeyError(field)
 
 
-def cpu_peak_child(impl: str, N: int, K: int) -> None:
+def cpu_peak_child(impl: str, mode: str, N: int, K: int) -> None:
     """Runs in a fresh interpreter: prints the peak extra memory of one forward + backward in bytes."""
     q, k, queue = make_inputs(N, K, "cpu")
-    step(impl, *make_inputs(4, 64, "cpu"))
+    step(impl, *make_inputs(4, 64, "cpu"), mode)
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
         before = _status_kb("VmRSS")
-        step(impl, q, k, queue)
+        step(impl, q, k, queue, mode)
         peak = _status_kb("VmHWM")
     except OSError:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        step(impl, q, k, queue)
+        step(impl, q, k, queue, mode)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(max(0, peak - before) * 1024)
 
 
-def cpu_peak(impl: str, N: int, K: int) -> int:
+def cpu_peak(impl: str, mode: str, N: int, K: int) -> int:
     # A fixed mmap threshold makes every block >= 64 KiB a fresh mapping returned on free, so RSS follows
     # the tensors instead of glibc's reuse of memory freed earlier in the process.
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
-    out = subprocess.run([sys.executable, __file__, "--_child", impl, str(N), str(K)], check=True,
+    out = subprocess.run([sys.executable, __file__, "--_child", impl, mode, str(N), str(K)], check=True,
                          capture_output=True, text=True, env=env)
     return int(out.stdout.strip().splitlines()[-1])
 
 
-def time_cpu(impl: str, q, k, queue, repeats: int) -> float:
-    step(impl, q, k, queue)
+def time_cpu(impl: str, mode: str, q, k, queue, repeats: int) -> float:
+    step(impl, q, k, queue, mode)
     ts = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        step(impl, q, k, queue)
+        step(impl, q, k, queue, mode)
         ts.append(time.perf_counter() - t0)
     return statistics.median(ts)
 
 
-def time_and_peak_cuda(impl: str, q, k, queue, repeats: int):
-    step(impl, q, k, queue)
+def time_and_peak_cuda(impl: str, mode: str, q, k, queue, repeats: int):
+    step(impl, q, k, queue, mode)
     torch.cuda.synchronize()
     ts = []
     for _ in range(repeats):
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         a.record()
-        step(impl, q, k, queue)
+        step(impl, q, k, queue, mode)
         b.record()
         torch.cuda.synchronize()
         ts.append(a.elapsed_time(b) / 1e3)
     torch.cuda.synchronize()
     base = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()
-    step(impl, q, k, queue)
+    step(impl, q, k, queue, mode)
     torch.cuda.synchronize()
     return statistics.median(ts), torch.cuda.max_memory_allocated() - base
 
@@ -145,39 +151,47 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="only N=256, K=16384, 2 repeats")
     ap.add_argument("--json", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out",
                                                    "infonce.json"))
-    ap.add_argument("--_child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--impls", default=",".join(IMPLS), help="comma-separated subset of " + ",".join(IMPLS))
+    ap.add_argument("--_child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._child:
-        impl, N, K = args._child
-        cpu_peak_child(impl, int(N), int(K))
+        impl, mode, N, K = args._child
+        cpu_peak_child(impl, mode, int(N), int(K))
         return
 
     sizes = [(256, 16384)] if args.quick else [(256, 16384), (256, 65536), (1024, 16384), (1024, 65536)]
     repeats = 2 if args.quick else args.repeats
+    impls = [i for i in args.impls.split(",") if i]
+    unknown = sorted(set(impls) - set(IMPLS))
+    if unknown or "reference" not in impls:
+        ap.error(f"--impls: expected a subset of {','.join(IMPLS)} that includes reference, got {args.impls!r}")
     rows = []
     for N, K in sizes:
         q, k, queue = make_inputs(N, K, args.device)
-        for impl in IMPLS:
-            if args.device == "cuda":
-                t, peak = time_and_peak_cuda(impl, q, k, queue, repeats)
-            else:
-                t = time_cpu(impl, q, k, queue, repeats)
-                peak = cpu_peak(impl, N, K)
-            rows.append({"impl": impl, "N": N, "K": K, "D": D, "tau": TAU, "device": args.device,
-                         "time_ms": t * 1e3, "peak_extra_bytes": int(peak),
-                         "tflops": 4.0 * N * K * D / t / 1e12})
+        for mode in MODES:
+            for impl in impls:
+                if args.device == "cuda":
+                    t, peak = time_and_peak_cuda(impl, mode, q, k, queue, repeats)
+                else:
+                    t = time_cpu(impl, mode, q, k, queue, repeats)
+                    peak = cpu_peak(impl, mode, N, K)
+                rows.append({"impl": impl, "mode": mode, "N": N, "K": K, "D": D, "tau": TAU, "device": args.device,
+                             "time_ms": t * 1e3, "peak_extra_bytes": int(peak),
+                             "tflops": 4.0 * N * K * D / t / 1e12})
     for r in rows:
-        ref = next(x for x in rows if x["impl"] == "reference" and x["N"] == r["N"] and x["K"] == r["K"])
+        ref = next(x for x in rows if x["impl"] == "reference" and x["N"] == r["N"] and x["K"] == r["K"]
+                   and x["mode"] == r["mode"])
         r["time_vs_reference"] = r["time_ms"] / ref["time_ms"]
         r["memory_vs_reference"] = r["peak_extra_bytes"] / max(1, ref["peak_extra_bytes"])
 
-    header = (f"{'N':>5} {'K':>6} {'impl':>9} {'time ms':>9} {'x ref':>6} {'peak extra MiB':>15} "
+    header = (f"{'N':>5} {'K':>6} {'mode':>5} {'impl':>9} {'time ms':>9} {'x ref':>6} {'peak extra MiB':>15} "
               f"{'x ref':>8} {'TFLOP/s':>8}")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['N']:>5} {r['K']:>6} {r['impl']:>9} {r['time_ms']:>9.2f} {r['time_vs_reference']:>6.2f} "
-              f"{r['peak_extra_bytes'] / 2**20:>15.2f} {r['memory_vs_reference']:>8.4f} {r['tflops']:>8.3f}")
+        print(f"{r['N']:>5} {r['K']:>6} {r['mode']:>5} {r['impl']:>9} {r['time_ms']:>9.2f} "
+              f"{r['time_vs_reference']:>6.2f} {r['peak_extra_bytes'] / 2**20:>15.2f} "
+              f"{r['memory_vs_reference']:>8.4f} {r['tflops']:>8.3f}")
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     write_json_atomic(args.json, {"machine": machine(args.device), "repeats": repeats, "results": rows})
     print(f"wrote {args.json}")

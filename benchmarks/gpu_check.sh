@@ -4,8 +4,12 @@
 #   1. build and install mgclr with its CUDA kernels for this GPU (pip install --no-build-isolation
 #      --no-deps ., no network needed: torch, pybind11, scikit-build-core, cmake and ninja must be there)
 #   2. mgclr info
-#   3. the CUDA tests (pytest -m cuda: CUDA against CPU for every op, preset, InfoNCE impl)
+#   3. the CUDA tests of the named files (CUDA_TEST_FILES: pytest -m cuda, CUDA against CPU for every op,
+#      preset, InfoNCE impl; named so that a collection error in another test file cannot skip them)
 #   4. every benchmark with --device cuda, at sizes that fit the time
+#
+# Step limits (seconds): info 20, build 150, tests 90, augment 50, infonce 50, train 60, modality 20 —
+# 440 s if every step ran to its limit, inside the device tool's 8-minute call with a minute to spare.
 #
 # Writes at most 9 files to $OUT (default benchmarks/out/gpu_check):
 #   build.log  info.json  tests.log  augment.json  infonce.json  train.json  modality.json  bench.log  summary.txt
@@ -24,7 +28,7 @@ CPU_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --cpu-only) CPU_ONLY=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument '$arg' (expected --cpu-only or --help)" >&2; exit 2 ;;
   esac
 done
@@ -80,11 +84,16 @@ else
   # Only this GPU's architecture: half the compile time of the default 80;90.
   ARCH=$("$PYTHON" -c "import torch; m, n = torch.cuda.get_device_capability(); print(f'{m}{n}')")
   export PATH=/usr/local/cuda/bin:$PATH
+  # The extension build needs the interpreter's headers; say so before a 2-minute compile fails on it.
+  if ! "$PYTHON" -c "import os, sys, sysconfig; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')) else 1)"; then
+    echo "FAILED  build: Python.h not found under $("$PYTHON" -c "import sysconfig; print(sysconfig.get_paths()['include'])") (install the python3-dev headers)" >> "$SUMMARY"
+    FAILED=1
+  fi
   step "build (sm_$ARCH)" 150 "$OUT/build.log" env MGCLR_CUDA=ON MGCLR_CUDA_ARCHITECTURES="$ARCH" \
     "$PYTHON" -m pip install --no-build-isolation --no-deps --no-cache-dir -v .
 fi
 
-step "mgclr info" 60 "$OUT/bench.log" "$PYTHON" -c \
+step "mgclr info" 20 "$OUT/bench.log" "$PYTHON" -c \
   "import json, sys, mgclr; json.dump(mgclr.build_info(), open(sys.argv[1], 'w'), indent=1)" "$OUT/info.json"
 cat "$OUT/info.json" >> "$OUT/bench.log" 2>/dev/null
 if [ "$CPU_ONLY" -eq 0 ]; then
@@ -92,14 +101,18 @@ if [ "$CPU_ONLY" -eq 0 ]; then
     || { echo "FAILED  mgclr was not built with usable CUDA kernels (info.json)" >> "$SUMMARY"; FAILED=1; }
 fi
 
-step "CUDA tests" 90 "$OUT/tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda -rs tests
-step "bench_augment --device $DEVICE" 90 "$OUT/bench.log" \
+CUDA_TEST_FILES=(tests/test_augment_cuda.py tests/test_infonce.py)
+for f in "${CUDA_TEST_FILES[@]}"; do
+  [ -f "$f" ] || { echo "FAILED  CUDA test file $f is missing" >> "$SUMMARY"; FAILED=1; }
+done
+step "CUDA tests" 90 "$OUT/tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda -rs "${CUDA_TEST_FILES[@]}"
+step "bench_augment --device $DEVICE" 50 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_augment.py --device "$DEVICE" "${AUGMENT_ARGS[@]}" --json "$OUT/augment.json"
-step "bench_infonce --device $DEVICE" 60 "$OUT/bench.log" \
+step "bench_infonce --device $DEVICE" 50 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_infonce.py --device "$DEVICE" "${INFONCE_ARGS[@]}" --json "$OUT/infonce.json"
-step "bench_train --device $DEVICE" 90 "$OUT/bench.log" \
+step "bench_train --device $DEVICE" 60 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_train.py --device "$DEVICE" "${TRAIN_ARGS[@]}" --json "$OUT/train.json"
-step "bench_modality --device $DEVICE" 30 "$OUT/bench.log" \
+step "bench_modality --device $DEVICE" 20 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_modality.py --device "$DEVICE" "${MODALITY_ARGS[@]}" --json "$OUT/modality.json"
 
 {

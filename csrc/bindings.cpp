@@ -14,6 +14,10 @@
 #ifndef MGCLR_VERSION
 #define MGCLR_VERSION "unknown"
 #endif
+// mgclr._C, or the test-only mgclr._C_emu: the same bindings over the emulation build of the CUDA sources.
+#ifndef MGCLR_MODULE_NAME
+#define MGCLR_MODULE_NAME _C
+#endif
 
 namespace py = pybind11;
 
@@ -25,6 +29,11 @@ py::dict build_info() {
 #if defined(MGCLR_WITH_CUDA)
   info["cuda_compiled"] = true;
   info["cuda_archs"] = MGCLR_CUDA_ARCHS;
+#if defined(MGCLR_CUDA_EMULATION)
+  info["cuda_emulated"] = true;
+#else
+  info["cuda_emulated"] = false;
+#endif
   int runtime = 0;
   cudaRuntimeGetVersion(&runtime);
   info["cuda_runtime_version"] = runtime;
@@ -61,7 +70,7 @@ int cuda_device_count() {
 
 }  // namespace
 
-PYBIND11_MODULE(_C, m) {
+PYBIND11_MODULE(MGCLR_MODULE_NAME, m) {
   m.doc() = "mgclr native kernels (CPU, and CUDA when compiled with it)";
   m.def("build_info", &build_info);
   m.def("cuda_device_count", &cuda_device_count);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from pathlib import Path
@@ -17,6 +18,50 @@ CUDA_REASON = ("needs a CUDA GPU and mgclr built with its CUDA kernels "
                f"(build_info: cuda_compiled={mgclr.build_info()['cuda_compiled']}, "
                f"torch.cuda.is_available()={torch.cuda.is_available()})")
 requires_cuda = pytest.mark.skipif(not mgclr.cuda_available(), reason=CUDA_REASON)
+
+
+class CudaTarget:
+    """Where a CUDA test runs mgclr's CUDA kernels: ``"cuda"`` (a real GPU) or ``"emulated"`` (the same
+    csrc/cuda sources built as C++ against csrc/emu, mgclr._C_emu: CPU tensors inside emulated_cuda())."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.emulated = name == "emulated"
+
+    def to(self, t):
+        return t.clone() if self.emulated else t.cuda()
+
+    def device(self) -> str:
+        return "cpu" if self.emulated else "cuda"
+
+    def running(self):
+        from mgclr._ext import emulated_cuda
+
+        return emulated_cuda() if self.emulated else contextlib.nullcontext()
+
+    def synchronize(self) -> None:
+        if not self.emulated:
+            torch.cuda.synchronize()
+
+
+def _emulation_built() -> bool:
+    from mgclr._ext import emulation_built
+
+    return emulation_built()
+
+
+EMU_REASON = "mgclr._C_emu not built (MGCLR_CUDA_EMULATION=ON pip install . builds the emulated CUDA kernels)"
+# The real GPU variant carries the `cuda` marker (benchmarks/gpu_check.sh runs -m cuda); the emulated one
+# runs everywhere the emulation is built, CI included.
+CUDA_TARGETS = [
+    pytest.param("cuda", marks=[pytest.mark.cuda, requires_cuda], id="cuda"),
+    pytest.param("emulated", marks=pytest.mark.skipif(not _emulation_built(), reason=EMU_REASON), id="emulated"),
+]
+
+
+@pytest.fixture(params=CUDA_TARGETS)
+def cuda_target(request) -> CudaTarget:
+    return CudaTarget(request.param)
 
 
 def data_dir() -> Path:

@@ -32,7 +32,7 @@ from mgclr.ops.infonce import tie_tolerance
 
 pytest.importorskip("mgclr._C", reason="mgclr's extension is not built")
 
-IMPLS = ("reference", "chunked", "fused", "auto")
+IMPLS = ("reference", "chunked", "fused", "attention", "auto")
 DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
 
 
@@ -67,7 +67,7 @@ def test_infonce_nan_in_nan_out(impl, dtype, where):
 # ------------------------------------------------------------------- 2. second-order gradients: never zeros
 
 
-@pytest.mark.parametrize("impl", ["chunked", "fused", "auto"])
+@pytest.mark.parametrize("impl", ["chunked", "fused", "attention", "auto"])
 def test_infonce_double_backward_raises(impl):
     q, k, queue = unit_rows(4, 8, 1, torch.float64), unit_rows(4, 8, 2, torch.float64), unit_rows(20, 8, 3,
                                                                                                   torch.float64)
@@ -234,8 +234,9 @@ def test_ties_rank_alike_in_every_impl(dtype):
     queue[::7] = 0.0
     queue[: 2 * N: 2] = k  # every positive has an exact twin among the negatives, at odd places in the tiles
     ranks = {impl: queue_infonce(q, k, queue, 0.07, impl, return_stats=True, chunk_size=37).rank
-             for impl in ("reference", "chunked", "fused")}
-    assert torch.equal(ranks["reference"], ranks["chunked"]) and torch.equal(ranks["reference"], ranks["fused"])
+             for impl in ("reference", "chunked", "fused", "attention")}
+    for impl in ("chunked", "fused", "attention"):
+        assert torch.equal(ranks["reference"], ranks[impl]), impl
     # The rule, evaluated in float64 on the differences (a twin's difference is exactly 0): a negative
     # outranks the positive by more than the tie tolerance of the arithmetic the impls used.
     compute = torch.float64 if dtype == torch.float64 else torch.float32

@@ -38,7 +38,7 @@ def tolerances(tau):
     return dict(rtol=1e-4, atol=2e-6 / tau), dict(rtol=1e-4, atol=4e-6 / tau**2)
 
 
-@pytest.mark.parametrize("impl", ["fused", "chunked"])
+@pytest.mark.parametrize("impl", ["fused", "chunked", "attention"])
 @pytest.mark.parametrize("tau", TAUS)
 @pytest.mark.parametrize("size", SIZES)
 def test_matches_reference(impl, tau, size):
@@ -74,7 +74,7 @@ def test_stats_accuracy_meaning():
     assert st.top1.item() == 0.0 and st.top5.item() == 1.0
 
 
-@pytest.mark.parametrize("impl", ["fused", "chunked"])
+@pytest.mark.parametrize("impl", ["fused", "chunked", "attention"])
 @pytest.mark.parametrize("tau", (0.05, 1.0))
 def test_gradcheck_float64(impl, tau):
     q, k, queue = make(3, 37, 5, seed=5, dtype=torch.float64)
@@ -88,24 +88,25 @@ def test_float64_matches_reference_tightly():
     q, k, queue = make(9, 150, 20, seed=6, dtype=torch.float64)
     g = torch.randn(9, dtype=torch.float64)
     ref, ref_dq = run("reference", q, k, queue, 0.07, g)
-    for impl in ("fused", "chunked"):
+    for impl in ("fused", "chunked", "attention"):
         out, dq = run(impl, q, k, queue, 0.07, g, chunk_size=64)
         torch.testing.assert_close(out.per_sample, ref.per_sample, rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(dq, ref_dq, rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("impl", ["fused", "attention"])
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_half_inputs_upcast(dtype):
+def test_half_inputs_upcast(dtype, impl):
     q, k, queue = make(8, 100, 32, seed=7, dtype=dtype)
     qq = q.clone().requires_grad_()
-    loss = queue_infonce(qq, k, queue, 0.07, "fused")
+    loss = queue_infonce(qq, k, queue, 0.07, impl)
     loss.backward()
     ref = queue_infonce(q.float(), k.float(), queue.float(), 0.07, "reference")
     assert loss.dtype == torch.float32 and qq.grad.dtype == dtype
     torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("impl", ["fused", "chunked", "reference"])
+@pytest.mark.parametrize("impl", ["fused", "chunked", "reference", "attention"])
 def test_extreme_logits_finite(impl):
     # tau = 0.01 with unit vectors gives |logits| up to 100; scaling the queue up gives far larger ones.
     q, k, queue = make(6, 90, 16, seed=8)
@@ -120,7 +121,7 @@ def test_extreme_logits_finite(impl):
 def test_determinism_bitwise():
     q, k, queue = make(70, 2000, 128, seed=9)
     g = torch.randn(70)
-    for impl in ("fused", "chunked"):
+    for impl in ("fused", "chunked", "attention"):
         a, da = run(impl, q, k, queue, 0.07, g)
         b, db = run(impl, q, k, queue, 0.07, g)
         assert torch.equal(a.per_sample, b.per_sample) and torch.equal(da, db)
@@ -154,11 +155,21 @@ def test_fused_bits_independent_of_thread_count():
 
 def test_auto_picks_the_fast_kernel_of_this_cpu():
     from mgclr import _ext
+    from mgclr.ops import infonce
 
-    q, k, queue = make(4, 10, 8)
     fast = _ext.native().infonce_fused_cpu_fast()
-    expected = "fused" if fast else "chunked"  # the portable fused loop loses to matmul chunks
-    assert torch.equal(queue_infonce(q, k, queue, 0.1), queue_infonce(q, k, queue, 0.1, expected))
+    small = "fused" if fast else "chunked"  # the portable fused loop loses to matmul chunks
+    q, k, queue = make(4, 10, 8)
+    assert torch.equal(queue_infonce(q, k, queue, 0.1), queue_infonce(q, k, queue, 0.1, small))
+    cpu = torch.device("cpu")
+    # The measured crossovers (RESULTS.md): attention from 64 x 1024 for the loss, 128 x 4096 with stats.
+    assert infonce._resolve_impl("auto", cpu, 64, 1024, 128, with_stats=False) == "attention"
+    assert infonce._resolve_impl("auto", cpu, 32, 1024, 128, with_stats=False) == small
+    assert infonce._resolve_impl("auto", cpu, 128, 4096, 128, with_stats=True) == "attention"
+    assert infonce._resolve_impl("auto", cpu, 64, 4096, 128, with_stats=True) == small
+    assert infonce._resolve_impl("auto", cpu, 256, 16384, 128) == "attention"  # MoCo's shape
+    q, k, queue = make(256, 4096, 16)
+    assert torch.equal(queue_infonce(q, k, queue, 0.1), queue_infonce(q, k, queue, 0.1, "attention"))
 
 
 def test_opcheck():
@@ -166,18 +177,21 @@ def test_opcheck():
     q.requires_grad_()
     torch.library.opcheck(torch.ops.mgclr.queue_infonce_fused.default, (q, k, queue, 0.07, False))
     torch.library.opcheck(torch.ops.mgclr.queue_infonce_chunked.default, (q, k, queue, 0.07, 32))
+    for with_rank in (False, True):
+        torch.library.opcheck(torch.ops.mgclr.queue_infonce_attention.default, (q, k, queue, 0.07, with_rank, 32))
     q64, k64, queue64 = make(3, 9, 4, dtype=torch.float64)
     q64.requires_grad_()
     torch.library.opcheck(torch.ops.mgclr.queue_infonce_fused.default, (q64, k64, queue64, 0.5, False))
 
 
-def test_torch_compile_fullgraph_cpu():
+@pytest.mark.parametrize("impl", ["fused", "attention"])
+def test_torch_compile_fullgraph_cpu(impl):
     q, k, queue = make(12, 300, 32, seed=12)
     torch._dynamo.reset()
 
     @torch.compile(fullgraph=True, backend="aot_eager")
     def step(x, kk, qu):
-        st = queue_infonce(x, kk, qu, 0.07, "fused", return_stats=True)
+        st = queue_infonce(x, kk, qu, 0.07, impl, return_stats=True)
         return st.loss * 2.0, st.top1
 
     qq = q.clone().requires_grad_()
@@ -246,39 +260,175 @@ needs_cuda = pytest.mark.skipif(not mgclr.cuda_available(),
                                 reason="no usable GPU, or mgclr built without its CUDA kernels")
 
 
-@pytest.mark.cuda
-@needs_cuda
+def on(target, impl, q, k, queue, tau, g, **kw):
+    """``run`` on a CUDA target (conftest.CUDA_TARGETS): a real GPU, or the emulated CUDA kernels."""
+    with target.running():
+        return run(impl, target.to(q), target.to(k), target.to(queue), tau, target.to(g), **kw)
+
+
+GPU_SIZE = (256, 16384, 128)  # MoCo's own shape: 1 G scalar FMAs, too slow for the emulation
+MANY_SPLITS = (20, 6000, 16)  # 24 K-slices merged by the combine kernel, cheap enough to emulate
+
+
 @pytest.mark.parametrize("impl", ["fused", "chunked"])
-@pytest.mark.parametrize("size", SIZES + ((256, 16384, 128),))
-def test_cuda_matches_cpu(impl, size):
+@pytest.mark.parametrize("size", SIZES + (MANY_SPLITS, GPU_SIZE))
+def test_cuda_matches_cpu(cuda_target, impl, size):
+    if cuda_target.emulated and size == GPU_SIZE:
+        pytest.skip("emulation: MoCo's (256, 16384, 128) runs on a real GPU; MANY_SPLITS covers the split merge")
     N, K, D = size
     q, k, queue = make(N, K, D, seed=21)
     g = torch.randn(N)
     cpu, cpu_dq = run("reference", q, k, queue, 0.07, g)
-    out, dq = run(impl, q.cuda(), k.cuda(), queue.cuda(), 0.07, g.cuda(), chunk_size=50)
+    out, dq = on(cuda_target, impl, q, k, queue, 0.07, g, chunk_size=50)
     loss_tol, dq_tol = tolerances(0.07)
     torch.testing.assert_close(out.per_sample.cpu(), cpu.per_sample, **loss_tol)
     torch.testing.assert_close(dq.cpu(), cpu_dq, **dq_tol)
     assert (out.rank.cpu() != cpu.rank).sum() <= max(1, N // 100)
 
 
-@pytest.mark.cuda
-@needs_cuda
 @pytest.mark.parametrize("tf32", [False, True])
-def test_cuda_fused_deterministic(tf32):
-    q, k, queue = (t.cuda() for t in make(300, 5000, 128, seed=22))
-    g = torch.randn(300, device="cuda")
-    a, da = run("fused", q, k, queue, 0.07, g, tf32=tf32)
-    b, db = run("fused", q, k, queue, 0.07, g, tf32=tf32)
+def test_cuda_fused_deterministic(cuda_target, tf32):
+    q, k, queue = make(300, 5000, 128, seed=22)
+    g = torch.randn(300)
+    a, da = on(cuda_target, "fused", q, k, queue, 0.07, g, tf32=tf32)
+    b, db = on(cuda_target, "fused", q, k, queue, 0.07, g, tf32=tf32)
     assert torch.equal(a.per_sample, b.per_sample) and torch.equal(da, db)
     if tf32:
         ref, ref_dq = run("reference", q, k, queue, 0.07, g)
-        torch.testing.assert_close(a.per_sample, ref.per_sample, rtol=2e-2, atol=2e-2)
+        torch.testing.assert_close(a.per_sample.cpu(), ref.per_sample, rtol=2e-2, atol=2e-2)
+
+
+def test_cuda_float64_gradcheck(cuda_target):
+    q, k, queue = (cuda_target.to(t) for t in make(3, 37, 5, seed=23, dtype=torch.float64))
+    q.requires_grad_()
+    with cuda_target.running():
+        assert torch.autograd.gradcheck(lambda x: queue_infonce(x, k, queue, 0.1, "fused"), (q,))
+
+
+# ----------------------------------------------------------------------- impl="attention" specifics ----
+
+
+def test_attention_uses_the_torch_kernel_here():
+    from mgclr.ops.attention_backend import attention_kernel
+
+    found = attention_kernel(torch.device("cpu"), torch.float32, 64)
+    assert found is not None and found[0] == "aten._scaled_dot_product_flash_attention_for_cpu"
+    assert attention_kernel(torch.device("cpu"), torch.float64, 20) is not None
+
+
+def test_attention_probe_rejects_a_wrong_kernel_and_falls_back(monkeypatch):
+    # A kernel returning log2-sum-exp (a plausible convention change in a private op) must not be used:
+    # the probe rejects it, impl="attention" warns and computes by the chunked path, the numbers stay right.
+    from mgclr.ops import attention_backend, infonce
+
+    def log2_lse(q, queue, scale):
+        out, lse = attention_backend._cpu_flash(q, queue, scale)
+        return out, lse / torch.log(torch.tensor(2.0, dtype=lse.dtype))
+
+    monkeypatch.setattr(attention_backend, "_candidates", lambda *a: [("wrong", log2_lse)])
+    attention_backend._probe.cache_clear()
+    monkeypatch.setattr(infonce, "_warned_no_attention", set())
+    try:
+        q, k, queue = make(9, 80, 24, seed=31)
+        assert attention_backend.attention_kernel(q.device, q.dtype, 24) is None
+        g = torch.randn(9)
+        ref, ref_dq = run("reference", q, k, queue, 0.07, g)
+        with pytest.warns(RuntimeWarning, match=r"impl='attention'.*no attention kernel.*using impl='chunked'"):
+            out, dq = run("attention", q, k, queue, 0.07, g)
+        loss_tol, dq_tol = tolerances(0.07)
+        torch.testing.assert_close(out.per_sample, ref.per_sample, **loss_tol)
+        torch.testing.assert_close(dq, ref_dq, **dq_tol)
+        assert torch.equal(out.rank, ref.rank)
+    finally:
+        attention_backend._probe.cache_clear()
+
+
+def test_attention_without_stats_skips_the_rank_pass(monkeypatch):
+    # The loss alone is one attention pass: the extra pass of logits for the rank runs only for stats.
+    from mgclr.ops import infonce
+
+    calls = []
+    real = infonce._count_above
+    monkeypatch.setattr(infonce, "_count_above", lambda *a: calls.append(1) or real(*a))
+    q, k, queue = make(6, 90, 16, seed=32)
+    loss = queue_infonce(q, k, queue, 0.1, "attention")
+    assert calls == []
+    st = queue_infonce(q, k, queue, 0.1, "attention", return_stats=True)
+    assert calls == [1] and torch.equal(st.loss, loss)
+
+
+# ------------------------------------------------------ where the CUDA fused kernel can launch, auto ----
+
+
+def test_cuda_fused_shared_memory_limits():
+    from mgclr.ops.infonce import cuda_fused_fits, cuda_fused_shared_bytes
+
+    sm80, sm90 = 166912, 232448  # cudaDevAttrMaxSharedMemoryPerBlockOptin of an A100 and an H100/H200
+    assert cuda_fused_fits(315, torch.float64, False, sm80) and not cuda_fused_fits(316, torch.float64, False, sm80)
+    assert cuda_fused_fits(443, torch.float64, False, sm90) and not cuda_fused_fits(444, torch.float64, False, sm90)
+    assert cuda_fused_fits(641, torch.float32, False, sm80) and not cuda_fused_fits(642, torch.float32, False, sm80)
+    # Past 48 KiB the launcher must opt in (cudaFuncSetAttribute): float32 from D = 182, float64 from D = 86.
+    assert cuda_fused_shared_bytes(181, torch.float32) <= 48 * 1024 < cuda_fused_shared_bytes(182, torch.float32)
+    assert cuda_fused_shared_bytes(85, torch.float64) <= 48 * 1024 < cuda_fused_shared_bytes(86, torch.float64)
+    # TF32 pads D to the MMA k-step.
+    assert cuda_fused_shared_bytes(33, torch.float32, tf32=True) == cuda_fused_shared_bytes(40, torch.float32, True)
+
+
+@pytest.mark.parametrize("D, dtype, optin, expected", [
+    (128, torch.float32, 166912, "attention"),   # a dtype PyTorch's attention kernels take
+    (100, torch.float64, 166912, "fused"),
+    (315, torch.float64, 166912, "fused"),
+    (316, torch.float64, 166912, "chunked"),     # finding 2: fused cannot launch there on sm_80
+    (400, torch.float64, 232448, "fused"),
+])
+def test_auto_on_cuda_never_picks_a_kernel_that_cannot_launch(monkeypatch, D, dtype, optin, expected):
+    from mgclr import _ext
+    from mgclr.ops import infonce
+
+    monkeypatch.setattr(_ext, "cuda_compiled", lambda: True)
+    monkeypatch.setattr(infonce, "_cuda_shared_optin", lambda device: optin)
+    assert infonce._resolve_impl("auto", torch.device("cuda", 0), 256, 16384, D, dtype) == expected
+    monkeypatch.setattr(infonce, "_attention_available", lambda device, dtype: False)
+    fallback = infonce._resolve_impl("auto", torch.device("cuda", 0), 256, 16384, D, dtype)
+    assert fallback == ("fused" if infonce.cuda_fused_fits(D, dtype, False, optin) else "chunked")
+
+
+@pytest.mark.parametrize("size, dtype, tf32", [
+    ((33, 200, 256), torch.float32, False),   # > 48 KiB of shared memory: the cudaFuncSetAttribute branch
+    ((33, 200, 384), torch.float32, False),
+    ((17, 150, 100), torch.float64, False),
+    ((33, 200, 33), torch.float32, True),     # TF32 at D not a multiple of 8
+])
+def test_cuda_fused_large_shared_memory_and_tf32_paths(cuda_target, size, dtype, tf32):
+    N, K, D = size
+    q, k, queue = make(N, K, D, seed=24, dtype=dtype)
+    g = torch.randn(N, dtype=dtype)
+    ref, ref_dq = run("reference", q, k, queue, 0.07, g)
+    out, dq = on(cuda_target, "fused", q, k, queue, 0.07, g, tf32=tf32)
+    loss_tol, dq_tol = tolerances(0.07)
+    if tf32:  # inputs rounded to 10 mantissa bits
+        loss_tol, dq_tol = dict(rtol=2e-2, atol=2e-2), dict(rtol=5e-2, atol=5e-2)
+    torch.testing.assert_close(out.per_sample.cpu(), ref.per_sample, **loss_tol)
+    torch.testing.assert_close(dq.cpu(), ref_dq, **dq_tol)
 
 
 @pytest.mark.cuda
 @needs_cuda
-def test_cuda_float64_gradcheck():
-    q, k, queue = make(3, 37, 5, seed=23, dtype=torch.float64, device="cuda")
-    q.requires_grad_()
-    assert torch.autograd.gradcheck(lambda x: queue_infonce(x, k, queue, 0.1, "fused"), (q,))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("size", SIZES + ((256, 16384, 128),))
+def test_cuda_attention_matches_cpu(size, dtype):
+    from mgclr.ops.attention_backend import attention_kernel
+
+    N, K, D = size
+    q, k, queue = make(N, K, D, seed=25, dtype=dtype)
+    g = torch.randn(N)
+    ref, ref_dq = run("reference", q.float(), k.float(), queue.float(), 0.07, g)
+    out, dq = run("attention", q.cuda(), k.cuda(), queue.cuda(), 0.07, g.cuda())
+    assert attention_kernel(torch.device("cuda", torch.cuda.current_device()), dtype, D) is not None, \
+        "no CUDA attention kernel passed the probe: auto would fall back to chunked"
+    loss_tol, dq_tol = tolerances(0.07)
+    if dtype != torch.float32:  # the kernel rounds the probabilities to the half type before P·V
+        loss_tol, dq_tol = dict(rtol=1e-2, atol=1e-2), dict(rtol=5e-2, atol=5e-2)
+    torch.testing.assert_close(out.per_sample.cpu(), ref.per_sample, **loss_tol)
+    torch.testing.assert_close(dq.float().cpu(), ref_dq, **dq_tol)
+    assert (out.rank.cpu() != ref.rank).sum() <= max(1, N // 100)  # GPU and CPU matmuls round differently

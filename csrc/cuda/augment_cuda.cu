@@ -137,14 +137,14 @@ void augment_cuda(const AugmentArgs& args, const Program& prog, CudaLaunch launc
   const int64_t jobs = static_cast<int64_t>(n_views) * s.N;
   if (jobs == 0) return;
   constexpr int kSampleThreads = 64, kApplyThreads = 256;
-  sample_kernel<<<blocks_for(jobs, kSampleThreads), kSampleThreads, 0, stream>>>(
+  MGCLR_LAUNCH(sample_kernel, blocks_for(jobs, kSampleThreads), kSampleThreads, 0, stream,
       args.lengths, s, prog, n_views, args.seed, args.offset, args.replay, recs, args.out_lengths);
   MGCLR_CUDA_CHECK(cudaGetLastError());
   bool perturbs = false;
   for (int j = 0; j < prog.n_ops; ++j) perturbs = perturbs || prog.ops[j].code == COORDINATE_PERTURBATION;
   if (perturbs && !args.replay) {
-    lambda_kernel<<<static_cast<unsigned>(jobs), kLambdaThreads, 0, stream>>>(args.x, s, prog, n_views, args.seed,
-                                                                              args.offset, recs);
+    MGCLR_LAUNCH(lambda_kernel, static_cast<unsigned>(jobs), kLambdaThreads, 0, stream, args.x, s, prog, n_views,
+                 args.seed, args.offset, recs);
     MGCLR_CUDA_CHECK(cudaGetLastError());
   }
   const bool blur = prog.blur_op >= 0;
@@ -152,7 +152,7 @@ void augment_cuda(const AugmentArgs& args, const Program& prog, CudaLaunch launc
   float* target = blur ? args.scratch : args.out;
   const int64_t points = jobs * prog.t_out * s.V * s.M;
   if (points == 0) return;  // V or M of 0 through the raw op: nothing to write
-  apply_kernel<<<blocks_for(points, kApplyThreads), kApplyThreads, 0, stream>>>(
+  MGCLR_LAUNCH(apply_kernel, blocks_for(points, kApplyThreads), kApplyThreads, 0, stream,
       args.x, s, prog, n_views, args.seed, args.offset, recs, args.out_lengths, target);
   MGCLR_CUDA_CHECK(cudaGetLastError());
   if (!blur) return;
@@ -160,8 +160,8 @@ void augment_cuda(const AugmentArgs& args, const Program& prog, CudaLaunch launc
   MGCLR_CUDA_CHECK(cudaMemcpyAsync(args.out, args.scratch, sizeof(float) * jobs * s.C * prog.t_out * s.V * s.M,
                                    cudaMemcpyDeviceToDevice, stream));
   const int64_t lines = jobs * prog.coord_channels * s.V * s.M;
-  blur_kernel<<<blocks_for(lines, kApplyThreads), kApplyThreads, 0, stream>>>(args.scratch, s, prog, n_views, recs,
-                                                                             args.out_lengths, args.out);
+  MGCLR_LAUNCH(blur_kernel, blocks_for(lines, kApplyThreads), kApplyThreads, 0, stream, args.scratch, s, prog,
+               n_views, recs, args.out_lengths, args.out);
   MGCLR_CUDA_CHECK(cudaGetLastError());
 }
 

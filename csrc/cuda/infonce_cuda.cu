@@ -56,7 +56,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
                                                                  const T* __restrict__ queue, int64_t N, int64_t K,
                                                                  int D, T inv_tau, T tie, int64_t slice, T* ws_m,
                                                                  T* ws_l, T* ws_acc, int64_t* ws_cnt) {
-  extern __shared__ __align__(128) unsigned char smem_raw[];  // wmma needs 32-byte aligned tiles
+  MGCLR_DYNAMIC_SHARED(unsigned char, smem_raw, 128);  // wmma needs 32-byte aligned tiles
   const int ld = tile_ld(D, TF32);
   const int dpad = TF32 ? ((D + 7) / 8) * 8 : D;
   T* sq = reinterpret_cast<T*>(smem_raw);  // kBM x ld
@@ -97,7 +97,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
     __syncthreads();
 
     bool scaled = true;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800) || defined(MGCLR_CUDA_EMULATION)
     if constexpr (TF32) {
       using namespace nvcuda;
       scaled = false;
@@ -296,10 +296,10 @@ void launch_fused(const infonce::InfonceArgs<T>& a, cudaStream_t stream, int dev
   const int64_t S = a.splits;
   const int64_t slice = (a.K + S - 1) / S;
   dim3 grid(static_cast<unsigned>((a.N + kBM - 1) / kBM), static_cast<unsigned>(S));
-  kernel<<<grid, kThreads, smem, stream>>>(a.q, a.k, a.queue, a.N, a.K, D, a.inv_tau, a.tie_tolerance, slice,
-                                           a.ws_m, a.ws_l, a.ws_acc, a.ws_count);
+  MGCLR_LAUNCH(kernel, grid, kThreads, smem, stream, a.q, a.k, a.queue, a.N, a.K, D, a.inv_tau, a.tie_tolerance,
+               slice, a.ws_m, a.ws_l, a.ws_acc, a.ws_count);
   check_launch("infonce fused_partial_kernel");
-  fused_combine_kernel<T><<<static_cast<unsigned>(a.N), 128, 0, stream>>>(
+  MGCLR_LAUNCH(fused_combine_kernel<T>, static_cast<unsigned>(a.N), 128, 0, stream,
       a.q, a.k, a.N, D, a.inv_tau, static_cast<int>(S), a.ws_m, a.ws_l, a.ws_acc, a.ws_count, a.loss, a.lse,
       a.rank, a.dq);
   check_launch("infonce fused_combine_kernel");
@@ -328,8 +328,8 @@ void infonce_online_update_cuda(const infonce::OnlineUpdateArgs<T>& a, CudaLaunc
   NvtxRange range("mgclr::infonce_online_update_cuda");
   DeviceGuard guard(launch.device);
   auto stream = reinterpret_cast<cudaStream_t>(launch.stream);
-  online_update_kernel<T><<<static_cast<unsigned>(a.N), kThreads, 0, stream>>>(a.scores, a.C, a.ld, a.s0, a.m, a.l,
-                                                                               a.rank, a.scale, a.tie_tolerance);
+  MGCLR_LAUNCH(online_update_kernel<T>, static_cast<unsigned>(a.N), kThreads, 0, stream, a.scores, a.C, a.ld, a.s0,
+               a.m, a.l, a.rank, a.scale, a.tie_tolerance);
   check_launch("infonce online_update_kernel");
 }
 

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-from .._ext import cuda_compiled, native
+from .._ext import cuda_kernels_for, native
 from .._seeding import MAX_OFFSET, MAX_SEED, resolve_seed
 from .._validation import check_finite_tensor, check_number, check_same_device, check_tensor
 from ..profiling import range as nvtx_range
@@ -251,13 +251,10 @@ def _launch(x, lengths, prog_i, prog_f, n_views, seed, offset, records, out):
     lengths_ptr = lengths.data_ptr() if lengths is not None else 0
     args = (x.data_ptr(), lengths_ptr, [N, C, T, V, M], prog_i, prog_f, n_views, seed, offset, replay,
             recs.data_ptr(), out_lengths.data_ptr(), out.data_ptr())
-    if x.device.type == "cuda":
-        if not cuda_compiled():
-            raise RuntimeError("x is a CUDA tensor but mgclr was built without its CUDA kernels: rebuild with "
-                               "nvcc on PATH (pip install --no-build-isolation .), or move x to the CPU")
+    cuda = cuda_kernels_for(x)  # the real kernels for a CUDA x; the emulated ones under emulated_cuda()
+    if cuda is not None:
         scratch = torch.empty_like(out) if _program_blurs(prog_i) else None
-        stream = torch.cuda.current_stream(x.device).cuda_stream
-        ext.augment_cuda(*args, scratch.data_ptr() if scratch is not None else 0, stream, x.device.index)
+        cuda.module.augment_cuda(*args, scratch.data_ptr() if scratch is not None else 0, cuda.stream, cuda.device)
     elif x.device.type == "cpu":
         ext.augment_cpu(*args)
     else:

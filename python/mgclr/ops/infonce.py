@@ -13,17 +13,30 @@ Implementations (``impl=``):
   and dq, which is stored for backward (backward only scales it by the incoming gradient); memory O(N·D).
   CPU: OpenMP, AVX-512 when the CPU has it. CUDA: tiles split over K with a fixed-order combine (same bits
   every run), fp32 accumulation; ``tf32=True`` computes the logits on TF32 tensor cores.
-* ``"auto"`` (default): ``"fused"`` on CUDA (``"chunked"`` past D = 384) and on CPUs where the fused kernel
-  has its vectorised path (AVX-512F), ``"chunked"`` on other CPUs (there the portable fused loop, with a libm
-  ``exp`` per logit, is slower than the matmul chunks: see benchmarks/RESULTS.md), ``"reference"`` without
-  the extension.
+* ``"attention"``: PyTorch's attention kernels (:mod:`mgclr.ops.attention_backend`). The forward and dq
+  are one attention pass over the queue: with ``(O, LSE_Q)`` the output and log-sum-exp of queries ``q``
+  (scale 1/τ) over keys = values = the queue, and ``d = LSE_Q − l0``, ``ℓ = softplus(d)`` and
+  ``dq = sigmoid(d)·(O − k)/τ`` (``sigmoid(d)`` is the queue's share of the softmax, 1 − p0, without the
+  cancellation of ``p0 − 1``). Memory O(N·D); no N × K tensor. The rank of the positive (for
+  ``return_stats``) is one more pass of chunked logits, run only when stats are asked for. CPU: the flash
+  kernel (float32 / float64; half types in float32 like every impl). CUDA: FlashAttention-2 for
+  bfloat16/float16 (kept in their dtype: tensor cores, fp32 LSE; the loss in fp32), the memory-efficient
+  kernel for float32; no float64. Each entry point is a private aten op, checked once per (device, dtype,
+  D) against an explicit computation; where none passes (or this torch lacks it) the call warns once and
+  computes by ``"chunked"``.
+* ``"auto"`` (default): by measured crossovers (benchmarks/RESULTS.md, "Queue InfoNCE"). CUDA:
+  ``"attention"`` (no mgclr CUDA kernel has run on a GPU yet; PyTorch's are run daily by millions), for
+  float64 ``"fused"`` where its shared memory fits the device (:func:`cuda_fused_fits`), else
+  ``"chunked"``. CPU: ``"attention"`` from N·K = 65536 (loss alone) / 524288 (with ``return_stats``), below
+  that ``"fused"`` where it has its AVX-512 path, else ``"chunked"`` (``CPU_ATTENTION_MIN_NK_*``).
+  ``"reference"`` without the extension (CPU: ``"attention"`` when torch has it).
 
-Because chunked and fused compute dq in the forward, an in-place ``enqueue`` after the forward does not
+Because chunked, fused and attention compute dq in the forward, an in-place ``enqueue`` after the forward does not
 change the backward; the reference snapshots the queue for the same reason.
 
 Dtypes: float32 and float64 run in their own precision (float64 makes ``gradcheck`` meaningful);
 bfloat16/float16 inputs are upcast to float32 (fp32 accumulation), the loss is returned in float32 and the
-gradient reaches ``q`` in its own dtype through the cast.
+gradient reaches ``q`` in its own dtype through the cast (``"attention"`` on CUDA: see above).
 
 One rule for every implementation and dtype:
 
@@ -34,7 +47,7 @@ One rule for every implementation and dtype:
   in exact arithmetic may differ by rounding. A negative outranks the positive only when its logit is
   above by more than :func:`tie_tolerance` (the worst rounding of two D-term dot products of unit vectors),
   so every implementation reports the same rank wherever the difference is not within rounding.
-* **First-order gradients.** ``chunked`` and ``fused`` store dq in the forward and have no second
+* **First-order gradients.** ``chunked``, ``fused`` and ``attention`` store dq in the forward and have no second
   derivative: a backward with ``create_graph=True`` through them raises (use ``impl="reference"``).
 """
 
@@ -42,7 +55,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import NamedTuple, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 
@@ -50,7 +63,7 @@ from .. import _ext
 from .._validation import FLOAT32_MAX, check_finite_tensor, check_number, check_same_device, check_tensor
 from .reference import queue_infonce_reference
 
-IMPLS = ("auto", "reference", "chunked", "fused")
+IMPLS = ("auto", "reference", "chunked", "fused", "attention")
 _SUPPORTED = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
 
 
@@ -73,21 +86,17 @@ class QueueInfoNCEStats(NamedTuple):
 # ------------------------------------------------------------------------------------- kernels ----
 
 
-def _cuda_args(t: torch.Tensor) -> Tuple[int, int]:
-    return torch.cuda.current_stream(t.device).cuda_stream, t.device.index
+def _cuda_kernels(t: torch.Tensor, impl: str) -> Optional[_ext.CudaKernels]:
+    """The CUDA kernels for t (real for a CUDA tensor, emulated inside mgclr._ext.emulated_cuda()), or None."""
+    try:
+        return _ext.cuda_kernels_for(t)
+    except RuntimeError as exc:
+        raise RuntimeError(f"queue_infonce(impl={impl!r}): {exc}; or use impl='reference'") from None
 
 
-def _require_cuda_kernels(impl: str) -> None:
-    if not _ext.cuda_compiled():
-        raise RuntimeError(
-            f"queue_infonce(impl={impl!r}): got CUDA tensors but mgclr was built without its CUDA kernels; "
-            "rebuild with nvcc on PATH (MGCLR_CUDA=ON pip install .) or use impl='reference'")
-
-
-def _cuda_splits(N: int, K: int, device: torch.device) -> int:
+def _cuda_splits(N: int, K: int, sms: int) -> int:
     # Enough (row block, K slice) pairs to fill the GPU twice; a function of the shapes and the device
     # only, so a given problem always combines the same partials in the same order.
-    sms = torch.cuda.get_device_properties(device).multi_processor_count
     row_blocks = -(-N // 16)
     return int(max(1, min(64, -(-K // 256), -(-2 * sms // row_blocks))))
 
@@ -109,25 +118,24 @@ def _fused_forward(q, k, queue, temperature: float, tf32: bool):
     N, D = q.shape
     K = queue.shape[0]
     dbl = q.dtype == torch.float64
-    tie = tie_tolerance(D, temperature, q.dtype, bool(tf32) and q.is_cuda and not dbl)
+    cuda = _cuda_kernels(q, "fused")
+    tie = tie_tolerance(D, temperature, q.dtype, bool(tf32) and cuda is not None and not dbl)
     loss = q.new_empty((N,))
     lse = q.new_empty((N,))
     rank = torch.empty((N,), dtype=torch.int64, device=q.device)
     dq = q.new_empty((N, D))
-    C = _ext.native()
-    if q.is_cuda:
-        _require_cuda_kernels("fused")
-        S = _cuda_splits(N, K, q.device)
+    if cuda is not None:
+        S = _cuda_splits(N, K, _ext.cuda_sm_count(cuda, q.device))
         ws_m = q.new_empty((S, N))
         ws_l = q.new_empty((S, N))
         ws_acc = q.new_empty((S, N, D))
         ws_cnt = torch.empty((S, N), dtype=torch.int64, device=q.device)
-        stream, dev = _cuda_args(q)  # the launcher holds a device guard for the call
+        C, stream, dev = cuda.module, cuda.stream, cuda.device  # the launcher holds a device guard for the call
         C.infonce_fused_cuda(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature), tie,
                              loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), ws_m.data_ptr(),
                              ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl, bool(tf32), stream, dev)
     else:
-        C.infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature), tie,
+        _ext.native().infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature), tie,
                             loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), dbl)
     return loss, rank, dq
 
@@ -138,10 +146,10 @@ def _chunked_forward(q, k, queue, temperature: float, chunk_size: int):
     K = queue.shape[0]
     dbl = q.dtype == torch.float64
     tie = tie_tolerance(D, temperature, q.dtype)
-    C = _ext.native()
-    if q.is_cuda:
-        _require_cuda_kernels("chunked")
-        stream, dev = _cuda_args(q)
+    cuda = _cuda_kernels(q, "chunked")
+    C = cuda.module if cuda is not None else _ext.native()
+    if cuda is not None:
+        stream, dev = cuda.stream, cuda.device
 
         def update(s, n_cols, s0, m, l, rank, scale):
             C.infonce_online_update_cuda(s.data_ptr(), N, n_cols, n_cols, s0.data_ptr(), m.data_ptr(), l.data_ptr(),
@@ -172,6 +180,70 @@ def _chunked_forward(q, k, queue, temperature: float, chunk_size: int):
     loss = m + torch.log(l) - s0
     dq = (acc / l.unsqueeze(1) - k) * inv_tau
     return loss, rank, dq
+
+
+def _count_above(qs: torch.Tensor, queue: torch.Tensor, threshold: torch.Tensor, chunk_size: int) -> torch.Tensor:
+    """rank_i = #{j : qs_i·queue_j > threshold_i}, over chunks of queue rows (memory O(N·chunk_size)); the
+    logits are the same fp32/fp64 matmul the chunked path folds, so the ranks agree with it. The comparison
+    is written in place as 1.0 / 0.0 and summed in the float dtype (4x faster than summing a bool tensor,
+    which torch widens to int64): exact while a chunk has at most 2^24 columns."""
+    N = qs.shape[0]
+    rank = torch.zeros((N,), dtype=torch.int64, device=qs.device)
+    chunk = min(chunk_size, queue.shape[0], 1 << 24)
+    buf = qs.new_empty((N * chunk,))
+    thr = threshold.unsqueeze(1)
+    for c0 in range(0, queue.shape[0], chunk):
+        part = queue[c0:c0 + chunk]
+        s = buf[: N * part.shape[0]].view(N, part.shape[0])
+        torch.mm(qs, part.t(), out=s)
+        rank += s.gt_(thr).sum(dim=1).to(torch.int64)
+    return rank
+
+
+_warned_no_attention = set()
+
+
+def _attention_forward(q, k, queue, temperature: float, with_rank: bool, chunk_size: int):
+    """Loss and dq from one attention pass over the queue (module docstring, "attention"); the rank only
+    when asked (one more pass of logits). Falls back to the chunked path, with one warning per (device,
+    dtype, D), where this torch has no attention kernel that passes the probe."""
+    from .attention_backend import attention_kernel
+
+    N, D = q.shape
+    # CUDA half types stay in their dtype (tensor cores; fp32 accumulation and LSE); CPU computes them in
+    # float32 like every other impl (no speed to gain without AMX).
+    compute = q.dtype if (q.is_cuda and q.dtype in (torch.bfloat16, torch.float16)) else (
+        torch.float64 if q.dtype == torch.float64 else torch.float32)
+    found = attention_kernel(q.device, compute, D)
+    q32 = q.float() if q.dtype in (torch.bfloat16, torch.float16) else q
+    k32 = k.float() if k.dtype in (torch.bfloat16, torch.float16) else k
+    queue32 = queue.float() if queue.dtype in (torch.bfloat16, torch.float16) else queue
+    if found is None:
+        key = (str(q.device), compute, D)
+        if key not in _warned_no_attention:
+            _warned_no_attention.add(key)
+            import warnings
+
+            warnings.warn(f"queue_infonce(impl='attention'): this torch ({torch.__version__}) has no attention kernel "
+                          f"with log-sum-exp that passes mgclr's check for {compute} on {q.device.type} at D={D}; "
+                          "using impl='chunked' instead", RuntimeWarning, stacklevel=3)
+        loss, rank, dq = _chunked_forward(q32, k32, queue32, temperature, chunk_size)
+        return loss, rank, dq.to(q.dtype)
+    _, kernel = found
+    q32, k32, queue32 = q32.contiguous(), k32.contiguous(), queue32.contiguous()
+    inv_tau = 1.0 / temperature
+    out, lse_queue = kernel(q.to(compute).contiguous(), queue.to(compute).contiguous(), inv_tau)
+    l0 = (q32 * k32).sum(dim=1) * inv_tau          # the positive's logit, always in fp32/fp64
+    d = lse_queue.to(l0.dtype) - l0               # log(sum over the queue / exp(l0))
+    loss = torch.nn.functional.softplus(d, threshold=20.0)   # L - l0 = log(1 + e^d)
+    w = torch.sigmoid(d)                          # the queue's share of the softmax, 1 - p0, without cancelling
+    dq = (out.to(l0.dtype) - k32) * (w * inv_tau).unsqueeze(1)
+    if with_rank:
+        tie = tie_tolerance(D, temperature, q32.dtype)
+        rank = _count_above(q32 * inv_tau, queue32, (q32 * inv_tau * k32).sum(dim=1) + tie, chunk_size)
+    else:
+        rank = torch.full((N,), -1, dtype=torch.int64, device=q.device)  # never read (queue_infonce)
+    return loss, rank, dq.to(q.dtype)
 
 
 # ------------------------------------------------------------------------- torch.library ops ----
@@ -205,12 +277,30 @@ def _backward(ctx, grad_loss, grad_rank, grad_dq):
     # ever consumed here), so only the loss gradient flows.
     if torch.is_grad_enabled():  # backward(create_graph=True): a derivative of this gradient is wanted
         raise RuntimeError(
-            "queue_infonce: impl='fused' and impl='chunked' compute the gradient in the forward and have no second "
-            "derivative, so a backward with create_graph=True through them would differentiate the rest of the "
+            "queue_infonce: impl='fused', 'chunked' and 'attention' compute the gradient in the forward and have no "
+            "second derivative, so a backward with create_graph=True through them would differentiate the rest of the "
             "graph only; use impl='reference' for second-order gradients")
     (dq,) = ctx.saved_tensors
     return grad_loss.unsqueeze(1) * dq, None, None, None, None
 
+
+@torch.library.custom_op("mgclr::queue_infonce_attention", mutates_args=())
+def _attention_op(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float, with_rank: bool,
+                  chunk_size: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(per_sample_loss (N,), rank (N,) int64 — -1 unless with_rank, dq (N, D)) from PyTorch's attention
+    kernels (mgclr.ops.attention_backend)."""
+    return _attention_forward(q, k, queue, temperature, with_rank, chunk_size)
+
+
+def _fake_attention(q, k, queue, temperature, with_rank, chunk_size):
+    N, D = q.shape
+    loss_dtype = torch.float32 if q.dtype in (torch.bfloat16, torch.float16) else q.dtype
+    return q.new_empty((N,), dtype=loss_dtype), q.new_empty((N,), dtype=torch.int64), q.new_empty((N, D))
+
+
+_attention_op.register_fake(_fake_attention)
+_attention_op.register_autograd(lambda ctx, gl, gr, gd: _backward(ctx, gl, gr, gd) + (None,),
+                                setup_context=_setup_context)
 
 for _op in (_fused_op, _chunked_op):
     _op.register_fake(_fake)
@@ -220,23 +310,71 @@ for _op in (_fused_op, _chunked_op):
 # ------------------------------------------------------------------------------ public entry ----
 
 
-# The CUDA fused kernel keeps (2*16 + 32) rows of D values in shared memory per block: past this D (float32:
-# about 900, float64: about 445 on sm_80/sm_90) it cannot launch, and "auto" takes the chunked path.
-_CUDA_FUSED_MAX_D = 384
+def cuda_fused_shared_bytes(D: int, dtype: torch.dtype, tf32: bool = False) -> int:
+    """Shared memory per block the CUDA fused kernel needs at width D: the dynamic tiles (2·16 query/key
+    rows and 32 queue rows of ``ld`` values, plus the 16 × 32 logit tile) and the static per-row state
+    (4 arrays of 16 values and 16 int64 counts). Mirrors ``launch_fused`` in csrc/cuda/infonce_cuda.cu."""
+    size = 8 if dtype == torch.float64 else 4
+    use_tf32 = bool(tf32) and dtype != torch.float64
+    ld = ((D + 7) // 8) * 8 + 4 if use_tf32 else D + 1
+    return size * ((2 * 16 + 32) * ld + 16 * 32) + size * 4 * 16 + 8 * 16
 
 
-def _resolve_impl(impl: str, device: torch.device, D: int = 0) -> str:
+def cuda_fused_fits(D: int, dtype: torch.dtype, tf32: bool, shared_optin_bytes: int) -> bool:
+    """Whether the CUDA fused kernel can launch at width D on a device allowing ``shared_optin_bytes`` of
+    shared memory per block (sm_80: 166912, sm_90: 232448): float64 stops at D = 315 on an A100."""
+    return cuda_fused_shared_bytes(D, dtype, tf32) <= shared_optin_bytes
+
+
+def _cuda_shared_optin(device: torch.device) -> int:
+    props = torch.cuda.get_device_properties(device)
+    return int(getattr(props, "shared_memory_per_block_optin", 48 * 1024))
+
+
+def _attention_available(device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether this torch has the attention entry point for this device and dtype (the op's numbers are
+    checked once at first use, inside the op; see mgclr.ops.attention_backend)."""
+    if device.type == "cpu":
+        return hasattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu")
+    if device.type == "cuda":
+        return dtype != torch.float64 and hasattr(torch.ops.aten, "_scaled_dot_product_efficient_attention")
+    return False
+
+
+# CPU crossovers in N·K (D = 128), measured by benchmarks/bench_infonce.py and its small-size table
+# (benchmarks/RESULTS.md, "Queue InfoNCE: the attention path"): the attention pass beats mgclr's kernels
+# from N·K = 64·1024 for the loss alone (0.93x at 64 x 1024, 0.5x from 256 x 4096), and from 128·4096 when
+# the rank is wanted too (return_stats: one more pass of logits; 0.97x there, 0.81-0.90x at MoCo's sizes).
+# Below, the per-call overhead of the extra torch ops loses to mgclr's single kernel call.
+CPU_ATTENTION_MIN_NK_LOSS = 64 * 1024
+CPU_ATTENTION_MIN_NK_STATS = 128 * 4096
+
+
+def _resolve_impl(impl: str, device: torch.device, N: int = 1, K: int = 1, D: int = 0,
+                  dtype: torch.dtype = torch.float32, with_stats: bool = True, tf32: bool = False) -> str:
     if impl != "auto":
         return impl
-    if _ext._C is None or (device.type == "cuda" and not _ext.cuda_compiled()):
-        return "reference"
     if device.type not in ("cpu", "cuda"):
         return "reference"
-    if device.type == "cuda" and D > _CUDA_FUSED_MAX_D:
-        return "chunked"
-    if device.type == "cpu" and not _fused_cpu_is_fast():
-        return "chunked"
-    return "fused"
+    if device.type == "cuda":
+        # No mgclr CUDA kernel has run on a GPU yet: PyTorch's attention kernels (run by millions daily)
+        # until a GPU measurement says otherwise; float64 has none, so mgclr's kernels where they launch.
+        if _attention_available(device, dtype):
+            return "attention"
+        if _ext._C is None or not _ext.cuda_compiled():
+            return "reference"
+        return "fused" if cuda_fused_fits(D, dtype, tf32, _cuda_shared_optin(device)) else "chunked"
+    return _resolve_cpu(N * K, with_stats)
+
+
+def _resolve_cpu(nk: int, with_stats: bool) -> str:
+    attention = _attention_available(torch.device("cpu"), torch.float32)
+    if _ext._C is None:
+        return "attention" if attention else "reference"
+    if attention and nk >= (CPU_ATTENTION_MIN_NK_STATS if with_stats else CPU_ATTENTION_MIN_NK_LOSS):
+        return "attention"
+    # The portable fused loop (no AVX-512F: a libm exp per logit) loses to the matmul chunks.
+    return "fused" if _fused_cpu_is_fast() else "chunked"
 
 
 @functools.cache
@@ -292,11 +430,12 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
         k: ``(N, D)`` L2-normalised positive keys (detached).
         queue: ``(K, D)`` negatives, K >= 1, row-major (detached; snapshot taken at call time).
         temperature: τ > 0, a Python number.
-        impl: ``"auto"``, ``"reference"``, ``"chunked"`` or ``"fused"`` (see the module docstring).
+        impl: ``"auto"``, ``"reference"``, ``"chunked"``, ``"fused"`` or ``"attention"`` (see the module
+            docstring).
         return_stats: return a :class:`QueueInfoNCEStats` (loss, per-sample loss, top-1/top-5 accuracy of
             the positive, rank) instead of the scalar loss.
         check_finite: also reject NaN/inf inputs (one device-to-host sync per tensor).
-        chunk_size: queue rows per matmul for ``impl="chunked"``.
+        chunk_size: queue rows per matmul for ``impl="chunked"`` (and the rank pass of ``"attention"``).
         tf32: CUDA fused with float32 data only (ignored otherwise): logits on TF32 tensor cores
             (fp32 accumulation; the positive stays an fp32 dot; ties are judged at TF32's rounding).
 
@@ -307,10 +446,11 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
         TypeError / ValueError naming the argument on a bad shape, dtype, device or temperature.
     """
     _validate(q, k, queue, temperature, impl, check_finite, chunk_size)
-    impl = _resolve_impl(impl, q.device, q.shape[1])
+    impl = _resolve_impl(impl, q.device, q.shape[0], queue.shape[0], q.shape[1], q.dtype, bool(return_stats),
+                         bool(tf32))
     k = k.detach()
     queue = queue.detach()
-    if q.dtype in (torch.bfloat16, torch.float16):
+    if q.dtype in (torch.bfloat16, torch.float16) and not (impl == "attention" and q.is_cuda):
         q, k, queue = q.float(), k.float(), queue.float()
     temperature = float(temperature)
     if impl == "reference":
@@ -318,6 +458,8 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
                                                    tie_tolerance=tie_tolerance(q.shape[1], temperature, q.dtype))
     elif impl == "fused":
         per_sample, rank, _ = _fused_op(q, k, queue, temperature, bool(tf32))
+    elif impl == "attention":
+        per_sample, rank, _ = _attention_op(q, k, queue, temperature, bool(return_stats), int(chunk_size))
     else:
         per_sample, rank, _ = _chunked_op(q, k, queue, temperature, int(chunk_size))
     loss = per_sample.mean()

@@ -166,7 +166,7 @@ class ModelConfig:
     cross_stream: List[CrossStreamConfig] = field(default_factory=list)
     infonce_impl: str = "auto"
 
-    CHOICES = {"infonce_impl": ("auto", "reference", "chunked", "fused")}
+    CHOICES = {"infonce_impl": ("auto", "reference", "chunked", "fused", "attention")}
 
 
 @dataclass
