@@ -1,6 +1,8 @@
 """Queue InfoNCE benchmark: reference vs chunked vs fused vs attention, forward + backward, in one run.
 
-Sizes: N in {256, 1024}, K in {16384, 65536}, D = 128, tau = 0.07 (``--quick``: N=256, K=16384 only).
+Sizes: N in {256, 1024}, K in {16384, 65536}, D = 128, tau = 0.07 (``--quick``: N=256, K=16384 only;
+``--small``: the sizes around auto's CPU crossovers, N x K from 32 x 512 to 256 x 4096, time only, as the
+minimum of ``--repeats`` (default 15) calls, since a call there is well under a millisecond).
 
 What is measured, and how:
 
@@ -43,6 +45,7 @@ from mgclr._files import write_json_atomic
 
 IMPLS = ("reference", "chunked", "fused", "attention")
 MODES = ("loss", "stats")
+SMALL_SIZES = [(32, 512), (64, 1024), (64, 4096), (128, 4096), (128, 16384), (256, 4096)]
 D, TAU = 128, 0.07
 
 
@@ -98,14 +101,14 @@ def cpu_peak(impl: str, mode: str, N: int, K: int) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
-def time_cpu(impl: str, mode: str, q, k, queue, repeats: int) -> float:
+def time_cpu(impl: str, mode: str, q, k, queue, repeats: int, reduce=statistics.median) -> float:
     step(impl, q, k, queue, mode)
     ts = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         step(impl, q, k, queue, mode)
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return reduce(ts)
 
 
 def time_and_peak_cuda(impl: str, mode: str, q, k, queue, repeats: int):
@@ -147,8 +150,10 @@ def machine(device: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=None, help="timed calls per point (default 5; 15 with --small)")
     ap.add_argument("--quick", action="store_true", help="only N=256, K=16384, 2 repeats")
+    ap.add_argument("--small", action="store_true",
+                    help="the sizes around auto's CPU crossovers; time only (minimum of --repeats, default 15)")
     ap.add_argument("--json", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out",
                                                    "infonce.json"))
     ap.add_argument("--impls", default=",".join(IMPLS), help="comma-separated subset of " + ",".join(IMPLS))
@@ -159,8 +164,13 @@ def main() -> None:
         cpu_peak_child(impl, mode, int(N), int(K))
         return
 
-    sizes = [(256, 16384)] if args.quick else [(256, 16384), (256, 65536), (1024, 16384), (1024, 65536)]
-    repeats = 2 if args.quick else args.repeats
+    if args.small:
+        sizes = SMALL_SIZES
+    elif args.quick:
+        sizes = [(256, 16384)]
+    else:
+        sizes = [(256, 16384), (256, 65536), (1024, 16384), (1024, 65536)]
+    repeats = args.repeats or (2 if args.quick else 15 if args.small else 5)
     impls = [i for i in args.impls.split(",") if i]
     unknown = sorted(set(impls) - set(IMPLS))
     if unknown or "reference" not in impls:
@@ -172,6 +182,8 @@ def main() -> None:
             for impl in impls:
                 if args.device == "cuda":
                     t, peak = time_and_peak_cuda(impl, mode, q, k, queue, repeats)
+                elif args.small:
+                    t, peak = time_cpu(impl, mode, q, k, queue, repeats, reduce=min), 0
                 else:
                     t = time_cpu(impl, mode, q, k, queue, repeats)
                     peak = cpu_peak(impl, mode, N, K)

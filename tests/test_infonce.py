@@ -364,22 +364,24 @@ def test_cuda_fused_shared_memory_limits():
     from mgclr.ops.infonce import cuda_fused_fits, cuda_fused_shared_bytes
 
     sm80, sm90 = 166912, 232448  # cudaDevAttrMaxSharedMemoryPerBlockOptin of an A100 and an H100/H200
-    assert cuda_fused_fits(315, torch.float64, False, sm80) and not cuda_fused_fits(316, torch.float64, False, sm80)
-    assert cuda_fused_fits(443, torch.float64, False, sm90) and not cuda_fused_fits(444, torch.float64, False, sm90)
-    assert cuda_fused_fits(641, torch.float32, False, sm80) and not cuda_fused_fits(642, torch.float32, False, sm80)
-    # Past 48 KiB the launcher must opt in (cudaFuncSetAttribute): float32 from D = 182, float64 from D = 86.
-    assert cuda_fused_shared_bytes(181, torch.float32) <= 48 * 1024 < cuda_fused_shared_bytes(182, torch.float32)
-    assert cuda_fused_shared_bytes(85, torch.float64) <= 48 * 1024 < cuda_fused_shared_bytes(86, torch.float64)
-    # TF32 pads D to the MMA k-step.
-    assert cuda_fused_shared_bytes(33, torch.float32, tf32=True) == cuda_fused_shared_bytes(40, torch.float32, True)
+    assert cuda_fused_fits(210, torch.float64, False, sm80) and not cuda_fused_fits(211, torch.float64, False, sm80)
+    assert cuda_fused_fits(295, torch.float64, False, sm90) and not cuda_fused_fits(296, torch.float64, False, sm90)
+    assert cuda_fused_fits(427, torch.float32, False, sm80) and not cuda_fused_fits(428, torch.float32, False, sm80)
+    # Past 48 KiB the launcher must opt in (cudaFuncSetAttribute): float32 from D = 121 (MoCo's D = 128 is
+    # past it), float64 from D = 57.
+    assert cuda_fused_shared_bytes(120, torch.float32) <= 48 * 1024 < cuda_fused_shared_bytes(121, torch.float32)
+    assert cuda_fused_shared_bytes(56, torch.float64) <= 48 * 1024 < cuda_fused_shared_bytes(57, torch.float64)
+    # TF32 pads D to the accumulate's 16-column MMA tiles.
+    assert cuda_fused_shared_bytes(33, torch.float32, tf32=True) == cuda_fused_shared_bytes(48, torch.float32, True)
 
 
 @pytest.mark.parametrize("D, dtype, optin, expected", [
     (128, torch.float32, 166912, "attention"),   # a dtype PyTorch's attention kernels take
     (100, torch.float64, 166912, "fused"),
-    (315, torch.float64, 166912, "fused"),
-    (316, torch.float64, 166912, "chunked"),     # finding 2: fused cannot launch there on sm_80
-    (400, torch.float64, 232448, "fused"),
+    (210, torch.float64, 166912, "fused"),
+    (211, torch.float64, 166912, "chunked"),     # finding 2: fused cannot launch there on sm_80
+    (295, torch.float64, 232448, "fused"),
+    (296, torch.float64, 232448, "chunked"),
 ])
 def test_auto_on_cuda_never_picks_a_kernel_that_cannot_launch(monkeypatch, D, dtype, optin, expected):
     from mgclr import _ext
@@ -397,7 +399,8 @@ def test_auto_on_cuda_never_picks_a_kernel_that_cannot_launch(monkeypatch, D, dt
     ((33, 200, 256), torch.float32, False),   # > 48 KiB of shared memory: the cudaFuncSetAttribute branch
     ((33, 200, 384), torch.float32, False),
     ((17, 150, 100), torch.float64, False),
-    ((33, 200, 33), torch.float32, True),     # TF32 at D not a multiple of 8
+    ((33, 200, 33), torch.float32, True),     # TF32 at D not a multiple of 8 (nor of 16)
+    ((20, 300, 128), torch.float32, True),    # TF32 at MoCo's D, several tiles and slabs per warp
 ])
 def test_cuda_fused_large_shared_memory_and_tf32_paths(cuda_target, size, dtype, tf32):
     N, K, D = size

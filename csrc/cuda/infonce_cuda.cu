@@ -5,6 +5,7 @@
 // positive and the negatives round identically whatever the file's --fmad setting.
 #include "cuda/infonce_cuda.h"
 
+#include <cuda_pipeline.h>
 #include <cuda_runtime.h>
 #include <mma.h>
 
@@ -48,8 +49,24 @@ __device__ __forceinline__ T warp_sum(T v) {
 }
 
 // Leading dimension of the shared tiles: +1 breaks bank conflicts of the scalar dots; the TF32 path
-// needs a multiple of 4 floats and D rounded up to the MMA k-step of 8 (padding columns are zero).
-__host__ __device__ inline int tile_ld(int D, bool tf32) { return tf32 ? ((D + 7) / 8) * 8 + 4 : D + 1; }
+// needs a multiple of 4 floats and D rounded up to 16, the column width of the accumulate's MMA tiles
+// (padding columns are zero).
+__host__ __device__ inline int tile_ld(int D, bool tf32) { return tf32 ? ((D + 15) / 16) * 16 + 4 : D + 1; }
+
+// Issues the copies of queue rows [t0, t0 + kBN) ∩ [t0, ke) into a shared tile (zeros past the slice and
+// past D) as one asynchronous batch: cp.async on sm_80+, so the next tile streams in while this one is
+// being used (double buffering). The caller waits with __pipeline_wait_prior and a barrier.
+template <typename T>
+__device__ __forceinline__ void issue_tile(const T* __restrict__ queue, int64_t t0, int64_t ke, int D, int ld, T* dst,
+                                           int tid) {
+  const int tk = static_cast<int>(ke - t0 < kBN ? ke - t0 : kBN);
+  for (int e = tid; e < kBN * ld; e += kThreads) {
+    const int j = e / ld, d = e % ld;
+    if (j < tk && d < D) __pipeline_memcpy_async(dst + e, queue + (t0 + j) * D + d, sizeof(T));
+    else dst[e] = T(0);
+  }
+  __pipeline_commit();
+}
 
 template <typename T, bool TF32>
 __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __restrict__ q, const T* __restrict__ k,
@@ -58,10 +75,10 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
                                                                  T* ws_l, T* ws_acc, int64_t* ws_cnt) {
   MGCLR_DYNAMIC_SHARED(unsigned char, smem_raw, 128);  // wmma needs 32-byte aligned tiles
   const int ld = tile_ld(D, TF32);
-  const int dpad = TF32 ? ((D + 7) / 8) * 8 : D;
+  const int dpad = TF32 ? ((D + 15) / 16) * 16 : D;
   T* sq = reinterpret_cast<T*>(smem_raw);  // kBM x ld
-  T* st = sq + kBM * ld;                    // kBN x ld
-  T* sacc = st + kBN * ld;                  // kBM x ld
+  T* st = sq + kBM * ld;                    // 2 x kBN x ld: the tile in use and the next one
+  T* sacc = st + 2 * kBN * ld;              // kBM x ld
   T* ss = sacc + kBM * ld;                  // kBM x kBN logits, then p
   __shared__ T s_m[kBM], s_l[kBM], s_scale[kBM], s_threshold[kBM];
   __shared__ long long s_cnt[kBM];
@@ -72,6 +89,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
   const int64_t kb = split * slice;
   const int64_t ke = kb + slice < K ? kb + slice : K;
 
+  if (kb < ke) issue_tile(queue, kb, ke, D, ld, st, tid);  // the first tile streams in during the setup
   for (int e = tid; e < kBM * ld; e += kThreads) {
     const int r = e / ld, d = e % ld;
     const int64_t i = row0 + r;
@@ -87,14 +105,15 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
     s_cnt[tid] = 0;
   }
 
-  for (int64_t t0 = kb; t0 < ke; t0 += kBN) {
+  int buf = 0;
+  for (int64_t t0 = kb; t0 < ke; t0 += kBN, buf ^= 1) {
     const int tk = static_cast<int>(ke - t0 < kBN ? ke - t0 : kBN);
-    __syncthreads();  // previous tile fully consumed
-    for (int e = tid; e < kBN * ld; e += kThreads) {
-      const int j = e / ld, d = e % ld;
-      st[e] = (j < tk && d < D) ? queue[(t0 + j) * D + d] : T(0);
-    }
-    __syncthreads();
+    T* cur = st + buf * kBN * ld;
+    __syncthreads();  // the previous tile fully consumed: its buffer may be refilled
+    if (t0 + kBN < ke) issue_tile(queue, t0 + kBN, ke, D, ld, st + (buf ^ 1) * kBN * ld, tid);
+    else __pipeline_commit();  // an empty batch, so that "all but the newest" below is this tile
+    __pipeline_wait_prior(1);  // this thread's copies of the current tile have landed
+    __syncthreads();           // and everybody's
 
     bool scaled = true;
 #if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800) || defined(MGCLR_CUDA_EMULATION)
@@ -108,7 +127,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
         wmma::fill_fragment(fc, 0.f);
         for (int kk = 0; kk < dpad; kk += 8) {
           wmma::load_matrix_sync(fa, reinterpret_cast<const float*>(sq) + kk, ld);
-          wmma::load_matrix_sync(fb, reinterpret_cast<const float*>(st) + warp * 16 * ld + kk, ld);
+          wmma::load_matrix_sync(fb, reinterpret_cast<const float*>(cur) + warp * 16 * ld + kk, ld);
           for (int t = 0; t < fa.num_elements; ++t) fa.x[t] = wmma::__float_to_tf32(fa.x[t]);
           for (int t = 0; t < fb.num_elements; ++t) fb.x[t] = wmma::__float_to_tf32(fb.x[t]);
           wmma::mma_sync(fc, fa, fb, fc);
@@ -121,7 +140,7 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
       (void)dpad;
       for (int e = tid; e < kBM * kBN; e += kThreads) {
         const int r = e / kBN, j = e % kBN;
-        ss[e] = dot_fma(sq + r * ld, st + j * ld, D) * inv_tau;
+        ss[e] = dot_fma(sq + r * ld, cur + j * ld, D) * inv_tau;
       }
     }
     __syncthreads();
@@ -150,11 +169,36 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
     }
     __syncthreads();
 
-    for (int e = tid; e < kBM * D; e += kThreads) {
-      const int r = e / D, d = e % D;
-      T a = sacc[r * ld + d] * s_scale[r];
-      for (int j = 0; j < tk; ++j) a = fma_(ss[r * kBN + j], st[j * ld + d], a);
-      sacc[r * ld + d] = a;
+#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800) || defined(MGCLR_CUDA_EMULATION)
+    if constexpr (TF32) {
+      // acc = acc * scale + P · tile on the tensor cores: rows rescaled in place first, then each warp
+      // takes 16-column slabs of acc (16 x 32 probabilities times 32 x 16 queue values, 4 k-steps).
+      using namespace nvcuda;
+      for (int e = tid; e < kBM * dpad; e += kThreads) sacc[(e / dpad) * ld + e % dpad] *= s_scale[e / dpad];
+      __syncthreads();
+      for (int c = warp; c < dpad / 16; c += kWarps) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fp;
+        wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> fv;
+        wmma::fragment<wmma::accumulator, 16, 16, 8, float> facc;
+        wmma::load_matrix_sync(facc, reinterpret_cast<const float*>(sacc) + c * 16, ld, wmma::mem_row_major);
+        for (int kk = 0; kk < kBN; kk += 8) {
+          wmma::load_matrix_sync(fp, reinterpret_cast<const float*>(ss) + kk, kBN);
+          wmma::load_matrix_sync(fv, reinterpret_cast<const float*>(cur) + kk * ld + c * 16, ld);
+          for (int t = 0; t < fp.num_elements; ++t) fp.x[t] = wmma::__float_to_tf32(fp.x[t]);
+          for (int t = 0; t < fv.num_elements; ++t) fv.x[t] = wmma::__float_to_tf32(fv.x[t]);
+          wmma::mma_sync(facc, fp, fv, facc);
+        }
+        wmma::store_matrix_sync(reinterpret_cast<float*>(sacc) + c * 16, facc, ld, wmma::mem_row_major);
+      }
+    } else
+#endif
+    {
+      for (int e = tid; e < kBM * D; e += kThreads) {
+        const int r = e / D, d = e % D;
+        T a = sacc[r * ld + d] * s_scale[r];
+        for (int j = 0; j < tk; ++j) a = fma_(ss[r * kBN + j], cur[j * ld + d], a);
+        sacc[r * ld + d] = a;
+      }
     }
   }
   __syncthreads();
@@ -279,7 +323,7 @@ template <typename T, bool TF32>
 void launch_fused(const infonce::InfonceArgs<T>& a, cudaStream_t stream, int device) {
   const int D = static_cast<int>(a.D);
   const int ld = tile_ld(D, TF32);
-  const size_t smem = sizeof(T) * (static_cast<size_t>(2 * kBM + kBN) * ld + kBM * kBN);
+  const size_t smem = sizeof(T) * (static_cast<size_t>(2 * kBM + 2 * kBN) * ld + kBM * kBN);
   // Limits apply to static + dynamic shared memory; the kernel's static arrays count too.
   auto kernel = fused_partial_kernel<T, TF32>;
   cudaFuncAttributes attributes{};

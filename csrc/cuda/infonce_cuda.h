@@ -7,9 +7,15 @@
 //                                     merges the partials of a row in split order 0, 1, ... (fixed, so the
 //                                     result has the same bits every run for a given `splits`) starting from
 //                                     the positive, and writes loss, lse, rank (N,) and dq (N, D).
-//                                     args.tf32 (float only): the logits come from TF32 tensor cores (wmma
-//                                     m16n16k8, fp32 accumulate); the positive is still an fp32 dot, so
-//                                     near-ties may rank differently than in fp32.
+//                                     Queue tiles of 32 rows are double-buffered: the next one streams into
+//                                     shared memory by cp.async while the current one is used.
+//                                     args.tf32 (float only): both products on TF32 tensor cores (wmma
+//                                     m16n16k8, fp32 accumulate): the logits q·tileᵀ and the probability-
+//                                     weighted accumulate acc·scale + P·tile; the positive is still an fp32
+//                                     dot, so near-ties may rank differently than in fp32. Shared memory:
+//                                     (2·16 + 2·32) rows of ld values + 16·32 (mgclr.ops.infonce.
+//                                     cuda_fused_shared_bytes mirrors it); past 48 KiB the launcher opts in,
+//                                     past the device's opt-in limit it throws (auto never gets there).
 //   infonce_online_update_cuda(args, launch)
 //                                     the per-chunk step of the chunked implementation, one block per row
 //                                     with fixed-order block reductions

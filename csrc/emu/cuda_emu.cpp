@@ -24,8 +24,15 @@ namespace {
 // Done: returned from the kernel for the current block (counts as arrived at every barrier).
 enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
 
+struct AsyncCopy {
+  void* dst;
+  const void* src;
+  size_t bytes;
+};
+
 // One fiber per thread index, kept for the whole launch: it runs the kernel once per block.
 struct Fiber {
+  std::vector<std::vector<AsyncCopy>> batches{1};  // committed batches, then the open one (last)
   ucontext_t start;   // first entry only
   jmp_buf env;        // where it resumes
   bool started = false;
@@ -133,9 +140,23 @@ void resume(Block& b, int i) {
   b.current = -1;
 }
 
+void perform(std::vector<AsyncCopy>& batch) {
+  for (const AsyncCopy& c : batch) std::memcpy(c.dst, c.src, c.bytes);
+  batch.clear();
+}
+
 void run_block(Block& b, bool reverse) {
   const int n = static_cast<int>(b.fibers.size());
   for (Fiber& f : b.fibers) f.state = State::Ready;
+  struct Drain {  // copies a block never waited for still land before the next block (or the launch end)
+    Block& b;
+    ~Drain() {
+      for (Fiber& f : b.fibers) {
+        for (auto& batch : f.batches) perform(batch);
+        f.batches.assign(1, {});
+      }
+    }
+  } drain{b};
   for (;;) {
     bool ran = false;
     for (int step = 0; step < n; ++step) {
@@ -164,6 +185,24 @@ const ThreadView& view() {
 unsigned char* dynamic_shared() { return g_block->shared_aligned; }
 
 void sync_block() { wait(State::AtBlockBarrier); }
+
+void async_copy(void* dst, const void* src, size_t bytes) {
+  if (bytes != 4 && bytes != 8 && bytes != 16) throw std::runtime_error("emulated CUDA: cp.async of 4, 8 or 16 bytes only");
+  if (reinterpret_cast<uintptr_t>(dst) % bytes || reinterpret_cast<uintptr_t>(src) % bytes)
+    throw std::runtime_error("emulated CUDA: cp.async addresses must be aligned to the copy size");
+  self().batches.back().push_back({dst, src, bytes});
+}
+
+void async_commit() { self().batches.emplace_back(); }
+
+void async_wait_prior(size_t prior) {
+  Fiber& f = self();
+  const size_t committed = f.batches.size() - 1;  // the last one is still open
+  if (committed <= prior) return;
+  const size_t done = committed - prior;
+  for (size_t i = 0; i < done; ++i) perform(f.batches[i]);
+  f.batches.erase(f.batches.begin(), f.batches.begin() + static_cast<std::ptrdiff_t>(done));
+}
 void sync_warp() { wait(State::AtWarpBarrier); }
 
 uint64_t exchange(uint64_t bits, int src_lane) {

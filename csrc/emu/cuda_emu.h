@@ -1,7 +1,7 @@
 // cuda_emu.h — a host build of mgclr's own CUDA sources, for tests (CMake MGCLR_CUDA_EMULATION=ON).
 //
-// csrc/cuda/*.cu compile as C++ against this header (reached through the shims cuda_runtime.h and mma.h
-// in this folder) into the test-only module mgclr._C_emu. It emulates exactly the CUDA features those
+// csrc/cuda/*.cu compile as C++ against this header (reached through the shims cuda_runtime.h, mma.h
+// and cuda_pipeline.h in this folder) into the test-only module mgclr._C_emu. It emulates exactly the CUDA features those
 // kernels use, and nothing more:
 //
 //   threadIdx / blockIdx / blockDim / gridDim     the running emulated thread's, as dim3
@@ -10,6 +10,7 @@
 //   static __shared__ (function statics: blocks run one after another), dynamic shared memory
 //   (MGCLR_DYNAMIC_SHARED), __grid_constant__, __launch_bounds__, __popc, __fmaf_rn / __fma_rn
 //   nvcuda::wmma: the m16n16k8 TF32 fragments, fill / load / mma / store, __float_to_tf32 (RNA)
+//   cp.async: __pipeline_memcpy_async / commit / wait_prior, deferred until the wait as on sm_80
 //   cudaFuncSetAttribute / cudaFuncGetAttributes / cudaDeviceGetAttribute(max opt-in shared memory),
 //   cudaGetLastError / cudaGetErrorString, cudaMemcpyAsync, cudaGetDevice / cudaSetDevice
 //   launches: MGCLR_LAUNCH(kernel, grid, block, shared_bytes, stream, args...) (<<< >>> under nvcc)

@@ -70,6 +70,11 @@ inline void load_matrix_sync(fragment<matrix_b, 16, 16, 8, precision::tf32, Layo
       f.x[r * 16 + c] = std::is_same<Layout, row_major>::value ? p[r * ldm + c] : p[c * ldm + r];
 }
 
+inline void load_matrix_sync(fragment<accumulator, 16, 16, 8, float>& f, const float* p, unsigned ldm, layout_t layout) {
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 16; ++n) f.x[m * 16 + n] = layout == mem_row_major ? p[m * ldm + n] : p[n * ldm + m];
+}
+
 template <typename LA, typename LB>
 inline void mma_sync(fragment<accumulator, 16, 16, 8, float>& d, const fragment<matrix_a, 16, 16, 8, precision::tf32, LA>& a,
                      const fragment<matrix_b, 16, 16, 8, precision::tf32, LB>& b,

@@ -12,7 +12,9 @@ Implementations (``impl=``):
 * ``"fused"``: mgclr's kernel end to end: one online-softmax pass gives the loss, the rank of the positive
   and dq, which is stored for backward (backward only scales it by the incoming gradient); memory O(N·D).
   CPU: OpenMP, AVX-512 when the CPU has it. CUDA: tiles split over K with a fixed-order combine (same bits
-  every run), fp32 accumulation; ``tf32=True`` computes the logits on TF32 tensor cores.
+  every run), fp32 accumulation, double-buffered queue tiles (cp.async); ``tf32=True`` computes both
+  products (logits and the probability-weighted accumulate) on TF32 tensor cores. Verified in the CUDA
+  emulation (csrc/emu); never run on a GPU yet.
 * ``"attention"``: PyTorch's attention kernels (:mod:`mgclr.ops.attention_backend`). The forward and dq
   are one attention pass over the queue: with ``(O, LSE_Q)`` the output and log-sum-exp of queries ``q``
   (scale 1/τ) over keys = values = the queue, and ``d = LSE_Q − l0``, ``ℓ = softplus(d)`` and
@@ -311,18 +313,19 @@ for _op in (_fused_op, _chunked_op):
 
 
 def cuda_fused_shared_bytes(D: int, dtype: torch.dtype, tf32: bool = False) -> int:
-    """Shared memory per block the CUDA fused kernel needs at width D: the dynamic tiles (2·16 query/key
-    rows and 32 queue rows of ``ld`` values, plus the 16 × 32 logit tile) and the static per-row state
-    (4 arrays of 16 values and 16 int64 counts). Mirrors ``launch_fused`` in csrc/cuda/infonce_cuda.cu."""
+    """Shared memory per block the CUDA fused kernel needs at width D: the dynamic tiles (16 query rows,
+    two 32-row queue tiles — double-buffered —, 16 accumulator rows, each of ``ld`` values, plus the
+    16 × 32 logit tile) and the static per-row state (4 arrays of 16 values and 16 int64 counts). Mirrors
+    ``tile_ld`` and ``launch_fused`` in csrc/cuda/infonce_cuda.cu."""
     size = 8 if dtype == torch.float64 else 4
     use_tf32 = bool(tf32) and dtype != torch.float64
-    ld = ((D + 7) // 8) * 8 + 4 if use_tf32 else D + 1
-    return size * ((2 * 16 + 32) * ld + 16 * 32) + size * 4 * 16 + 8 * 16
+    ld = ((D + 15) // 16) * 16 + 4 if use_tf32 else D + 1
+    return size * ((2 * 16 + 2 * 32) * ld + 16 * 32) + size * 4 * 16 + 8 * 16
 
 
 def cuda_fused_fits(D: int, dtype: torch.dtype, tf32: bool, shared_optin_bytes: int) -> bool:
     """Whether the CUDA fused kernel can launch at width D on a device allowing ``shared_optin_bytes`` of
-    shared memory per block (sm_80: 166912, sm_90: 232448): float64 stops at D = 315 on an A100."""
+    shared memory per block (sm_80: 166912, sm_90: 232448): float64 stops at D = 210 on an A100."""
     return cuda_fused_shared_bytes(D, dtype, tf32) <= shared_optin_bytes
 
 
