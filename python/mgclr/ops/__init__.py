@@ -3,8 +3,10 @@
 - the skeleton augmentations of DESIGN.md as functions (``mgclr.ops.view_perturbation(x, ...)`` ...,
   :mod:`mgclr.ops.augment_functional`) and as transform classes (:mod:`mgclr.ops.transforms`), all run
   through the fused ``mgclr::augment`` op (:mod:`mgclr.ops.augment`; its ABI: :mod:`mgclr.ops.augment_abi`);
-- :func:`queue_infonce`, MoCo's contrastive loss against a queue of negatives (reference / chunked / fused),
-  and :func:`queue_enqueue_`, the in-place ring-buffer write of :class:`mgclr.models.MoCoQueue`;
+- :func:`queue_infonce`, MoCo's contrastive loss against a queue of negatives (reference / chunked / fused /
+  attention; ``positives=`` for extra positives), :func:`queue_soft_cross_entropy` (AimCLR's D3M) and
+  :func:`queue_topk` (nearest-neighbour mining) on the same memory-free machinery, and
+  :func:`queue_enqueue_`, the in-place ring-buffer write of :class:`mgclr.models.MoCoQueue`;
 - the pure-torch references of all of them in :mod:`mgclr.ops.reference`.
 """
 
@@ -13,5 +15,7 @@ from .augment_functional import *  # noqa: F403 - the 20 generated functions, on
 from .augment_functional import AUGMENTATION_OPS
 from .augment_functional import __all__ as _functional
 from .infonce import QueueInfoNCEStats, queue_enqueue_, queue_infonce
+from .queue_losses import queue_soft_cross_entropy, queue_topk
 
-__all__ = ["AUGMENTATION_OPS", "AugmentParams", "QueueInfoNCEStats", "queue_enqueue_", "queue_infonce", *_functional]
+__all__ = ["AUGMENTATION_OPS", "AugmentParams", "QueueInfoNCEStats", "queue_enqueue_", "queue_infonce",
+           "queue_soft_cross_entropy", "queue_topk", *_functional]

@@ -423,9 +423,65 @@ def _validate(q, k, queue, temperature, impl, check_finite, chunk_size):
         check_finite_tensor("queue", queue)
 
 
+def _per_sample(q, k, queue, temperature: float, impl: str, with_rank: bool, chunk_size: int, tf32: bool):
+    """The plain per-sample loss by ``impl`` (resolved here): returns the inputs as computed (half types
+    upcast except for CUDA attention), per_sample (N,), rank (N,) and dq (N, D), the gradient of
+    per_sample_i w.r.t. q_i (None from the reference, whose gradient flows through autograd)."""
+    impl = _resolve_impl(impl, q.device, q.shape[0], queue.shape[0], q.shape[1], q.dtype, with_rank, tf32)
+    k = k.detach()
+    queue = queue.detach()
+    if q.dtype in (torch.bfloat16, torch.float16) and not (impl == "attention" and q.is_cuda):
+        q, k, queue = q.float(), k.float(), queue.float()
+    if impl == "reference":
+        per_sample, rank = queue_infonce_reference(q, k, queue, temperature,
+                                                   tie_tolerance=tie_tolerance(q.shape[1], temperature, q.dtype))
+        return q, k, queue, per_sample, rank, None
+    if impl == "fused":
+        per_sample, rank, dq = _fused_op(q, k, queue, temperature, tf32)
+    elif impl == "attention":
+        per_sample, rank, dq = _attention_op(q, k, queue, temperature, with_rank, chunk_size)
+    else:
+        per_sample, rank, dq = _chunked_op(q, k, queue, temperature, chunk_size)
+    return q, k, queue, per_sample, rank, dq
+
+
+def _check_positives(positives, N: int, K: int, device: torch.device) -> torch.Tensor:
+    if not isinstance(positives, torch.Tensor):
+        raise TypeError(f"positives: expected an (N, t) int64 tensor of queue indices, got {type(positives).__name__}")
+    if positives.dtype != torch.int64 or positives.dim() != 2 or positives.shape[0] != N:
+        raise ValueError(f"positives: expected an int64 tensor of shape (N, t) = ({N}, t), got "
+                         f"{str(positives.dtype).replace('torch.', '')} of shape {tuple(positives.shape)}")
+    if positives.device != device:
+        raise ValueError(f"positives: expected a tensor on {device} (the device of q), got {positives.device}")
+    if positives.numel() and not torch.compiler.is_compiling():
+        low, high = int(positives.min()), int(positives.max())  # one sync: a bad index is never gathered
+        if low < 0 or high >= K:
+            raise ValueError(f"positives: expected queue indices in [0, K) = [0, {K}), got values in "
+                             f"[{low}, {high}]")
+    return positives
+
+
+def _extra_positives_term(q, k, queue, positives, temperature: float) -> torch.Tensor:
+    """What turns the plain ℓ_i = L_i − s_i0 into ℓ_i = L_i − mean of the logits over {k⁺} ∪ set(P_i):
+    s_i0 − (s_i0 + Σ_u s_iu) / (1 + u_i) over the distinct indices u of row i (a repeated index counts
+    once, as in AimCLR's mask). Differentiable in q by autograd; memory O(N·t·D), never N × K."""
+    if positives.shape[1] == 0:
+        return q.new_zeros(q.shape[0])
+    ordered, _ = torch.sort(positives, dim=1)
+    distinct = torch.ones_like(ordered, dtype=torch.bool)
+    distinct[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    keys = queue.detach()[ordered]                                   # (N, t, D)
+    s_pos = torch.einsum("nd,ntd->nt", q, keys) / temperature
+    s0 = (q * k.detach()).sum(dim=1) / temperature
+    weight = distinct.to(s_pos.dtype)
+    mean_pos = (s0 + (s_pos * weight).sum(dim=1)) / (1.0 + weight.sum(dim=1))
+    return s0 - mean_pos
+
+
 def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float,
-                  impl: str = "auto", *, return_stats: bool = False, check_finite: bool = False,
-                  chunk_size: int = 4096, tf32: bool = False) -> Union[torch.Tensor, QueueInfoNCEStats]:
+                  impl: str = "auto", *, positives: Optional[torch.Tensor] = None, return_stats: bool = False,
+                  check_finite: bool = False, chunk_size: int = 4096,
+                  tf32: bool = False) -> Union[torch.Tensor, QueueInfoNCEStats]:
     """MoCo InfoNCE of queries ``q`` against their keys ``k`` and the negatives in ``queue``.
 
     Args:
@@ -435,6 +491,11 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
         temperature: τ > 0, a Python number.
         impl: ``"auto"``, ``"reference"``, ``"chunked"``, ``"fused"`` or ``"attention"`` (see the module
             docstring).
+        positives: optional ``(N, t)`` int64 queue indices that also count as positives of their row
+            (AimCLR's nearest-neighbour mining, e.g. from :func:`mgclr.ops.queue_topk`): ℓ_i = L_i − the
+            mean logit over {k⁺} ∪ the distinct indices of row i (a repeated index counts once). Computed
+            on top of any impl from the t gathered keys (no N × K tensor); the stats' rank stays the
+            rank of k⁺. Indices outside [0, K) are an error (one host sync to check).
         return_stats: return a :class:`QueueInfoNCEStats` (loss, per-sample loss, top-1/top-5 accuracy of
             the positive, rank) instead of the scalar loss.
         check_finite: also reject NaN/inf inputs (one device-to-host sync per tensor).
@@ -449,22 +510,12 @@ def queue_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, tempera
         TypeError / ValueError naming the argument on a bad shape, dtype, device or temperature.
     """
     _validate(q, k, queue, temperature, impl, check_finite, chunk_size)
-    impl = _resolve_impl(impl, q.device, q.shape[0], queue.shape[0], q.shape[1], q.dtype, bool(return_stats),
-                         bool(tf32))
-    k = k.detach()
-    queue = queue.detach()
-    if q.dtype in (torch.bfloat16, torch.float16) and not (impl == "attention" and q.is_cuda):
-        q, k, queue = q.float(), k.float(), queue.float()
-    temperature = float(temperature)
-    if impl == "reference":
-        per_sample, rank = queue_infonce_reference(q, k, queue, temperature,
-                                                   tie_tolerance=tie_tolerance(q.shape[1], temperature, q.dtype))
-    elif impl == "fused":
-        per_sample, rank, _ = _fused_op(q, k, queue, temperature, bool(tf32))
-    elif impl == "attention":
-        per_sample, rank, _ = _attention_op(q, k, queue, temperature, bool(return_stats), int(chunk_size))
-    else:
-        per_sample, rank, _ = _chunked_op(q, k, queue, temperature, int(chunk_size))
+    if positives is not None:
+        positives = _check_positives(positives, q.shape[0], queue.shape[0], q.device)
+    q, k, queue, per_sample, rank, _ = _per_sample(q, k, queue, float(temperature), impl, bool(return_stats),
+                                                   int(chunk_size), bool(tf32))
+    if positives is not None:
+        per_sample = per_sample + _extra_positives_term(q, k, queue, positives, float(temperature))
     loss = per_sample.mean()
     if not return_stats:
         return loss

@@ -320,6 +320,41 @@ def queue_infonce_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tenso
     return per_sample, rank
 
 
+def _queue_logits(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float) -> torch.Tensor:
+    """(N, K+1) logits over [k⁺, queue] (the positive first), built in full."""
+    return torch.cat([(q * k).sum(dim=1, keepdim=True), q @ queue.t()], dim=1) / temperature
+
+
+def queue_infonce_positives_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float,
+                                      positives: torch.Tensor) -> torch.Tensor:
+    """Per-sample InfoNCE with extra positives, AimCLR's NNM form: −Σ_j m_ij log p_ij / Σ_j m_ij over the
+    (N, K+1) softmax, with the mask m set at k⁺ and at the queue indices of ``positives (N, t)`` (a repeated
+    index sets the same entry once)."""
+    logits = _queue_logits(q, k.detach(), queue.detach(), temperature)
+    mask = torch.zeros_like(logits, dtype=torch.bool)
+    mask[:, 0] = True
+    mask.scatter_(1, positives + 1, True)
+    log_p = torch.log_softmax(logits, dim=1)
+    weight = mask.to(log_p.dtype)
+    return -(log_p * weight).sum(dim=1) / weight.sum(dim=1)
+
+
+def queue_soft_cross_entropy_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor,
+                                       target_q: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Per-sample −Σ_j p_j log r_j over [k⁺, queue]: p the softmax of ``target_q``'s logits (no gradient),
+    r that of ``q``'s (AimCLR's D3M)."""
+    k, queue = k.detach(), queue.detach()
+    with torch.no_grad():
+        p = torch.softmax(_queue_logits(target_q.detach(), k, queue, temperature), dim=1)
+    return -(p * torch.log_softmax(_queue_logits(q, k, queue, temperature), dim=1)).sum(dim=1)
+
+
+def queue_topk_reference(q: torch.Tensor, queue: torch.Tensor, t: int) -> torch.Tensor:
+    """(N, t) int64: each row's t most similar queue indices by q·queue_j, most similar first."""
+    return torch.topk(q.detach() @ queue.detach().t(), t, dim=1).indices
+
+
 # ===================================== end queue InfoNCE ============================================
 
-__all__ = ["augment_reference", "queue_infonce_reference", "rotation_matrix"]
+__all__ = ["augment_reference", "queue_infonce_positives_reference", "queue_infonce_reference",
+           "queue_soft_cross_entropy_reference", "queue_topk_reference", "rotation_matrix"]

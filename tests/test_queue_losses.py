@@ -1,0 +1,232 @@
+"""The queue-loss family beyond plain InfoNCE: extra positives, AimCLR's soft cross-entropy, queue top-k.
+
+Every impl against the eager references of mgclr.ops.reference (float32 within 1e-5 relative in loss and
+gradient), gradcheck in float64, NaN rows, and no N × K tensor on the default path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mgclr.ops import queue_infonce, queue_soft_cross_entropy, queue_topk
+from mgclr.ops.reference import (
+    queue_infonce_positives_reference,
+    queue_soft_cross_entropy_reference,
+    queue_topk_reference,
+)
+
+pytest.importorskip("mgclr._C", reason="mgclr's extension is not built")
+
+IMPLS = ("reference", "chunked", "fused", "attention", "auto")
+
+
+def unit(n, d, seed, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    return F.normalize(torch.randn(n, d, generator=g, dtype=torch.float64), dim=1).to(dtype)
+
+
+def grads(fn, q):
+    qq = q.clone().requires_grad_()
+    out = fn(qq)
+    out.sum().backward()
+    return out.detach(), qq.grad
+
+
+TOL = dict(rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------ extra positives ----
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("t", [1, 4])
+def test_positives_match_the_mask_reference(impl, t):
+    N, K, D, tau = 9, 300, 32, 0.1
+    q, k, queue = unit(N, D, 1), unit(N, D, 2), unit(K, D, 3)
+    positives = torch.randint(0, K, (N, t), generator=torch.Generator().manual_seed(4))
+    if t > 1:
+        positives[0, 1] = positives[0, 0]          # a repeated index counts once
+        positives[1] = positives[1, 0]             # a row of one index repeated
+    ref, ref_grad = grads(lambda x: queue_infonce_positives_reference(x, k, queue, tau, positives), q)
+    out, grad = grads(lambda x: queue_infonce(x, k, queue, tau, impl, positives=positives, return_stats=True,
+                                              chunk_size=64).per_sample, q)
+    torch.testing.assert_close(out, ref, **TOL)
+    torch.testing.assert_close(grad, ref_grad, **TOL)
+
+
+def test_positives_of_width_zero_are_the_plain_loss():
+    q, k, queue = unit(5, 16, 1), unit(5, 16, 2), unit(40, 16, 3)
+    empty = torch.empty(5, 0, dtype=torch.int64)
+    assert torch.equal(queue_infonce(q, k, queue, 0.2, "chunked", positives=empty),
+                       queue_infonce(q, k, queue, 0.2, "chunked"))
+
+
+@pytest.mark.parametrize("impl", ["chunked", "fused", "attention"])
+def test_positives_gradcheck_float64(impl):
+    q, k, queue = unit(4, 6, 1, torch.float64), unit(4, 6, 2, torch.float64), unit(30, 6, 3, torch.float64)
+    positives = torch.tensor([[3, 3], [0, 29], [7, 8], [12, 1]])
+    q.requires_grad_()
+    assert torch.autograd.gradcheck(lambda x: queue_infonce(x, k, queue, 0.5, impl, positives=positives,
+                                                            chunk_size=8), (q,))
+
+
+@pytest.mark.parametrize("impl", ["chunked", "fused", "attention"])
+def test_positives_nan_key_makes_its_row_nan(impl):
+    q, k, queue = unit(6, 16, 1), unit(6, 16, 2), unit(50, 16, 3)
+    k[2, 3] = float("nan")
+    positives = torch.randint(0, 50, (6, 2), generator=torch.Generator().manual_seed(5))
+    per = queue_infonce(q, k, queue, 0.1, impl, positives=positives, return_stats=True).per_sample
+    assert torch.equal(torch.isnan(per), torch.arange(6) == 2)
+    queue[positives[4, 0], 0] = float("nan")     # a NaN queue row: every row NaN
+    per = queue_infonce(q, k, queue, 0.1, impl, positives=positives, return_stats=True).per_sample
+    assert torch.isnan(per).all()
+
+
+def test_positives_bad_input():
+    q, k, queue = unit(4, 8, 1), unit(4, 8, 2), unit(10, 8, 3)
+    with pytest.raises(ValueError, match=r"positives: expected queue indices in \[0, K\) = \[0, 10\), got values "
+                                         r"in \[0, 10\]"):
+        queue_infonce(q, k, queue, 0.1, positives=torch.tensor([[0], [1], [2], [10]]))
+    with pytest.raises(ValueError, match=r"positives: expected queue indices .*\[-1, 2\]"):
+        queue_infonce(q, k, queue, 0.1, positives=torch.tensor([[0], [1], [2], [-1]]))
+    with pytest.raises(ValueError, match=r"positives: expected an int64 tensor of shape \(N, t\) = \(4, t\), got "
+                                         r"int32 of shape \(4, 1\)"):
+        queue_infonce(q, k, queue, 0.1, positives=torch.zeros(4, 1, dtype=torch.int32))
+    with pytest.raises(ValueError, match=r"positives: expected an int64 tensor of shape \(N, t\) = \(4, t\), got "
+                                         r"int64 of shape \(3, 1\)"):
+        queue_infonce(q, k, queue, 0.1, positives=torch.zeros(3, 1, dtype=torch.int64))
+    with pytest.raises(TypeError, match="positives: expected an"):
+        queue_infonce(q, k, queue, 0.1, positives=[[0]] * 4)
+
+
+# ------------------------------------------------------------------------- soft cross-entropy ----
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("tau", [0.07, 1.0])
+def test_soft_cross_entropy_matches_reference(impl, tau):
+    N, K, D = 11, 257, 48
+    q, k, queue, target = unit(N, D, 1), unit(N, D, 2), unit(K, D, 3), unit(N, D, 4)
+    target = F.normalize(target + 2.0 * q, dim=1)  # a target close to q, as AimCLR's normal vs extreme views
+    ref, ref_grad = grads(lambda x: queue_soft_cross_entropy_reference(x, k, queue, target, tau), q)
+    out, grad = grads(lambda x: queue_soft_cross_entropy(x, k, queue, target, tau, impl, reduction="none",
+                                                         chunk_size=50), q)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5 / tau)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-5, atol=2e-5 / tau)
+    mean = queue_soft_cross_entropy(q, k, queue, target, tau, impl, chunk_size=50)
+    torch.testing.assert_close(mean, ref.mean(), rtol=1e-5, atol=1e-5 / tau)
+
+
+def test_soft_cross_entropy_of_q_against_itself_is_its_entropy_and_has_no_target_gradient():
+    q, k, queue = unit(6, 16, 1), unit(6, 16, 2), unit(80, 16, 3)
+    target = q.clone().requires_grad_()
+    loss = queue_soft_cross_entropy(q, k, queue, target, 0.1, "chunked", reduction="none")
+    logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], 1) / 0.1
+    p = torch.softmax(logits, 1)
+    torch.testing.assert_close(loss, -(p * torch.log(p)).sum(1), **TOL)
+    assert not loss.requires_grad  # only q carries a gradient, and q does not require one here
+
+
+@pytest.mark.parametrize("impl", ["chunked", "fused", "attention"])
+def test_soft_cross_entropy_gradcheck_float64(impl):
+    q, k, queue = unit(3, 5, 1, torch.float64), unit(3, 5, 2, torch.float64), unit(25, 5, 3, torch.float64)
+    target = unit(3, 5, 4, torch.float64)
+    q.requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda x: queue_soft_cross_entropy(x, k, queue, target, 0.3, impl, reduction="none", chunk_size=8), (q,))
+
+
+@pytest.mark.parametrize("impl", ["reference", "chunked", "fused", "attention"])
+def test_soft_cross_entropy_nan_rows(impl):
+    q, k, queue, target = unit(5, 16, 1), unit(5, 16, 2), unit(60, 16, 3), unit(5, 16, 4)
+    target[3, 0] = float("nan")
+    per = queue_soft_cross_entropy(q, k, queue, target, 0.1, impl, reduction="none")
+    assert torch.equal(torch.isnan(per), torch.arange(5) == 3)
+    with pytest.raises(ValueError, match="target_q: expected finite values"):
+        queue_soft_cross_entropy(q, k, queue, target, 0.1, impl, check_finite=True)
+
+
+def test_soft_cross_entropy_bad_input():
+    q, k, queue, target = unit(4, 8, 1), unit(4, 8, 2), unit(10, 8, 3), unit(4, 8, 4)
+    with pytest.raises(ValueError, match=r"target_q: expected shape \(N, D\) = \(4, 8\) like q, got \(3, 8\)"):
+        queue_soft_cross_entropy(q, k, queue, target[:3], 0.1)
+    with pytest.raises(TypeError, match=r"target_q: expected dtype float32 \(the dtype of q\), got float64"):
+        queue_soft_cross_entropy(q, k, queue, target.double(), 0.1)
+    with pytest.raises(ValueError, match=r"reduction: expected one of"):
+        queue_soft_cross_entropy(q, k, queue, target, 0.1, reduction="sum")
+    with pytest.raises(ValueError, match="temperature"):
+        queue_soft_cross_entropy(q, k, queue, target, 0.0)
+
+
+# ------------------------------------------------------------------------------------ queue top-k ----
+
+
+@pytest.mark.parametrize("t", [1, 3, 10])
+@pytest.mark.parametrize("chunk", [7, 64, 4096])
+def test_topk_matches_reference(t, chunk):
+    q, queue = unit(13, 24, 1), unit(200, 24, 2)
+    assert torch.equal(queue_topk(q, queue, t, chunk_size=chunk), queue_topk_reference(q, queue, t))
+
+
+def test_topk_equal_similarities_keep_the_lower_index_first():
+    q = unit(3, 8, 1)
+    queue = torch.cat([unit(5, 8, 2), q[:1], q[:1], unit(5, 8, 3), q[:1]])  # q[0]'s twin at 5, 6 and 12
+    assert queue_topk(q, queue, 3, chunk_size=4)[0].tolist() == [5, 6, 12]
+
+
+def test_topk_bad_input():
+    q, queue = unit(3, 8, 1), unit(10, 8, 2)
+    with pytest.raises(ValueError, match=r"t: expected at most K = 10"):
+        queue_topk(q, queue, 11)
+    with pytest.raises(ValueError, match=r"t: expected"):
+        queue_topk(q, queue, 0)
+    with pytest.raises(ValueError, match=r"queue: expected shape \(K, D\) with D = 8"):
+        queue_topk(q, queue[:, :4], 2)
+
+
+# ------------------------------------------------------------------- no N x K tensor, measured ----
+
+_PEAK_CHILD = r"""
+import sys, torch, torch.nn.functional as F
+from mgclr.ops import queue_infonce, queue_soft_cross_entropy, queue_topk
+N, K, D = 1024, 65536, 128
+g = torch.Generator().manual_seed(0)
+q = F.normalize(torch.randn(N, D, generator=g), dim=1)
+k = F.normalize(torch.randn(N, D, generator=g), dim=1)
+queue = F.normalize(torch.randn(K, D, generator=g), dim=1)
+target = F.normalize(torch.randn(N, D, generator=g), dim=1)
+what = sys.argv[1]
+def call(q, k, queue, target):
+    qq = q.clone().requires_grad_()
+    if what == "positives":
+        p = queue_topk(q, queue, 2)
+        queue_infonce(qq, k, queue, 0.07, positives=p).backward()
+    else:
+        queue_soft_cross_entropy(qq, k, queue, target, 0.07).backward()
+call(q[:4], k[:4], queue[:64], target[:4])            # warm-up: code pages and thread pools
+def kb(field):
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field + ":"))
+open("/proc/self/clear_refs", "w").write("5")
+before = kb("VmRSS")
+call(q, k, queue, target)
+print((kb("VmHWM") - before) * 1024)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc to read peak RSS")
+@pytest.mark.parametrize("what", ["positives", "soft_cross_entropy"])
+def test_default_path_holds_no_n_by_k_tensor(what):
+    # N x K float32 logits at N = 1024, K = 65536 are 256 MiB; the default path keeps chunks of at most
+    # N x 4096 (16 MiB) alive. Peak RSS growth of one forward + backward in a fresh process, with every block
+    # of 64 KiB or more a fresh mapping (returned on free), must stay under a quarter of one N x K tensor.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    out = subprocess.run([sys.executable, "-c", _PEAK_CHILD, what], capture_output=True, text=True, env=env,
+                         check=True)
+    peak = int(out.stdout.strip().splitlines()[-1])
+    assert peak < 1024 * 65536 * 4 // 4, f"{what}: peak extra memory {peak / 2**20:.1f} MiB"
