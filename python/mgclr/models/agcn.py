@@ -17,13 +17,14 @@ still see the padding, as in 2s-AGCN); the three subsets' 1x1 convolutions run a
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
-from .._validation import check_int
+from .._validation import check_int, check_number
 from ..skeleton import Layout, adjacency, get_layout
+from .eadm import energy_attention_drop
 
 __all__ = ["AGCN", "AGCN_WIDTHS"]
 
@@ -125,6 +126,12 @@ def masked_time_mean(x: torch.Tensor, valid: Optional[torch.Tensor]) -> torch.Te
     return (x * mask.view(shape)).sum(dim=-1) / valid.to(x.dtype).view(shape[:-1])
 
 
+def pool_feature_map(x: torch.Tensor, valid: Optional[torch.Tensor], N: int, M: int) -> torch.Tensor:
+    """A graph encoder's ``(N·M, C, T, V)`` feature map -> ``(N, C)``: mean over joints, over the valid
+    frames, then over persons."""
+    return masked_time_mean(x.mean(dim=3), valid).view(N, M, -1).mean(dim=1)
+
+
 def check_skeleton_input(name: str, x: torch.Tensor, in_channels: int, num_joints: int, num_persons: int):
     if not isinstance(x, torch.Tensor) or x.dim() != 5:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
@@ -146,13 +153,15 @@ class AGCN(nn.Module):
         strides: temporal stride of each unit (2 at units 5 and 8).
         temporal_kernel: temporal convolution size (9).
         embed_ratio: the data-dependent graph embeds into ``width // embed_ratio`` channels (4).
+        eadm_threshold: attention at or above which ``forward(..., drop=True)`` drops (AimCLR: 0.9).
     """
 
     def __init__(self, layout: Union[str, Layout] = "ntu25", in_channels: int = 3, num_persons: int = 2,
                  widths: Sequence[int] = AGCN_WIDTHS, strides: Sequence[int] = AGCN_STRIDES,
-                 temporal_kernel: int = 9, embed_ratio: int = 4) -> None:
+                 temporal_kernel: int = 9, embed_ratio: int = 4, eadm_threshold: float = 0.9) -> None:
         super().__init__()
         self.layout = get_layout(layout)
+        self.eadm_threshold = float(check_number("eadm_threshold", eadm_threshold, low=0.0, high=1.0))
         self.in_channels = check_int("in_channels", in_channels, low=1)
         self.num_persons = check_int("num_persons", num_persons, low=1)
         widths = [check_int(f"widths[{i}]", w, low=1) for i, w in enumerate(widths)]
@@ -176,15 +185,20 @@ class AGCN(nn.Module):
         self.total_stride = math.prod(strides)
         self.out_dim = channels
 
-    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, *,
+                drop: bool = False) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+        """Features ``(N, widths[-1])``; with ``drop=True`` also those of the EADM-dropped feature map
+        (AimCLR's extreme branch, :mod:`mgclr.models.eadm`), as a pair."""
         check_skeleton_input("AGCN", x, self.in_channels, self.layout.num_joints, self.num_persons)
         N, C, T, V, M = x.shape
         x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(N, M * V * C, T))
         x = x.view(N, M, V, C, T).permute(0, 1, 3, 4, 2).reshape(N * M, C, T, V)
         for unit in self.units:
             x = unit(x)
-        features = x.mean(dim=3)  # over joints: (N * M, C', T')
         valid = None
         if lengths is not None:
             valid = valid_frames_after(lengths.to(x.device), self.total_stride, x.shape[2]).repeat_interleave(M)
-        return masked_time_mean(features, valid).view(N, M, -1).mean(dim=1)
+        features = pool_feature_map(x, valid, N, M)
+        if not drop:
+            return features
+        return features, pool_feature_map(energy_attention_drop(x, valid, self.eadm_threshold), valid, N, M)

@@ -12,14 +12,15 @@ to the valid output frames, as in :class:`~mgclr.models.AGCN`.
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import nn
 
-from .._validation import check_int
+from .._validation import check_int, check_number
 from ..skeleton import Layout, adjacency, get_layout
-from .agcn import check_skeleton_input, masked_time_mean, valid_frames_after
+from .agcn import check_skeleton_input, pool_feature_map, valid_frames_after
+from .eadm import energy_attention_drop
 
 __all__ = ["STGCN"]
 
@@ -59,13 +60,15 @@ class STGCN(nn.Module):
         hidden_dim: width of the last block, the feature size (SkeletonCLR: 256).
         edge_importance: learn a (3, V, V) weight on the adjacency per block (ST-GCN's default).
         temporal_kernel: temporal convolution size (9).
+        eadm_threshold: attention at or above which ``forward(..., drop=True)`` drops (AimCLR: 0.9).
     """
 
     def __init__(self, layout: Union[str, Layout] = "ntu25", in_channels: int = 3, num_persons: int = 2,
                  hidden_channels: int = 16, hidden_dim: int = 256, edge_importance: bool = True,
-                 temporal_kernel: int = 9) -> None:
+                 temporal_kernel: int = 9, eadm_threshold: float = 0.9) -> None:
         super().__init__()
         self.layout = get_layout(layout)
+        self.eadm_threshold = float(check_number("eadm_threshold", eadm_threshold, low=0.0, high=1.0))
         self.in_channels = check_int("in_channels", in_channels, low=1)
         self.num_persons = check_int("num_persons", num_persons, low=1)
         h = check_int("hidden_channels", hidden_channels, low=1)
@@ -87,7 +90,10 @@ class STGCN(nn.Module):
             if edge_importance else None
         self.total_stride = math.prod(strides)
 
-    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, *,
+                drop: bool = False) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+        """Features ``(N, hidden_dim)``; with ``drop=True`` also those of the EADM-dropped feature map
+        (AimCLR's extreme branch, :mod:`mgclr.models.eadm`), as a pair."""
         check_skeleton_input("STGCN", x, self.in_channels, self.layout.num_joints, self.num_persons)
         N, C, T, V, M = x.shape
         x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(N * M, V * C, T))
@@ -97,4 +103,7 @@ class STGCN(nn.Module):
         valid = None
         if lengths is not None:
             valid = valid_frames_after(lengths.to(x.device), self.total_stride, x.shape[2]).repeat_interleave(M)
-        return masked_time_mean(x.mean(dim=3), valid).view(N, M, -1).mean(dim=1)
+        features = pool_feature_map(x, valid, N, M)
+        if not drop:
+            return features
+        return features, pool_feature_map(energy_attention_drop(x, valid, self.eadm_threshold), valid, N, M)
