@@ -130,6 +130,14 @@ def time_and_peak_cuda(impl: str, mode: str, q, k, queue, repeats: int):
     return statistics.median(ts), torch.cuda.max_memory_allocated() - base
 
 
+def _mib(n) -> str:
+    return "n/a" if n is None else f"{n / 2**20:.2f}"
+
+
+def _ratio(x) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
+
+
 def machine(device: str) -> dict:
     import mgclr
 
@@ -183,18 +191,19 @@ def main() -> None:
                 if args.device == "cuda":
                     t, peak = time_and_peak_cuda(impl, mode, q, k, queue, repeats)
                 elif args.small:
-                    t, peak = time_cpu(impl, mode, q, k, queue, repeats, reduce=min), 0
+                    t, peak = time_cpu(impl, mode, q, k, queue, repeats, reduce=min), None
                 else:
                     t = time_cpu(impl, mode, q, k, queue, repeats)
                     peak = cpu_peak(impl, mode, N, K)
                 rows.append({"impl": impl, "mode": mode, "N": N, "K": K, "D": D, "tau": TAU, "device": args.device,
-                             "time_ms": t * 1e3, "peak_extra_bytes": int(peak),
+                             "time_ms": t * 1e3, "peak_extra_bytes": None if peak is None else int(peak),
                              "tflops": 4.0 * N * K * D / t / 1e12})
     for r in rows:
         ref = next(x for x in rows if x["impl"] == "reference" and x["N"] == r["N"] and x["K"] == r["K"]
                    and x["mode"] == r["mode"])
         r["time_vs_reference"] = r["time_ms"] / ref["time_ms"]
-        r["memory_vs_reference"] = r["peak_extra_bytes"] / max(1, ref["peak_extra_bytes"])
+        r["memory_vs_reference"] = (None if r["peak_extra_bytes"] is None
+                                    else r["peak_extra_bytes"] / max(1, ref["peak_extra_bytes"]))
 
     header = (f"{'N':>5} {'K':>6} {'mode':>5} {'impl':>9} {'time ms':>9} {'x ref':>6} {'peak extra MiB':>15} "
               f"{'x ref':>8} {'TFLOP/s':>8}")
@@ -202,8 +211,8 @@ def main() -> None:
     print("-" * len(header))
     for r in rows:
         print(f"{r['N']:>5} {r['K']:>6} {r['mode']:>5} {r['impl']:>9} {r['time_ms']:>9.2f} "
-              f"{r['time_vs_reference']:>6.2f} {r['peak_extra_bytes'] / 2**20:>15.2f} "
-              f"{r['memory_vs_reference']:>8.4f} {r['tflops']:>8.3f}")
+              f"{r['time_vs_reference']:>6.2f} {_mib(r['peak_extra_bytes']):>15} "
+              f"{_ratio(r['memory_vs_reference']):>8} {r['tflops']:>8.3f}")
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     write_json_atomic(args.json, {"machine": machine(args.device), "repeats": repeats, "results": rows})
     print(f"wrote {args.json}")

@@ -346,8 +346,9 @@ def _attention_available(device: torch.device, dtype: torch.dtype) -> bool:
 
 # CPU crossovers in N·K (D = 128), measured by benchmarks/bench_infonce.py and its small-size table
 # (benchmarks/RESULTS.md, "Queue InfoNCE: the attention path"): the attention pass beats mgclr's kernels
-# from N·K = 64·1024 for the loss alone (0.93x at 64 x 1024, 0.5x from 256 x 4096), and from 128·4096 when
-# the rank is wanted too (return_stats: one more pass of logits; 0.97x there, 0.81-0.90x at MoCo's sizes).
+# from N·K = 64·1024 for the loss alone (0.88-0.93x at 64 x 1024, 0.5-0.6x from 256 x 4096), and from
+# 128·4096 when the rank is wanted too (return_stats: one more pass of logits; 0.93-0.97x there, 0.81-0.90x
+# at MoCo's sizes; a tie at 64 x 4096).
 # Below, the per-call overhead of the extra torch ops loses to mgclr's single kernel call.
 CPU_ATTENTION_MIN_NK_LOSS = 64 * 1024
 CPU_ATTENTION_MIN_NK_STATS = 128 * 4096
