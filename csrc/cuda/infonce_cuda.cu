@@ -68,6 +68,14 @@ __device__ __forceinline__ void issue_tile(const T* __restrict__ queue, int64_t 
   __pipeline_commit();
 }
 
+#if (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800) || defined(MGCLR_CUDA_EMULATION)
+// wmma loads fp32 values into a TF32 fragment as they are; the MMA expects them rounded to TF32 first.
+template <typename Fragment>
+__device__ __forceinline__ void round_to_tf32(Fragment& f) {
+  for (int t = 0; t < f.num_elements; ++t) f.x[t] = nvcuda::wmma::__float_to_tf32(f.x[t]);
+}
+#endif
+
 template <typename T, bool TF32>
 __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __restrict__ q, const T* __restrict__ k,
                                                                  const T* __restrict__ queue, int64_t N, int64_t K,
@@ -128,8 +136,8 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
         for (int kk = 0; kk < dpad; kk += 8) {
           wmma::load_matrix_sync(fa, reinterpret_cast<const float*>(sq) + kk, ld);
           wmma::load_matrix_sync(fb, reinterpret_cast<const float*>(cur) + warp * 16 * ld + kk, ld);
-          for (int t = 0; t < fa.num_elements; ++t) fa.x[t] = wmma::__float_to_tf32(fa.x[t]);
-          for (int t = 0; t < fb.num_elements; ++t) fb.x[t] = wmma::__float_to_tf32(fb.x[t]);
+          round_to_tf32(fa);
+          round_to_tf32(fb);
           wmma::mma_sync(fc, fa, fb, fc);
         }
         wmma::store_matrix_sync(reinterpret_cast<float*>(ss) + warp * 16, fc, kBN, wmma::mem_row_major);
@@ -184,8 +192,8 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
         for (int kk = 0; kk < kBN; kk += 8) {
           wmma::load_matrix_sync(fp, reinterpret_cast<const float*>(ss) + kk, kBN);
           wmma::load_matrix_sync(fv, reinterpret_cast<const float*>(cur) + kk * ld + c * 16, ld);
-          for (int t = 0; t < fp.num_elements; ++t) fp.x[t] = wmma::__float_to_tf32(fp.x[t]);
-          for (int t = 0; t < fv.num_elements; ++t) fv.x[t] = wmma::__float_to_tf32(fv.x[t]);
+          round_to_tf32(fp);
+          round_to_tf32(fv);
           wmma::mma_sync(facc, fp, fv, facc);
         }
         wmma::store_matrix_sync(reinterpret_cast<float*>(sacc) + c * 16, facc, ld, wmma::mem_row_major);

@@ -61,20 +61,19 @@ def energy_attention_drop(x: torch.Tensor, valid: Optional[torch.Tensor] = None,
         raise ValueError(f"valid: expected shape (NM,) = ({NM},), valid frames per row, got {tuple(valid.shape)}")
     with torch.no_grad():
         att = energy_attention(x.detach(), valid, e_lambda)
-        frames = _frames(valid, NM, T, x.device)
-        framesf = frames.to(x.dtype)
+        framesf = _frames(valid, NM, T, x.device).to(x.dtype)
         # Spatial: a joint's mean attention over channels and valid frames.
         att_joint = (att * framesf.view(NM, 1, T, 1)).sum(dim=(1, 2)) / (C * framesf.sum(dim=1, keepdim=True)).clamp(
             min=1)
         keep_joint = (att_joint < threshold).to(x.dtype)                     # (NM, V)
         scale_joint = keep_joint.numel() / keep_joint.sum().clamp(min=1)
-        # Elements: every (c, t, v) of a valid frame; padded frames are kept and not counted.
-        keep_elem = ((att < threshold) | ~frames.view(NM, 1, T, 1)).to(x.dtype)
+        # Elements: every (c, t, v) of a valid frame, counted over valid frames only.
+        keep_elem = (att < threshold).to(x.dtype)
         counted = framesf.sum() * C * V
         kept = (keep_elem * framesf.view(NM, 1, T, 1)).sum()
         scale_elem = counted.clamp(min=1) / kept.clamp(min=1)
-        pad = (~frames).view(NM, 1, T, 1).to(x.dtype)
-        # Padded frames: multiplied by 1 (scales apply to valid frames only).
+        pad = 1 - framesf.view(NM, 1, T, 1)
+        # Padded frames: multiplied by 1 (the masks and scales apply to valid frames only).
         factor_joint = keep_joint.view(NM, 1, 1, V) * scale_joint * (1 - pad) + pad
         factor_elem = keep_elem * scale_elem * (1 - pad) + pad
     return x * factor_joint * factor_elem

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -137,8 +138,8 @@ def _fused_forward(q, k, queue, temperature: float, tf32: bool):
                              loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), ws_m.data_ptr(),
                              ws_l.data_ptr(), ws_acc.data_ptr(), ws_cnt.data_ptr(), S, dbl, bool(tf32), stream, dev)
     else:
-        _ext.native().infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature), tie,
-                            loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), dbl)
+        _ext.native().infonce_fused_cpu(q.data_ptr(), k.data_ptr(), queue.data_ptr(), N, K, D, float(temperature),
+                                        tie, loss.data_ptr(), lse.data_ptr(), rank.data_ptr(), dq.data_ptr(), dbl)
     return loss, rank, dq
 
 
@@ -224,8 +225,6 @@ def _attention_forward(q, k, queue, temperature: float, with_rank: bool, chunk_s
         key = (str(q.device), compute, D)
         if key not in _warned_no_attention:
             _warned_no_attention.add(key)
-            import warnings
-
             warnings.warn(f"queue_infonce(impl='attention'): this torch ({torch.__version__}) has no attention kernel "
                           f"with log-sum-exp that passes mgclr's check for {compute} on {q.device.type} at D={D}; "
                           "using impl='chunked' instead", RuntimeWarning, stacklevel=3)
@@ -241,8 +240,9 @@ def _attention_forward(q, k, queue, temperature: float, with_rank: bool, chunk_s
     w = torch.sigmoid(d)                          # the queue's share of the softmax, 1 - p0, without cancelling
     dq = (out.to(l0.dtype) - k32) * (w * inv_tau).unsqueeze(1)
     if with_rank:
-        tie = tie_tolerance(D, temperature, q32.dtype)
-        rank = _count_above(q32 * inv_tau, queue32, (q32 * inv_tau * k32).sum(dim=1) + tie, chunk_size)
+        # The chunked path's logits and positive (qs = q / tau first), so the ranks agree with it.
+        qs = q32 * inv_tau
+        rank = _count_above(qs, queue32, (qs * k32).sum(dim=1) + tie_tolerance(D, temperature, q32.dtype), chunk_size)
     else:
         rank = torch.full((N,), -1, dtype=torch.int64, device=q.device)  # never read (queue_infonce)
     return loss, rank, dq.to(q.dtype)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_finite_tensor, check_number, check_same_device, check_tensor
-from .infonce import _per_sample, _validate
+from .infonce import _per_sample, _resolve_impl, _validate
 from .reference import queue_soft_cross_entropy_reference
 
 _REDUCTIONS = ("mean", "none")
@@ -53,13 +53,15 @@ def queue_soft_cross_entropy(q: torch.Tensor, k: torch.Tensor, queue: torch.Tens
     if check_finite:
         check_finite_tensor("target_q", target_q)
     tau = float(temperature)
-    with torch.no_grad():
-        _, kc, _, _, _, dq_target = _per_sample(target_q.detach(), k, queue, tau, impl, False, int(chunk_size), False)
-    if dq_target is None:  # the reference impl: logits in full
-        per_sample = queue_soft_cross_entropy_reference(
-            q.float() if q.dtype in (torch.bfloat16, torch.float16) else q,
-            *(t.float() if t.dtype in (torch.bfloat16, torch.float16) else t for t in (k, queue, target_q)), tau)
+    impl = _resolve_impl(impl, q.device, q.shape[0], queue.shape[0], q.shape[1], q.dtype, False)
+    if impl == "reference":  # the logits in full, once
+        half = (torch.bfloat16, torch.float16)
+        per_sample = queue_soft_cross_entropy_reference(*(t.float() if t.dtype in half else t
+                                                          for t in (q, k, queue, target_q)), tau)
     else:
+        with torch.no_grad():
+            _, kc, _, _, _, dq_target = _per_sample(target_q.detach(), k, queue, tau, impl, False, int(chunk_size),
+                                                    False)
         p_bar = (dq_target.to(kc.dtype) * tau + kc).detach()  # Σ_j p_j c_j of the target distribution
         qc, kc, _, plain, _, _ = _per_sample(q, k, queue, tau, impl, False, int(chunk_size), False)
         per_sample = plain + ((qc * kc).sum(dim=1) - (qc * p_bar).sum(dim=1)) / tau
