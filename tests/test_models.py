@@ -184,7 +184,7 @@ def test_multi_stream_sums_the_streams_and_the_cross_terms():
                         [("a", "b", 1.0)])
     with pytest.raises(ValueError, match=r"cross_stream\[0\]: no stream 'c'"):
         MultiStreamMoCo({"a": spatial}, [("a", "c", 1.0)])
-    with pytest.raises(ValueError, match="views: expected a pair of views for every stream, got none for other"):
+    with pytest.raises(ValueError, match="views: expected the views of every stream, got none for other"):
         multi({"joint": views["joint"], "sequence": views["sequence"]})
 
 

@@ -5,13 +5,26 @@
   ``(N, out_dim)`` features; :data:`ENCODERS` names them for configs;
 - :class:`InputModality` (joint, bone, motion, bone_motion) and :class:`StreamEncoder` (``input -> encoder``);
 - :class:`ProjectionHead` (linear or MLP, removed for evaluation);
-- :class:`MoCo`, :class:`MultiStreamMoCo` and the queue of negatives :class:`MoCoQueue`.
+- the contrastive methods (:mod:`mgclr.models.methods`): :class:`MoCo`, :class:`AimCLR`, :class:`CrosSCLR` over
+  :class:`MomentumMethod`, named in :data:`METHODS`; :class:`MultiStreamMoCo` trains named streams together;
+  the queue of negatives :class:`MoCoQueue`.
 """
 
 from .agcn import AGCN
 from .bigru import BiGRU
 from .heads import ProjectionHead
-from .moco import MoCo, MoCoOutput, MultiStreamMoCo, MultiStreamOutput
+from .methods import (
+    METHODS,
+    AimCLR,
+    CrosSCLR,
+    Embedding,
+    MoCo,
+    MoCoOutput,
+    MomentumMethod,
+    MultiStreamMoCo,
+    MultiStreamOutput,
+    View,
+)
 from .modality import INPUT_MODALITIES, InputModality, StreamEncoder, bone_parents
 from .queue import MoCoQueue
 from .stgcn import STGCN
@@ -20,5 +33,6 @@ from .stgcn import STGCN
 # num_joints (mgclr.train.build.build_encoder), the config every other argument.
 ENCODERS = {"agcn": AGCN, "stgcn": STGCN, "bigru": BiGRU}
 
-__all__ = ["AGCN", "ENCODERS", "INPUT_MODALITIES", "BiGRU", "InputModality", "MoCo", "MoCoOutput", "MoCoQueue",
-           "MultiStreamMoCo", "MultiStreamOutput", "ProjectionHead", "STGCN", "StreamEncoder", "bone_parents"]
+__all__ = ["AGCN", "ENCODERS", "INPUT_MODALITIES", "METHODS", "AimCLR", "BiGRU", "CrosSCLR", "Embedding",
+           "InputModality", "MoCo", "MoCoOutput", "MoCoQueue", "MomentumMethod", "MultiStreamMoCo",
+           "MultiStreamOutput", "ProjectionHead", "STGCN", "StreamEncoder", "View", "bone_parents"]

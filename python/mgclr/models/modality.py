@@ -96,5 +96,9 @@ class StreamEncoder(nn.Module):
         self.encoder = encoder
         self.out_dim = encoder.out_dim
 
-    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, *, drop: bool = False):
+        """Features ``(N, out_dim)``; ``drop=True`` (an encoder with AimCLR's EADM branch: AGCN, STGCN) returns
+        (features, features of the dropped feature map)."""
+        if drop:
+            return self.encoder(self.input(x, lengths), lengths, drop=True)
         return self.encoder(self.input(x, lengths), lengths)

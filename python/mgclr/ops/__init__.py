@@ -5,7 +5,8 @@
   through the fused ``mgclr::augment`` op (:mod:`mgclr.ops.augment`; its ABI: :mod:`mgclr.ops.augment_abi`);
 - :func:`queue_infonce`, MoCo's contrastive loss against a queue of negatives (reference / chunked / fused /
   attention; ``positives=`` for extra positives), :func:`queue_soft_cross_entropy` (AimCLR's D3M) and
-  :func:`queue_topk` (nearest-neighbour mining) on the same memory-free machinery, and
+  :func:`queue_topk` (nearest-neighbour mining) on the same memory-free machinery,
+  :func:`queue_context_infonce` (CrosSCLR's cross-view loss with context, chunked), and
   :func:`queue_enqueue_`, the in-place ring-buffer write of :class:`mgclr.models.MoCoQueue`;
 - the pure-torch references of all of them in :mod:`mgclr.ops.reference`.
 """
@@ -15,7 +16,8 @@ from .augment_functional import *  # noqa: F403 - the 20 generated functions, on
 from .augment_functional import AUGMENTATION_OPS
 from .augment_functional import __all__ as _functional
 from .infonce import QueueInfoNCEStats, queue_enqueue_, queue_infonce
-from .queue_losses import queue_soft_cross_entropy, queue_topk
+from .queue_losses import queue_context_infonce, queue_soft_cross_entropy, queue_topk
 
-__all__ = ["AUGMENTATION_OPS", "AugmentParams", "QueueInfoNCEStats", "queue_enqueue_", "queue_infonce",
+__all__ = ["AUGMENTATION_OPS", "AugmentParams", "QueueInfoNCEStats", "queue_context_infonce", "queue_enqueue_",
+           "queue_infonce",
            "queue_soft_cross_entropy", "queue_topk", *_functional]

@@ -7,6 +7,10 @@
   computes for the target (``dq = (P̄ − k⁺)/τ``). Two passes over the queue, no logits kept.
 * :func:`queue_topk` — each query's t most similar queue indices (AimCLR's nearest-neighbour mining,
   CrosSCLR's cross-view positives), over chunks of the queue.
+* :func:`queue_context_infonce` — CrosSCLR's cross-view loss with context: over 2K+1 candidates, the plain
+  logits of ``q`` and each queue entry's *context* logit ``(q·Q_j)(q'·Q'_j)/τ``, where ``q'`` and ``Q'`` are a
+  partner stream's query and queue (holding the same samples in the same order). Chunked over the queue
+  with the gradient recomputed chunk by chunk in backward: memory O(N·chunk_size), never N × 2K.
 * extra positives: ``queue_infonce(..., positives=P)`` (in :mod:`mgclr.ops.infonce`).
 
 Rules as for ``queue_infonce``: NaN in any input row makes that row's loss NaN (a NaN queue row every
@@ -18,8 +22,8 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_finite_tensor, check_number, check_same_device, check_tensor
-from .infonce import _per_sample, _resolve_impl, _validate
-from .reference import queue_soft_cross_entropy_reference
+from .infonce import _check_positives, _per_sample, _resolve_impl, _validate
+from .reference import queue_context_infonce_reference, queue_soft_cross_entropy_reference
 
 _REDUCTIONS = ("mean", "none")
 
@@ -107,4 +111,115 @@ def queue_topk(q: torch.Tensor, queue: torch.Tensor, t: int, *, chunk_size: int 
         return best_i
 
 
-__all__ = ["queue_soft_cross_entropy", "queue_topk"]
+class _ContextLogSumExp(torch.autograd.Function):
+    """LSE_i over [s0_i, s_ij, c_ij] (j < K) with s = q·Q_j/τ, c = (q·Q_j)(q'·Q'_j)/τ, s0 = q·k/τ; gradients for
+    q and q' (k and both queues are constants). Forward and backward each walk the queue in chunks."""
+
+    @staticmethod
+    def forward(ctx, q, q_other, k, queue, queue_other, tau: float, chunk: int):
+        with torch.no_grad():
+            lse = (q * k).sum(dim=1) / tau
+            for c0 in range(0, queue.shape[0], chunk):
+                a = q @ queue[c0:c0 + chunk].t()
+                b = q_other @ queue_other[c0:c0 + chunk].t()
+                lse = torch.logaddexp(lse, torch.logsumexp(torch.cat([a, a * b], dim=1) / tau, dim=1))
+        ctx.save_for_backward(q, q_other, k, queue, queue_other, lse)
+        ctx.tau, ctx.chunk = tau, chunk
+        return lse
+
+    @staticmethod
+    def backward(ctx, grad_lse):
+        q, q_other, k, queue, queue_other, lse = ctx.saved_tensors
+        tau, chunk = ctx.tau, ctx.chunk
+        g = grad_lse / tau
+        s0 = (q * k).sum(dim=1) / tau
+        dq = (g * torch.exp(s0 - lse)).unsqueeze(1) * k
+        dq_other = torch.zeros_like(q_other)
+        for c0 in range(0, queue.shape[0], chunk):
+            rows, rows_other = queue[c0:c0 + chunk], queue_other[c0:c0 + chunk]
+            a, b = q @ rows.t(), q_other @ rows_other.t()
+            p_plain = torch.exp(a / tau - lse.unsqueeze(1))
+            p_context = torch.exp(a * b / tau - lse.unsqueeze(1))
+            dq = dq + (g.unsqueeze(1) * (p_plain + p_context * b)) @ rows
+            dq_other = dq_other + (g.unsqueeze(1) * p_context * a) @ rows_other
+        return dq, dq_other, None, None, None, None, None
+
+
+def queue_context_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, q_other: torch.Tensor,
+                          queue_other: torch.Tensor, temperature: float, *, positives=None, impl: str = "chunked",
+                          reduction: str = "mean", check_finite: bool = False,
+                          chunk_size: int = 4096) -> torch.Tensor:
+    """CrosSCLR's cross-view InfoNCE with context (Li et al., CVPR 2021, its ``context: True``).
+
+    For row i, over the 2K+1 candidates ``[k⁺, queue_j, context_j]`` with logits ``s0 = q·k/τ``,
+    ``s_j = q·Q_j/τ`` and ``c_j = (q·Q_j)(q'·Q'_j)/τ`` (``q'``, ``Q'``: the partner stream's query and queue;
+    row j of both queues is one sample's key), the loss is ``LSE_i − (s0 + Σ_u (s_u + c_u)) / (1 + 2|U_i|)``:
+    the mean of −log p over the positives, k⁺ and, for each distinct index u of ``positives[i]`` (e.g. the
+    partner's nearest queue entries, :func:`queue_topk`), both its plain and its context candidate (CrosSCLR's
+    mask sets both).
+
+    Args:
+        q: ``(N, D)`` this stream's L2-normalised queries (gradient).
+        k: ``(N, D)`` its positive keys; queue: ``(K, D)`` its negatives (both constants).
+        q_other: ``(N, D')`` the partner stream's queries (gradient, through the context logits).
+        queue_other: ``(K, D')`` the partner's queue, the same K samples in the same order (a constant).
+        temperature: τ > 0.
+        positives: optional ``(N, t)`` int64 queue indices (a repeated index counts once).
+        impl: ``"chunked"`` (memory O(N·chunk_size); the default) or ``"reference"`` (the (N, 2K+1) logits,
+            eager, as CrosSCLR builds them).
+        reduction: ``"mean"`` or ``"none"`` (``(N,)``).
+
+    Returns:
+        the loss (float32 for half-type inputs, else q's dtype).
+    """
+    _validate(q, k, queue, temperature, "reference", check_finite, chunk_size)
+    check_tensor("q_other", q_other, ndim=2, shape_hint="(N, D')")
+    check_tensor("queue_other", queue_other, ndim=2, shape_hint="(K, D')")
+    N, K = q.shape[0], queue.shape[0]
+    if q_other.shape[0] != N:
+        raise ValueError(f"q_other: expected shape (N, D') with N = {N} like q, got {tuple(q_other.shape)}")
+    if tuple(queue_other.shape) != (K, q_other.shape[1]):
+        raise ValueError(f"queue_other: expected shape (K, D') = {(K, q_other.shape[1])} (the K of queue: the same "
+                         f"samples in the same order; the D' of q_other), got {tuple(queue_other.shape)}")
+    for name, t in (("q_other", q_other), ("queue_other", queue_other)):
+        if t.dtype != q.dtype:
+            raise TypeError(f"{name}: expected dtype {str(q.dtype).replace('torch.', '')} (the dtype of q), got "
+                            f"{str(t.dtype).replace('torch.', '')}")
+    check_same_device(q=q, q_other=q_other, queue_other=queue_other)
+    if impl not in ("chunked", "reference"):
+        raise ValueError(f"impl: expected 'chunked' or 'reference', got {impl!r}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
+    if check_finite:
+        check_finite_tensor("q_other", q_other)
+        check_finite_tensor("queue_other", queue_other)
+    if positives is not None:
+        positives = _check_positives(positives, N, K, q.device)
+    tau = float(temperature)
+    tensors = [q, k.detach(), queue.detach(), q_other, queue_other.detach()]
+    if q.dtype in (torch.bfloat16, torch.float16):
+        tensors = [t.float() for t in tensors]
+    q, k, queue, q_other, queue_other = tensors
+    if impl == "reference":
+        per_sample = queue_context_infonce_reference(q, k, queue, q_other, queue_other, tau, positives)
+    else:
+        lse = _ContextLogSumExp.apply(q, q_other, k, queue, queue_other, tau, int(chunk_size))
+        per_sample = lse - _mean_positive_logit(q, k, queue, q_other, queue_other, tau, positives)
+    return per_sample.mean() if reduction == "mean" else per_sample
+
+
+def _mean_positive_logit(q, k, queue, q_other, queue_other, tau: float, positives) -> torch.Tensor:
+    """(s0 + Σ_u (s_u + c_u)) / (1 + 2|U|) over the distinct indices u of each row (autograd; O(N·t·D))."""
+    s0 = (q * k).sum(dim=1) / tau
+    if positives is None or positives.shape[1] == 0:
+        return s0
+    ordered, _ = torch.sort(positives, dim=1)
+    distinct = torch.ones_like(ordered, dtype=torch.bool)
+    distinct[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    a = torch.einsum("nd,ntd->nt", q, queue[ordered])
+    b = torch.einsum("nd,ntd->nt", q_other, queue_other[ordered])
+    weight = distinct.to(a.dtype)
+    return (s0 + ((a + a * b) / tau * weight).sum(dim=1)) / (1.0 + 2.0 * weight.sum(dim=1))
+
+
+__all__ = ["queue_context_infonce", "queue_soft_cross_entropy", "queue_topk"]

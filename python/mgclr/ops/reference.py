@@ -349,6 +349,25 @@ def queue_soft_cross_entropy_reference(q: torch.Tensor, k: torch.Tensor, queue: 
     return -(p * torch.log_softmax(_queue_logits(q, k, queue, temperature), dim=1)).sum(dim=1)
 
 
+def queue_context_infonce_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, q_other: torch.Tensor,
+                                    queue_other: torch.Tensor, temperature: float,
+                                    positives: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Per-sample CrosSCLR cross-view loss with context, as its code builds it: logits
+    ``cat([q·k, q·Qᵀ, (q·Qᵀ) ⊙ (q'·Q'ᵀ)]) / τ`` (N, 2K+1), the mask set at k⁺ and at each positive index in both
+    the plain and the context block, loss ``−Σ m log_softmax / Σ m``."""
+    k, queue, queue_other = k.detach(), queue.detach(), queue_other.detach()
+    plain = q @ queue.t()
+    logits = torch.cat([(q * k).sum(dim=1, keepdim=True), plain, plain * (q_other @ queue_other.t())], dim=1)
+    logits = logits / temperature
+    mask = torch.zeros_like(logits, dtype=torch.bool)
+    mask[:, 0] = True
+    if positives is not None and positives.numel():
+        mask.scatter_(1, positives + 1, True)
+        mask.scatter_(1, positives + 1 + queue.shape[0], True)
+    weight = mask.to(logits.dtype)
+    return -(torch.log_softmax(logits, dim=1) * weight).sum(dim=1) / weight.sum(dim=1)
+
+
 def queue_topk_reference(q: torch.Tensor, queue: torch.Tensor, t: int) -> torch.Tensor:
     """(N, t) int64: each row's t most similar queue indices by q·queue_j, most similar first."""
     return torch.topk(q.detach() @ queue.detach().t(), t, dim=1).indices
@@ -356,5 +375,5 @@ def queue_topk_reference(q: torch.Tensor, queue: torch.Tensor, t: int) -> torch.
 
 # ===================================== end queue InfoNCE ============================================
 
-__all__ = ["augment_reference", "queue_infonce_positives_reference", "queue_infonce_reference",
-           "queue_soft_cross_entropy_reference", "queue_topk_reference", "rotation_matrix"]
+__all__ = ["augment_reference", "queue_context_infonce_reference", "queue_infonce_positives_reference",
+           "queue_infonce_reference", "queue_soft_cross_entropy_reference", "queue_topk_reference", "rotation_matrix"]

@@ -10,9 +10,11 @@ and a config that says otherwise is an error naming the key and both values.
 from __future__ import annotations
 
 import inspect
+import json
 import math
+import zlib
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -25,12 +27,23 @@ from ..data import ArrayDataset, generate
 from ..data.arrays import SubsetDataset, class_fraction
 from ..data.format import DatasetError, SkeletonDataset, read_pyskl, read_skeletonclr
 from ..data.info import DatasetInfo, check_agrees
-from ..models import ENCODERS, InputModality, MoCo, MultiStreamMoCo, ProjectionHead, StreamEncoder, bone_parents
+from ..models import (
+    ENCODERS,
+    METHODS,
+    InputModality,
+    MomentumMethod,
+    MultiStreamMoCo,
+    ProjectionHead,
+    StreamEncoder,
+    View,
+    bone_parents,
+)
 from ..skeleton import layout_from_spec
 from .config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, StreamConfig
 
-__all__ = ["build_encoder", "build_model", "build_pipeline", "build_pretrain_pipelines", "build_stream_encoder",
-           "learning_rate", "load_splits", "resolve_augment", "stream_pipelines"]
+__all__ = ["SHARED_AUGMENT", "build_encoder", "build_model", "build_pipeline", "build_pretrain_pipelines",
+           "build_stream_encoder", "learning_rate", "load_splits", "make_views", "pipeline_seed", "resolve_augment",
+           "stream_feeds"]
 
 # Sources whose files do not say which layout they are in.
 _UNDESCRIBED = ("arrays", "skeletonclr", "pyskl")
@@ -166,14 +179,19 @@ def build_stream_encoder(key: str, stream: StreamConfig, info: DatasetInfo) -> S
 
 
 def build_stream(key: str, stream: StreamConfig, config: ExperimentConfig, info: DatasetInfo,
-                 generator: Optional[torch.Generator] = None) -> MoCo:
+                 generator: Optional[torch.Generator] = None) -> MomentumMethod:
+    """The stream at ``key``: its method (:data:`mgclr.models.METHODS`) over ``input -> encoder`` and a head."""
     if stream.queue_size is None:
         raise ConfigError(f"{key}.queue_size: chosen from the data by mgclr.train.recipe.resolve_recipe, which has "
                           f"not run on this config")
     encoder = build_stream_encoder(key, stream, info)
     head = ProjectionHead(encoder.out_dim, stream.head_dim, stream.head_hidden)
-    return MoCo(encoder, head, stream.queue_size, stream.momentum, stream.temperature,
-                infonce_impl=config.model.infonce_impl, generator=generator)
+    method = METHODS[stream.method.kind]
+    try:
+        return method(encoder, head, stream.queue_size, stream.momentum, stream.temperature,
+                      infonce_impl=config.model.infonce_impl, generator=generator, **stream.method.args)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key}.method.args: {exc}") from None
 
 
 def build_model(config: ExperimentConfig, info: DatasetInfo) -> MultiStreamMoCo:
@@ -247,22 +265,79 @@ def _holds_auto(spec: Any) -> bool:
     return isinstance(spec, list) and any(_holds_auto(v) for v in spec)
 
 
+# The key of the experiment's shared pretraining pipeline in build_pretrain_pipelines (the others are keyed by
+# the config key they come from: model.streams.NAME.augment, model.streams.NAME.method.views.VIEW).
+SHARED_AUGMENT = "augment"
+
+
+def _own_augment(name: str) -> str:
+    return f"model.streams.{name}.augment"
+
+
+def _view_augment(name: str, view: str) -> str:
+    return f"model.streams.{name}.method.views.{view}"
+
+
 def build_pretrain_pipelines(config: ExperimentConfig, info: DatasetInfo) -> Dict[str, Pipeline]:
-    """``{"shared": pipeline}`` for the streams without an ``augment`` of their own (one fused two-view call
-    serves them all), and ``{name: pipeline}`` for each stream that has one (:func:`stream_pipelines` says which
-    pipeline feeds which stream)."""
-    pipes = {}
+    """Every pipeline a pretraining step calls, keyed by the config key it comes from: ``"augment"`` (two views,
+    shared by the streams without an ``augment`` of their own: one fused call serves them all),
+    ``"model.streams.NAME.augment"`` (a stream's own two views) and ``"model.streams.NAME.method.views.VIEW"``
+    (one view a method asks for besides the pair, e.g. AimCLR's extreme view; streams whose view has one
+    augmentation share one pipeline object, so one call). :func:`stream_feeds` says which feeds which stream."""
+    pipes: Dict[str, Pipeline] = {}
     if any(s.augment is None for s in config.model.streams.values()):
-        pipes["shared"] = build_pipeline("augment", config.augment, info)
+        pipes[SHARED_AUGMENT] = build_pipeline("augment", config.augment, info)
     for name, stream in config.model.streams.items():
         if stream.augment is not None:
-            pipes[name] = build_pipeline(f"model.streams.{name}.augment", stream.augment, info)
+            pipes[_own_augment(name)] = build_pipeline(_own_augment(name), stream.augment, info)
+    made: Dict[str, Pipeline] = {}  # one object per distinct resolved spec
+    for name, stream in config.model.streams.items():
+        for view, default in METHODS[stream.method.kind].extra_views.items():
+            key = _view_augment(name, view)
+            spec = resolve_augment(key, dict(stream.method.views.get(view, default)), info)
+            canonical = json.dumps(spec, sort_keys=True, default=str)
+            if canonical not in made:
+                made[canonical] = build_pipeline(key, spec, info, two_views=False)
+            pipes[key] = made[canonical]
     return pipes
 
 
-def stream_pipelines(streams, pipelines: Dict[str, Any]) -> Dict[str, str]:
-    """``{stream: the key of its pipeline in pipelines}`` (its own, else the shared one)."""
-    return {name: name if name in pipelines else "shared" for name in streams}
+def stream_feeds(streams: Mapping[str, Any],
+                 pipelines: Mapping[str, Pipeline]) -> Dict[str, Dict[str, Tuple[str, int]]]:
+    """``{stream: {view: (pipeline key, output index)}}``: the pair from the stream's own pipeline, else the shared
+    one; each extra view of its method from its own single-view pipeline."""
+    feeds = {}
+    for name, stream in streams.items():
+        pair = _own_augment(name) if _own_augment(name) in pipelines else SHARED_AUGMENT
+        feed = {"query": (pair, 0), "key": (pair, 1)}
+        for view in getattr(stream, "extra_views", {}):
+            feed[view] = (_view_augment(name, view), 0)
+        feeds[name] = feed
+    return feeds
+
+
+def pipeline_seed(seed: int, key: str) -> int:
+    """The augmentation seed of pipeline ``key`` in a step of seed ``seed``: the shared pipeline takes the step's
+    seed, every other pipeline one of its own, so that two pipelines with the same ops (say each stream's own
+    ``{preset: skeletonclr}``) draw different views, as each stream training in a run of its own would."""
+    if key == SHARED_AUGMENT:
+        return seed
+    return (seed * 0x9E3779B1 + zlib.crc32(key.encode())) % (2**63 - 1)
+
+
+def make_views(pipelines: Mapping[str, Pipeline], streams: Mapping[str, Any], x: torch.Tensor,
+               lengths: torch.Tensor, seed: int) -> Dict[str, Dict[str, View]]:
+    """Every stream's views of the batch ``x`` ``{stream: {view: View}}``: each distinct pipeline called once
+    (seeded by :func:`pipeline_seed`), on the training device, lengths trusted (checked when the data was read)."""
+    made: Dict[int, Tuple[View, ...]] = {}
+    for key, pipe in pipelines.items():
+        if id(pipe) in made:
+            continue
+        out, params = pipe(x, lengths, seed=pipeline_seed(seed, key), return_params=True, check_lengths=False)
+        out = tuple(out) if pipe.two_views else (out,)
+        made[id(pipe)] = tuple(View(v, params.lengths[i]) for i, v in enumerate(out))
+    return {name: {view: made[id(pipelines[key])][index] for view, (key, index) in feed.items()}
+            for name, feed in stream_feeds(streams, pipelines).items()}
 
 
 def learning_rate(optim: OptimConfig, epochs: int, epoch: float) -> float:

@@ -5,7 +5,8 @@ One file describes an experiment; each command reads the sections it needs::
     name: imigue_dual          output: runs/imigue_dual        seed: 0        device: auto
     data:      where the skeletons come from, batch size, workers
     augment:   the pretraining pipeline (mgclr.augment.pipeline_from_config; two views are always made)
-    model:     the streams, by name (input modality, encoder, head, queue, momentum, temperature, own augment),
+    model:     the streams, by name (input modality, encoder, head, queue, momentum, temperature, own augment,
+               method: moco, aimclr or crossclr with its options),
                cross-stream pairings
     pretrain:  epochs, optimiser, schedule, AMP, torch.compile, clipping, kNN monitor, checkpoints
     linear, knn, finetune, fuse:  the evaluation protocols (fuse: which streams' scores to combine, weights, runs)
@@ -33,12 +34,12 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
-from ..models import ENCODERS, INPUT_MODALITIES
+from ..models import ENCODERS, INPUT_MODALITIES, METHODS
 from ..skeleton import layout_from_spec
 
 __all__ = ["ConfigError", "CrossStreamConfig", "DataConfig", "EncoderConfig", "ExperimentConfig", "FinetuneConfig",
-           "FuseConfig", "KnnConfig", "LinearConfig", "ModelConfig", "OptimConfig", "PretrainConfig", "StreamConfig",
-           "SweepConfig", "apply_overrides", "bounded", "config_to_dict", "load_config", "parse_config"]
+           "FuseConfig", "KnnConfig", "LinearConfig", "MethodConfig", "ModelConfig", "OptimConfig", "PretrainConfig",
+           "StreamConfig", "SweepConfig", "apply_overrides", "bounded", "config_to_dict", "load_config", "parse_config"]
 
 
 class ConfigError(ValueError):
@@ -121,12 +122,30 @@ class EncoderConfig:
 
 
 @dataclass
+class MethodConfig:
+    """A stream's contrastive method (:data:`mgclr.models.METHODS`): ``kind`` ``moco`` (the paper, ISC,
+    SkeletonCLR), ``aimclr`` or ``crossclr``; ``args``: the method's own options, checked against its signature
+    (aimclr: ``nnm_epoch``, ``topk``, ``drop``; crossclr: ``partners``, ``cross_epoch``, ``topk``, ``context``);
+    ``views``: the augmentation of each extra view the method asks for, replacing its default (aimclr:
+    ``extreme``, default ``{preset: aimclr_extreme}``). ``method: aimclr`` is short for ``{kind: aimclr}``.
+    Schedules count 0-based epochs: AimCLR's ``mining_epoch: 150`` is ``nnm_epoch: 151``, CrosSCLR's
+    ``cross_epoch: 150`` is ``cross_epoch: 151`` (both switch on when ``epoch > 150``)."""
+
+    kind: str = "moco"
+    args: Dict[str, Any] = field(default_factory=dict)
+    views: Dict[str, Any] = field(default_factory=dict)
+
+    CHOICES = {"kind": tuple(METHODS)}
+
+
+@dataclass
 class StreamConfig:
-    """One MoCo stream: ``input`` (the modality the encoder sees: ``joint``, ``bone``, ``motion``,
+    """One contrastive stream: ``input`` (the modality the encoder sees: ``joint``, ``bone``, ``motion``,
     ``bone_motion``; :mod:`mgclr.models.modality`), the encoder, the projection head (``head_hidden`` None: a
     linear head; an int: Linear-ReLU-Linear through that width), the queue of negatives, the key encoder's
     momentum, the InfoNCE temperature, and optionally the stream's own pretraining ``augment`` (else the
-    experiment's, shared: one fused two-view call serves every stream without its own). A ``queue_size`` left
+    experiment's, shared: one fused two-view call serves every stream without its own), and its ``method``
+(:class:`MethodConfig`, MoCo by default). A ``queue_size`` left
     out is chosen from the data (:mod:`mgclr.train.recipe`: the largest power of two <= N / 4)."""
 
     input: str = "joint"
@@ -137,6 +156,7 @@ class StreamConfig:
     momentum: float = bounded(0.999, ge=0, le=1)
     temperature: float = bounded(0.07, gt=0)
     augment: Optional[Dict[str, Any]] = None
+    method: MethodConfig = field(default_factory=MethodConfig)
 
     CHOICES = {"input": INPUT_MODALITIES}
 
@@ -454,6 +474,8 @@ def _specific(key: str, path: str) -> str:
 def _from_mapping(path: str, data: Any, cls: type):
     if data is None:
         data = {}
+    if cls is MethodConfig and isinstance(data, str):
+        data = {"kind": data}  # method: aimclr
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
     if cls is ModelConfig:
@@ -526,9 +548,13 @@ def _check_section(path: str, config) -> None:
             raise ConfigError(str(exc)) from None
     if isinstance(config, EncoderConfig):
         _check_encoder_args(f"{where}args", config)
+    if isinstance(config, MethodConfig):
+        _check_method(where, config)
     if isinstance(config, ModelConfig):
         if not config.streams:
             raise ConfigError(f"{where}streams: expected at least one stream, got none")
+        for name, stream in config.streams.items():
+            _check_partners(f"{where}streams.{name}.method.args.partners", name, stream, config.streams)
         for i, pair in enumerate(config.cross_stream):
             key = f"{where}cross_stream[{i}].streams"
             if len(pair.streams) != 2 or pair.streams[0] == pair.streams[1]:
@@ -570,6 +596,47 @@ def _check_encoder_args(key: str, config: EncoderConfig) -> None:
             hint = f"did you mean {close[0]}? " if close else ""
             raise ConfigError(f"{key}.{arg}: unknown argument of {cls.__name__} ({config.kind}); {hint}it takes "
                               f"{', '.join(own)}")
+
+
+def _check_method(where: str, config: MethodConfig) -> None:
+    cls = METHODS.get(config.kind)
+    if cls is None:
+        return
+    own = cls.options()
+    for arg in config.args:
+        if arg not in own:
+            close = difflib.get_close_matches(str(arg), own, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
+            takes = f"it takes {', '.join(own)}" if own else "it takes no options"
+            raise ConfigError(f"{where}args.{arg}: unknown option of {cls.__name__} ({config.kind}); {hint}{takes}")
+    for view, spec in config.views.items():
+        if view not in cls.extra_views:
+            extra = ", ".join(cls.extra_views) or "none"
+            raise ConfigError(f"{where}views.{view}: {cls.__name__} ({config.kind}) has no extra view {view!r} "
+                              f"(its extra views: {extra})")
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{where}views.{view}: expected an augmentation (ops: [...] or preset: NAME), got "
+                              f"{spec!r}")
+
+
+def _check_partners(key: str, name: str, stream: StreamConfig, streams: Mapping[str, StreamConfig]) -> None:
+    """CrosSCLR's partners: other streams of the model, named once, with the same queue size where both give one."""
+    partners = stream.method.args.get("partners")
+    if stream.method.kind != "crossclr" or partners is None:
+        return
+    if not isinstance(partners, list) or not all(isinstance(p, str) for p in partners):
+        raise ConfigError(f"{key}: expected a list of stream names, got {partners!r}")
+    for partner in partners:
+        if partner == name:
+            raise ConfigError(f"{key}: a stream cannot be its own partner ({name!r})")
+        if partner not in streams:
+            raise ConfigError(f"{key}: no stream {partner!r} in model.streams ({', '.join(streams)})")
+        mine, theirs = stream.queue_size, streams[partner].queue_size
+        if mine is not None and theirs is not None and mine != theirs:
+            raise ConfigError(f"{key}: {partner!r} has queue_size {theirs}, {name!r} {mine}; cross-view mining needs "
+                              f"one size (entry j of both queues is one sample's key)")
+    if len(set(partners)) != len(partners):
+        raise ConfigError(f"{key}: a stream is named twice in {partners}")
 
 
 def _check_fuse(where: str, config: FuseConfig) -> None:

@@ -1,10 +1,12 @@
-"""Multi-stream MoCo pretraining: the loop, and one step you can read top to bottom.
+"""Multi-stream contrastive pretraining (MoCo, AimCLR, CrosSCLR per stream): the loop, and one step you can read
+top to bottom.
 
-Per step (:func:`train_step`): the batch comes from a DataLoader whose workers only slice arrays; the
-two views are made on the training device by one fused augmentation call per pipeline (one shared by every
-stream without its own); each stream turns its views into its input modality and encodes them (query, and
-key without gradient); ``queue_infonce`` gives each stream's loss; backward; optimiser step;
-the key encoders' moving average; the keys are enqueued. Every stage sits in an NVTX range
+Per step (:func:`train_step`): the batch comes from a DataLoader whose workers only slice arrays; the views
+are made on the training device by one fused augmentation call per pipeline (the pair shared by every stream
+without its own, AimCLR's extreme view in one more call); each stream's method turns its views into its input
+modality and encodes them (queries, and keys without gradient); the method's queue losses (:mod:`mgclr.ops`,
+no N × K logits) give each stream's loss, with the epoch for its schedule; backward; optimiser step; the key
+encoders' moving average; the keys are enqueued. Every stage sits in an NVTX range
 (``mgclr/data``, ``mgclr/augment``, ``mgclr/forward``, ``mgclr/loss``, ``mgclr/backward``, ``mgclr/step``,
 ``mgclr/ema``, ``mgclr/enqueue``) that costs nothing without a profiler::
 
@@ -33,9 +35,9 @@ from torch.utils.data import DataLoader
 
 from .._validation import check_int
 from ..augment import Pipeline
-from ..models import MultiStreamMoCo
+from ..models import METHODS, MultiStreamMoCo
 from ..profiling import range as nvtx_range
-from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, sgd, stream_pipelines
+from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, make_views, sgd
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, save_checkpoint, save_config
 from .config import ConfigError, ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
@@ -89,22 +91,20 @@ def _autocast(device: torch.device, enabled: bool):
 
 
 def train_step(model: MultiStreamMoCo, pipelines: Dict[str, Pipeline], optimizer: torch.optim.Optimizer,
-               x: torch.Tensor, lengths: torch.Tensor, seed: int, *, amp: bool = False,
+               x: torch.Tensor, lengths: torch.Tensor, seed: int, *, epoch: int = 0, amp: bool = False,
                grad_clip: Optional[float] = None, ddp_model: Optional[torch.nn.Module] = None,
                check_finite: bool = True) -> Dict[str, float]:
-    """One pretraining step on a batch already on the training device. ``pipelines``: ``{"shared": p}`` and/or
-    a stream's own pipeline under its name (:func:`~mgclr.train.build.build_pretrain_pipelines`), each making
-    both views in one call. ``grad_clip``: the global gradient norm of the trained parameters is clipped to it.
-    ``check_finite``: a NaN or inf loss raises :class:`NonFiniteLossError` before the update (one device
-    synchronisation per step; under DDP the ranks agree first, so that none is left waiting)."""
+    """One pretraining step on a batch already on the training device. ``pipelines``: every pipeline the streams'
+    views come from (:func:`~mgclr.train.build.build_pretrain_pipelines`: the shared pair, a stream's own pair,
+    a method's extra view), each distinct one called once. ``epoch`` (0-based) drives the methods' schedules
+    (AimCLR's nearest-neighbour mining, CrosSCLR's cross-view mining). ``grad_clip``: the global gradient norm
+    of the trained parameters is clipped to it. ``check_finite``: a NaN or inf loss raises
+    :class:`NonFiniteLossError` before the update (one device synchronisation per step; under DDP the ranks
+    agree first, so that none is left waiting)."""
     with nvtx_range("mgclr/augment"):
-        views = {}
-        for name, pipe in pipelines.items():
-            (view_q, view_k), params = pipe(x, lengths, seed=seed, return_params=True, check_lengths=False)
-            views[name] = (view_q, view_k, params.lengths[0], params.lengths[1])
-    feeds = stream_pipelines(model.streams, views)
+        views = make_views(pipelines, model.streams, x, lengths, seed)
     with _autocast(x.device, amp):
-        out = (ddp_model or model)({name: views[key] for name, key in feeds.items()})
+        out = (ddp_model or model)(views, epoch=epoch)
     if check_finite and not _all_ranks_finite(out.loss, ddp_model is not None):
         raise NonFiniteLossError(_what_went_non_finite(model, x, views, out))
     with nvtx_range("mgclr/backward"):
@@ -120,7 +120,10 @@ def train_step(model: MultiStreamMoCo, pipelines: Dict[str, Pipeline], optimizer
     metrics = {"loss": out.loss.detach()}
     for name, stream_out in out.streams.items():
         metrics[f"{name}_loss"] = stream_out.loss.detach()
-        metrics[f"{name}_top1"] = stream_out.stats.top1
+        if stream_out.stats is not None:
+            metrics[f"{name}_top1"] = stream_out.stats.top1
+        for term, value in stream_out.terms.items():
+            metrics[f"{name}_{term}"] = value
     for pair, term in out.cross.items():
         metrics[f"cross_{pair.replace('/', '_')}"] = term.detach()
     return metrics
@@ -141,9 +144,11 @@ def _what_went_non_finite(model: MultiStreamMoCo, x: torch.Tensor, views: Dict[s
     text = f"the loss is {float(out.loss.detach()):g} ({', '.join(losses)}); "
     if not bool(torch.isfinite(x).all()):
         return text + "first non-finite: the input batch (the data holds NaN or inf: check the dataset)"
-    for name, (view_q, view_k, _, _) in views.items():
-        if not (bool(torch.isfinite(view_q).all()) and bool(torch.isfinite(view_k).all())):
-            return text + f"first non-finite: the augmented views ({name} pipeline; the input is finite)"
+    for name, stream_views in views.items():
+        for view_name, view in stream_views.items():
+            if not bool(torch.isfinite(view.x).all()):
+                return text + (f"first non-finite: the augmented views (stream {name}, view {view_name}; the input is "
+                               f"finite)")
     bad = first_non_finite(dict(model.named_parameters()))
     if bad is not None:
         return text + f"first non-finite: the weights ({bad})"
@@ -173,6 +178,17 @@ def _warn_if_not_helping(result: PretrainResult, config: ExperimentConfig, epoch
         result.warnings.append(text)
         log.write(step, {"stream": name, "message": text}, kind="warning")
         warnings.warn(text, PretrainingNotHelpingWarning, stacklevel=4)  # at the caller of pretrain()
+
+
+def _warn_unreached_schedules(config: ExperimentConfig) -> None:
+    """A method's schedule that starts at or after the last epoch never switches on: said once, by key."""
+    epochs = config.pretrain.epochs
+    for name, stream in config.model.streams.items():
+        for option, what in METHODS[stream.method.kind].schedules.items():
+            start = stream.method.args.get(option)
+            if start is not None and start >= epochs:
+                warnings.warn(f"model.streams.{name}.method.args.{option}: {start}, but the run has {epochs} epochs "
+                              f"(0-based, the last is {epochs - 1}): its {what} never switches on", stacklevel=4)
 
 
 RESUME_KEYS = ("model", "optimizer", "rng", "epoch", "step")
@@ -232,6 +248,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     device = process.device
     train_set, test_set, info = load_splits(config.data)
     config, recipe = resolve_recipe(config, train_set)
+    _warn_unreached_schedules(config)
     state = None
     if resume:
         path = latest_checkpoint(out_dir)
@@ -333,7 +350,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
                 group["lr"] = lr
             try:
                 metrics = train_step(model, pipelines, optimizer, x, lengths,
-                                     local_seed(config.seed, process.rank, step), amp=config.pretrain.amp,
+                                     local_seed(config.seed, process.rank, step), epoch=epoch, amp=config.pretrain.amp,
                                      grad_clip=config.pretrain.grad_clip, ddp_model=ddp_model)
             except NonFiniteLossError as exc:
                 saved = latest_checkpoint(out_dir)

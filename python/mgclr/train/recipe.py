@@ -134,8 +134,12 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
     for name, stream in model.streams.items():
         new, found = _replace_auto(stream.augment, frames)
         if found:
-            model.streams[name] = dataclasses.replace(stream, augment=new)
+            stream = model.streams[name] = dataclasses.replace(stream, augment=new)
             used.append(f"model.streams.{name}.augment")
+        views, found = _replace_auto(stream.method.views, frames)
+        if found:
+            model.streams[name] = dataclasses.replace(stream, method=dataclasses.replace(stream.method, views=views))
+            used.append(f"model.streams.{name}.method.views")
     if used:
         notes.append(f"out_frames = {frames} in {', '.join(used)}: the multiple of 8 nearest the median length "
                      f"{median} of the training sequences, within [{MIN_FRAMES}, {MAX_FRAMES}]")
