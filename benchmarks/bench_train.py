@@ -1,4 +1,12 @@
-"""Benchmark: one dual-stream pretraining step, mgclr against a faithful ISC-style step, same sizes, one run.
+"""Benchmark: one pretraining step, mgclr against the research code it replaces, same sizes, one run.
+
+``--method moco`` (default): the paper's dual-stream step against a faithful ISC-style step (below).
+``--method aimclr``: one AimCLR stream in its nearest-neighbour-mining phase against an AimCLR-style step
+(``aimclr_style.py``: per-sample NumPy triple views in workers, the logits of three queries materialised
+against ``queue.clone()``, softmax/topk/mask in eager mode), both on mgclr's ST-GCN with EADM; time per stage
+and peak memory (the whole step on a GPU; the loss alone, forward + backward, in a fresh process on the CPU).
+Sizes: ``small`` ST-GCN hidden 8 / 64-d, batch 32, K = 4096; ``paper`` AimCLR's: hidden 16 / 256-d, batch
+128, K = 32768; 50 frames (AimCLR's NTU "frame50"), NTU layout.
 
 ISC-style (fmthoker/skeleton-contrast, as its code does it; written here for the benchmark only):
   data     per-sample NumPy augmentation in DataLoader workers (valid crop-resize to 64 frames, then shear or
@@ -17,19 +25,18 @@ paper`` (default on a GPU): the paper's AGCN (3.45 M) and Bi-GRU (3 x 1024, 45.0
 synthetic NTU-layout skeletons (25 joints, 2 persons, 100 frames, 64 after the crop-resize), K = 1024
 (small) or 16384 (paper). Prints samples/s of both, their ratio, the time split by stage, and writes JSON.
 
-    python benchmarks/bench_train.py [--device auto|cpu|cuda] [--size small|paper] [--steps N] [--json F]
+    python benchmarks/bench_train.py [--method moco|aimclr] [--device auto|cpu|cuda] [--size small|paper]
+                                     [--steps N] [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +45,9 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import aimclr_style  # noqa: E402
 import numpy_baselines  # noqa: E402
+from baseline_loop import BASELINE_STAGES, Batches, StageClock  # noqa: E402
 
 import mgclr  # noqa: E402
 from mgclr._files import write_json_atomic  # noqa: E402
@@ -54,6 +63,11 @@ SIZES = {
               "hidden": 1024, "layers": 3, "batch": 64, "queue": 16384, "head_s": 256, "head_t": 2048},
 }
 T_RAW, T_OUT = 100, 64
+AIMCLR_SIZES = {
+    "small": {"hidden_channels": 8, "hidden_dim": 64, "batch": 32, "queue": 4096},
+    "paper": {"hidden_channels": 16, "hidden_dim": 256, "batch": 128, "queue": 32768},
+}
+AIMCLR_FRAMES = 50
 
 
 # ------------------------------------------------------------------------------- the ISC-style models
@@ -167,11 +181,6 @@ class IscStream(nn.Module):
         self.ptr = (self.ptr + B) % self.K
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def bench_isc(x, lengths, size, device, steps, warmup, workers):
     s = SIZES[size]
     torch.manual_seed(0)
@@ -183,53 +192,38 @@ def bench_isc(x, lengths, size, device, steps, warmup, workers):
     dataset = numpy_baselines.FeederDataset(x, lengths, "isc", out_frames=T_OUT)
     loader = torch.utils.data.DataLoader(dataset, batch_size=s["batch"], shuffle=True, drop_last=True,
                                          num_workers=workers, persistent_workers=workers > 0)
-    times = {k: 0.0 for k in ("data", "forward", "loss", "backward", "step", "ema", "enqueue")}
-    batches = iter(loader)
-    record = False
-
-    @contextlib.contextmanager
-    def stage(key):
-        _sync(device)
-        t0 = time.perf_counter()
-        yield
-        _sync(device)
-        if record:
-            times[key] += time.perf_counter() - t0
-
-    def next_batch():
-        nonlocal batches
-        try:
-            return next(batches)
-        except StopIteration:
-            batches = iter(loader)
-            return next(batches)
-
-    started = None
+    clock = StageClock(BASELINE_STAGES, device)
+    batches = Batches(loader)
     for i in range(warmup + steps):
         if i == warmup:
-            record, started = True, time.perf_counter()
-        with stage("data"):
-            q_view, k_view = (t.to(device).float() for t in next_batch())
-        with stage("forward"):
+            clock.start()
+        with clock.stage("data"):
+            q_view, k_view = (t.to(device).float() for t in next(batches))
+        with clock.stage("forward"):
             qs, ks = spatial.loss(q_view, k_view)
             qt, kt = temporal.loss(q_view, k_view)
-        with stage("loss"):
+        with clock.stage("loss"):
             loss = spatial.infonce(qs, ks) + temporal.infonce(qt, kt)
-        with stage("backward"):
+        with clock.stage("backward"):
             optimizer.zero_grad()
             loss.backward()
-        with stage("step"):
+        with clock.stage("step"):
             optimizer.step()
-        with stage("ema"):
+        with clock.stage("ema"):
             spatial.ema()
             temporal.ema()
-        with stage("enqueue"):
+        with clock.stage("enqueue"):
             spatial.enqueue(ks)
             temporal.enqueue(kt)
-    _sync(device)
-    elapsed = time.perf_counter() - started
-    return {"samples_per_s": s["batch"] * steps / elapsed, "step_s": elapsed / steps,
-            "stages_s": {k: v / steps for k, v in times.items()}}
+    return clock.result(steps, s["batch"])
+
+
+def save_arrays(data, folder) -> None:
+    """The synthetic data as an ``arrays`` dataset (both splits): mgclr reads it memory-mapped, as users do."""
+    for split in ("train", "test"):
+        np.save(Path(folder) / f"{split}_x.npy", data.x)
+        np.save(Path(folder) / f"{split}_lengths.npy", data.lengths)
+        np.save(Path(folder) / f"{split}_labels.npy", data.labels)
 
 
 def bench_mgclr(folder, size, device, steps, warmup, workers):
@@ -249,8 +243,75 @@ def bench_mgclr(folder, size, device, steps, warmup, workers):
     return benchmark_pretrain_step(config, steps=steps, warmup=warmup)
 
 
+def bench_mgclr_aimclr(folder, size, device, steps, warmup, workers):
+    s = AIMCLR_SIZES[size]
+    config = parse_config({
+        "device": device.type, "seed": 0,
+        "data": {"source": "arrays", "path": str(folder), "layout": "ntu25", "num_persons": 2, "batch_size": s["batch"],
+                 "num_workers": workers},
+        "augment": {"preset": "skeletonclr"},
+        "model": {"streams": {"joint": {
+            "encoder": {"kind": "stgcn", "args": {"hidden_channels": s["hidden_channels"],
+                                                  "hidden_dim": s["hidden_dim"]}},
+            "head_dim": 128, "head_hidden": s["hidden_dim"], "queue_size": s["queue"],
+            "method": {"kind": "aimclr", "args": {"nnm_epoch": 0, "topk": 1}}}}},  # NNM from the first step
+        "pretrain": {"optim": {"lr": 0.1, "nesterov": False}}})
+    return benchmark_pretrain_step(config, steps=steps, warmup=warmup)
+
+
+def _print_stages(results, stages):
+    fmt = lambda v: f"{v * 1e3:>12.1f}ms" if v is not None else f"{'-':>14}"  # noqa: E731
+    for stage in stages:
+        print(f"{stage:<10}" + "".join(fmt(r["stages_s"].get(stage)) for r in results))
+
+
+def main_aimclr(args, device, cuda, machine):
+    size = args.size or ("paper" if cuda else "small")
+    s = AIMCLR_SIZES[size]
+    steps = args.steps or (20 if cuda else 4)
+    workers = args.workers if args.workers is not None else (8 if cuda else min(2, os.cpu_count() or 1))
+    data = generate(args.samples or s["batch"] * (steps + args.warmup + 2), layout="ntu25", frames=AIMCLR_FRAMES,
+                    num_persons=2, seed=0)
+    theirs = aimclr_style.bench_aimclr_style(data.x, s, device, steps, args.warmup, workers)
+    with tempfile.TemporaryDirectory() as folder:
+        save_arrays(data, folder)
+        ours = bench_mgclr_aimclr(folder, size, device, steps, args.warmup, workers)
+    N, K = s["batch"], s["queue"]
+    styles = ("aimclr_style", "mgclr")
+    # The loss alone at the step's sizes and at AimCLR's (N = 128, K = 32768), where the logits weigh.
+    loss_sizes = sorted({(N, K), (AIMCLR_SIZES["paper"]["batch"], AIMCLR_SIZES["paper"]["queue"])})
+    loss = {}
+    for n, k in loss_sizes:
+        loss[f"N={n},K={k}"] = {w: {"seconds": aimclr_style.loss_time(w, n, k, 128, device),
+                                    "peak_memory_bytes": aimclr_style.loss_peak_memory(w, n, k, 128, device)}
+                                for w in styles}
+    ratio = ours["samples_per_s"] / theirs["samples_per_s"]
+    print(f"\nAimCLR pretraining step (NNM phase), {size} sizes: ST-GCN hidden {s['hidden_channels']}, batch {N}, "
+          f"K = {K}, {AIMCLR_FRAMES} frames, NTU layout (25 x 3 x 2), {device}"
+          f"{' ' + torch.cuda.get_device_name() if cuda else ''}, {workers} DataLoader workers")
+    print(f"{'':<10}{'AimCLR-style':>14}{'mgclr':>14}")
+    print(f"{'samples/s':<10}{theirs['samples_per_s']:>14.1f}{ours['samples_per_s']:>14.1f}   "
+          f"mgclr / AimCLR-style = {ratio:.2f}x")
+    _print_stages([theirs, ours], ("data", "augment", "forward", "loss", "backward", "step", "ema", "enqueue"))
+    mib = lambda b: f"{b / 2**20:>11.1f}MiB"  # noqa: E731
+    if cuda:
+        print(f"{'step peak':<10}{mib(theirs['peak_memory_bytes'])}{mib(ours['peak_memory_bytes'])}")
+    print(f"the loss alone, forward + backward (best of 5; peak memory: "
+          f"{'the CUDA allocator' if cuda else 'peak RSS growth in a fresh process'}), D = 128:")
+    for key, by in loss.items():
+        a, b = by["aimclr_style"], by["mgclr"]
+        print(f"  {key:<16}{a['seconds'] * 1e3:>9.1f}ms{b['seconds'] * 1e3:>9.1f}ms  "
+              f"{mib(a['peak_memory_bytes'])}{mib(b['peak_memory_bytes'])}   time ratio "
+              f"{a['seconds'] / b['seconds']:.2f}x, memory ratio "
+              f"{a['peak_memory_bytes'] / max(b['peak_memory_bytes'], 1):.1f}x")
+    return {"machine": machine, "method": "aimclr", "size": size, "sizes": s, "frames": AIMCLR_FRAMES, "steps": steps,
+            "workers": workers, "aimclr_style": theirs, "mgclr": ours, "ratio": ratio, "loss_alone": loss}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--method", choices=("moco", "aimclr"), default="moco",
+                    help="moco: the paper's dual-stream step vs ISC-style; aimclr: AimCLR vs AimCLR-style")
     ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ap.add_argument("--size", choices=tuple(SIZES), default=None, help="default: paper on CUDA, small on the CPU")
     ap.add_argument("--steps", type=int, default=None)
@@ -263,6 +324,14 @@ def main(argv=None):
     if cuda and not torch.cuda.is_available():
         ap.error("--device cuda: torch sees no GPU")
     device = torch.device("cuda" if cuda else "cpu")
+    machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
+               "gpu": torch.cuda.get_device_name() if cuda else None, "mgclr": mgclr.build_info()}
+    if args.method == "aimclr":
+        result = main_aimclr(args, device, cuda, machine)
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(args.json, result)
+        print(f"JSON: {args.json}")
+        return result
     size = args.size or ("paper" if cuda else "small")
     steps = args.steps or (20 if cuda else 6)
     workers = args.workers if args.workers is not None else (8 if cuda else min(2, os.cpu_count() or 1))
@@ -271,10 +340,7 @@ def main(argv=None):
                     seed=0)
     isc = bench_isc(data.x, data.lengths, size, device, steps, args.warmup, workers)
     with tempfile.TemporaryDirectory() as folder:  # mgclr reads the same arrays, memory-mapped, as users do
-        for split in ("train", "test"):
-            np.save(Path(folder) / f"{split}_x.npy", data.x)
-            np.save(Path(folder) / f"{split}_lengths.npy", data.lengths)
-            np.save(Path(folder) / f"{split}_labels.npy", data.labels)
+        save_arrays(data, folder)
         ours = bench_mgclr(folder, size, device, steps, args.warmup, workers)
     ratio = ours["samples_per_s"] / isc["samples_per_s"]
     print(f"\npretraining step, {size} sizes, batch {batch}, {T_OUT} frames, NTU layout (25 x 3 x 2), "
@@ -286,10 +352,8 @@ def main(argv=None):
         b = ours["stages_s"].get(stage)
         fmt = lambda v: f"{v * 1e3:>10.1f}ms" if v is not None else f"{'-':>12}"  # noqa: E731
         print(f"{stage:<10}{fmt(a)}{fmt(b)}")
-    result = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
-                          "gpu": torch.cuda.get_device_name() if cuda else None, "mgclr": mgclr.build_info()},
-              "size": size, "sizes": SIZES[size], "steps": steps, "workers": workers, "isc_style": isc,
-              "mgclr": ours, "ratio": ratio}
+    result = {"machine": machine, "method": "moco", "size": size, "sizes": SIZES[size], "steps": steps,
+              "workers": workers, "isc_style": isc, "mgclr": ours, "ratio": ratio}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.json, result)
     print(f"JSON: {args.json}")

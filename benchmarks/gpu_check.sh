@@ -8,11 +8,12 @@
 #      preset, InfoNCE impl; named so that a collection error in another test file cannot skip them)
 #   4. every benchmark with --device cuda, at sizes that fit the time
 #
-# Step limits (seconds): info 20, build 150, tests 90, augment 50, infonce 50, train 60, modality 20 —
-# 440 s if every step ran to its limit, inside the device tool's 8-minute call with a minute to spare.
+# Step limits (seconds): info 20, build 150, tests 90, augment 45, infonce 45, train 50, train aimclr 40,
+# modality 20 — 460 s if every step ran to its limit, inside the device tool's 8-minute call.
 #
-# Writes at most 9 files to $OUT (default benchmarks/out/gpu_check):
-#   build.log  info.json  tests.log  augment.json  infonce.json  train.json  modality.json  bench.log  summary.txt
+# Writes at most 10 files to $OUT (default benchmarks/out/gpu_check):
+#   build.log  info.json  tests.log  augment.json  infonce.json  train.json  train_aimclr.json  modality.json
+#   bench.log  summary.txt
 # and prints summary.txt last. Exits non-zero when a step failed; later steps still run, so one call
 # reports everything. Each step has its own time limit (STEP_LIMITS below).
 #
@@ -28,7 +29,7 @@ CPU_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --cpu-only) CPU_ONLY=1 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument '$arg' (expected --cpu-only or --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +69,7 @@ if [ "$CPU_ONLY" -eq 1 ]; then
   AUGMENT_ARGS=(--quick --batch 16 --repeats 1 --workers 1)
   INFONCE_ARGS=(--quick --repeats 1)
   TRAIN_ARGS=(--size small --steps 1 --warmup 1 --workers 0)
+  AIMCLR_ARGS=(--size small --steps 1 --warmup 1 --workers 0)
   MODALITY_ARGS=(--batch 8 --repeats 1)
   echo "build skipped (--cpu-only): testing the installed mgclr" > "$OUT/build.log"
   echo "skipped build (--cpu-only)" >> "$SUMMARY"
@@ -76,6 +78,7 @@ else
   AUGMENT_ARGS=(--quick --workers 8)
   INFONCE_ARGS=(--repeats 10)
   TRAIN_ARGS=(--size paper --steps 20 --workers 8)
+  AIMCLR_ARGS=(--size paper --steps 10 --warmup 2 --workers 8)
   MODALITY_ARGS=(--batch 256 --repeats 50)
   if ! "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     echo "gpu_check.sh: torch sees no GPU; run with --cpu-only for a dry run" >&2
@@ -106,12 +109,15 @@ for f in "${CUDA_TEST_FILES[@]}"; do
   [ -f "$f" ] || { echo "FAILED  CUDA test file $f is missing" >> "$SUMMARY"; FAILED=1; }
 done
 step "CUDA tests" 90 "$OUT/tests.log" "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda -rs "${CUDA_TEST_FILES[@]}"
-step "bench_augment --device $DEVICE" 50 "$OUT/bench.log" \
+step "bench_augment --device $DEVICE" 45 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_augment.py --device "$DEVICE" "${AUGMENT_ARGS[@]}" --json "$OUT/augment.json"
-step "bench_infonce --device $DEVICE" 50 "$OUT/bench.log" \
+step "bench_infonce --device $DEVICE" 45 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_infonce.py --device "$DEVICE" "${INFONCE_ARGS[@]}" --json "$OUT/infonce.json"
-step "bench_train --device $DEVICE" 60 "$OUT/bench.log" \
+step "bench_train --device $DEVICE" 50 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_train.py --device "$DEVICE" "${TRAIN_ARGS[@]}" --json "$OUT/train.json"
+step "bench_train --method aimclr --device $DEVICE" 40 "$OUT/bench.log" \
+  "$PYTHON" benchmarks/bench_train.py --method aimclr --device "$DEVICE" "${AIMCLR_ARGS[@]}" \
+  --json "$OUT/train_aimclr.json"
 step "bench_modality --device $DEVICE" 20 "$OUT/bench.log" \
   "$PYTHON" benchmarks/bench_modality.py --device "$DEVICE" "${MODALITY_ARGS[@]}" --json "$OUT/modality.json"
 
@@ -121,7 +127,7 @@ step "bench_modality --device $DEVICE" 20 "$OUT/bench.log" \
   tail -n 3 "$OUT/tests.log" | sed 's/^/tests: /'
 } >> "$SUMMARY"
 echo
-grep -E "^(pipeline|isc|paper_best| *N|N=|  *[0-9]|  (fused|bone|motion|for scale)|samples/s|pretraining step)" \
+grep -E "^(pipeline|isc|paper_best| *N|N=|  *[0-9]|  (fused|bone|motion|for scale)|samples/s|pretraining step|AimCLR|loss peak|step peak)" \
   "$OUT/bench.log" | tail -n 30
 cat "$SUMMARY"
 exit "$FAILED"

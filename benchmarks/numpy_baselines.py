@@ -109,3 +109,87 @@ class FeederDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         sample, valid = self.data[i], int(self.lengths[i])
         return self._view(sample, valid), self._view(sample, valid)
+
+
+# --------------------------------------------------------------- AimCLR's feeder (three views per sample)
+
+
+def temporal_crop(data: np.ndarray, ratio=6, rng=np.random):
+    """SkeletonCLR / AimCLR: reflect-pad T // ratio frames at both ends, a random T-frame window."""
+    T = data.shape[1]
+    pad = T // ratio
+    start = rng.randint(0, 2 * pad + 1)
+    padded = np.concatenate((data[:, :pad][:, ::-1], data, data[:, -pad:][:, ::-1]), axis=1)
+    return padded[:, start:start + T]
+
+
+def spatial_flip(data: np.ndarray, order, p=0.5, rng=np.random):
+    return data[:, :, order, :] if rng.rand() < p else data
+
+
+def time_flip(data: np.ndarray, p=0.5, rng=np.random):
+    return data[:, ::-1] if rng.rand() < p else data
+
+
+def random_rotate(data: np.ndarray, rng=np.random):
+    """One random main axis U(0, 30) degrees, the other two U(0, 1), applied x, y, z in turn."""
+    seq = np.transpose(data, (1, 2, 3, 0))
+    main = rng.randint(0, 3)
+    for axis in range(3):
+        a = math.radians(rng.uniform(0, 30) if axis == main else rng.uniform(0, 1))
+        c, s = math.cos(a), math.sin(a)
+        R = [np.array([[1, 0, 0], [0, c, s], [0, -s, c]]), np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]]),
+             np.array([[c, s, 0], [-s, c, 0], [0, 0, 1]])][axis]
+        seq = np.matmul(seq, R.T)
+    return np.transpose(seq, (3, 0, 1, 2))
+
+
+def gaussian_noise(data: np.ndarray, std=0.01, p=0.5, rng=np.random):
+    return data + rng.normal(0, std, size=data.shape) if rng.rand() < p else data
+
+
+def gaussian_blur(data: np.ndarray, kernel=15, sigma=(0.1, 2.0), p=0.5, rng=np.random):
+    """A temporal Gaussian filter per sample (a float64 ``conv2d`` over (M, C, V, T), as AimCLR's feeder)."""
+    s = rng.uniform(*sigma)
+    radius = kernel // 2
+    weights = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2.0 * s * s))
+    if rng.rand() >= p:
+        return data
+    x = torch.from_numpy(np.ascontiguousarray(data, dtype=np.float64)).permute(3, 0, 2, 1)
+    w = torch.from_numpy(weights).view(1, 1, 1, -1).repeat(x.shape[1], 1, 1, 1)
+    return F.conv2d(x, w, padding=(0, radius), groups=x.shape[1]).permute(1, 3, 2, 0).numpy()
+
+
+def axis_mask(data: np.ndarray, p=0.5, rng=np.random):
+    if rng.rand() >= p:
+        return data
+    out = data.copy()
+    out[rng.randint(0, 3)] = 0
+    return out
+
+
+class TripleFeederDataset(torch.utils.data.Dataset):
+    """AimCLR's ``Feeder_triple``: per sample an extreme view (temporal crop, shear, spatial flip, rotation, time
+    flip, noise, blur, axis mask) and two normal views (temporal crop, shear), float32 (theirs are float64 until
+    ``.float()`` on the device)."""
+
+    def __init__(self, data: np.ndarray, flip_order):
+        self.data, self.order = data, list(flip_order)
+
+    def __len__(self):
+        return len(self.data)
+
+    @staticmethod
+    def _normal(sample):
+        return shear(temporal_crop(sample), r=0.5)
+
+    def _extreme(self, sample):
+        view = spatial_flip(self._normal(sample), self.order)
+        view = random_rotate(view)
+        view = gaussian_blur(gaussian_noise(time_flip(view)))
+        return axis_mask(view)
+
+    def __getitem__(self, i):
+        sample = np.asarray(self.data[i])
+        return tuple(np.ascontiguousarray(v, dtype=np.float32)
+                     for v in (self._extreme(sample), self._normal(sample), self._normal(sample)))

@@ -23,19 +23,21 @@ def test_help(command, capsys):
     assert "--set" in capsys.readouterr().out
 
 
-SHIPPED = sorted(CONFIGS.glob("*.yaml")) + sorted((CONFIGS / "pretrain").glob("*.yaml")) + \
-    sorted((CONFIGS / "cpu").glob("*.yaml")) + sorted((CONFIGS / "table2").glob("*.yaml")) + \
-    sorted((CONFIGS / "table3").glob("*.yaml"))
+SHIPPED = sorted(CONFIGS.glob("*.yaml")) + [path for folder in ("pretrain", "cpu", "table2", "table3", "aimclr",
+                                                                  "crossclr")
+                                             for path in sorted((CONFIGS / folder).glob("*.yaml"))]
+METHOD_FOLDERS = ("aimclr", "crossclr")  # named after the method: aimclr_ntu60_xsub_3s
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_config_is_valid(path):
     from mgclr.data.info import DatasetInfo
+    from mgclr.models import METHODS
     from mgclr.skeleton import get_layout
     from mgclr.train.build import build_model, build_pretrain_pipelines
 
     config = load_config(path)
-    assert config.name == path.stem or path.parent.name == "cpu"
+    assert config.name in (path.stem, f"{path.parent.name}_{path.stem}") or path.parent.name == "cpu"
     # the data each config is written for, described as its dataset would be (iMiGUE: x, y + confidence)
     layout = get_layout(config.data.layout or "imigue22")
     coord = 2 if layout.name == "imigue22" and config.data.source == "mgclr" else 3
@@ -53,8 +55,11 @@ def test_every_shipped_config_is_valid(path):
     config = resolve_recipe(config, stand_in)[0]
     pipelines = build_pretrain_pipelines(config, info)
     assert all(p.coord_channels == coord for p in pipelines.values())
-    if path.parent.name == "cpu" or path.parent == CONFIGS:
+    if path.parent.name == "cpu" or path.parent == CONFIGS or path.parent.name in METHOD_FOLDERS:
         build_model(config, info)  # the paper-size ones build too, but take a while on two cores
+    for name, stream in config.model.streams.items():  # every extra view a method asks for has its pipeline
+        for view in METHODS[stream.method.kind].extra_views:
+            assert f"model.streams.{name}.method.views.{view}" in pipelines
 
 
 def test_tiny_run_end_to_end(tmp_path, capsys):

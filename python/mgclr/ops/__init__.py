@@ -16,8 +16,7 @@ from .augment_functional import *  # noqa: F403 - the 20 generated functions, on
 from .augment_functional import AUGMENTATION_OPS
 from .augment_functional import __all__ as _functional
 from .infonce import QueueInfoNCEStats, queue_enqueue_, queue_infonce
-from .queue_losses import queue_context_infonce, queue_soft_cross_entropy, queue_topk
+from .queue_losses import queue_context_infonce, queue_soft_cross_entropy, queue_softmax_mean, queue_topk
 
 __all__ = ["AUGMENTATION_OPS", "AugmentParams", "QueueInfoNCEStats", "queue_context_infonce", "queue_enqueue_",
-           "queue_infonce",
-           "queue_soft_cross_entropy", "queue_topk", *_functional]
+           "queue_infonce", "queue_soft_cross_entropy", "queue_softmax_mean", "queue_topk", *_functional]

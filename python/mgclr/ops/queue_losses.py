@@ -5,6 +5,8 @@
   ``P̄ = Σ_j p_j c_j``, it is ``L_r − q·P̄/τ``: the plain loss of q (any impl: ``L_r − s0``) plus
   ``s0 − q·P̄/τ``, where ``P̄ = τ·dq_target + k⁺`` comes from the gradient every memory-free impl already
   computes for the target (``dq = (P̄ − k⁺)/τ``). Two passes over the queue, no logits kept.
+* :func:`queue_softmax_mean` — ``P̄ = Σ_j p_j c_j`` of a target query, the one quantity D3M needs of its target
+  (computed once, it serves several queries).
 * :func:`queue_topk` — each query's t most similar queue indices (AimCLR's nearest-neighbour mining,
   CrosSCLR's cross-view positives), over chunks of the queue.
 * :func:`queue_context_infonce` — CrosSCLR's cross-view loss with context: over 2K+1 candidates, the plain
@@ -19,55 +21,97 @@ row's); ``check_finite=True`` raises instead. Eager references in :mod:`mgclr.op
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 from .._validation import check_finite_tensor, check_number, check_same_device, check_tensor
 from .infonce import _check_positives, _per_sample, _resolve_impl, _validate
-from .reference import queue_context_infonce_reference, queue_soft_cross_entropy_reference
+from .reference import (
+    queue_context_infonce_reference,
+    queue_soft_cross_entropy_reference,
+    queue_softmax_mean_reference,
+)
 
 _REDUCTIONS = ("mean", "none")
 
 
-def queue_soft_cross_entropy(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, target_q: torch.Tensor,
-                             temperature: float, impl: str = "auto", *, reduction: str = "mean",
+def _check_like_q(name: str, t: torch.Tensor, q: torch.Tensor) -> None:
+    check_tensor(name, t, ndim=2, shape_hint="(N, D)")
+    if tuple(t.shape) != tuple(q.shape):
+        raise ValueError(f"{name}: expected shape (N, D) = {tuple(q.shape)} like q, got {tuple(t.shape)}")
+    if t.dtype != q.dtype:
+        raise TypeError(f"{name}: expected dtype {str(q.dtype).replace('torch.', '')} (the dtype of q), got "
+                        f"{str(t.dtype).replace('torch.', '')}")
+    check_same_device(q=q, **{name: t})
+
+
+def queue_softmax_mean(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float,
+                       impl: str = "auto", *, check_finite: bool = False, chunk_size: int = 4096) -> torch.Tensor:
+    """``P̄_i = Σ_j p_ij c_j``: the candidates ``c = [k⁺_i, queue]`` averaged under the softmax p of ``q_i``'s
+    logits ``q_i·c_j/τ``, ``(N, D)`` with no gradient (the attention output of q over the candidates). It is
+    what :func:`queue_soft_cross_entropy` needs of its target; computed once, one target serves several
+    queries (AimCLR's two D3M terms share the normal query's). One memory-free pass over the queue (``impl``
+    as :func:`mgclr.ops.queue_infonce`; ``"reference"`` builds the logits). Float32 for half-type inputs."""
+    _validate(q, k, queue, temperature, impl, check_finite, chunk_size)
+    tau = float(temperature)
+    impl = _resolve_impl(impl, q.device, q.shape[0], queue.shape[0], q.shape[1], q.dtype, False)
+    with torch.no_grad():
+        if impl == "reference":
+            half = (torch.bfloat16, torch.float16)
+            q, k, queue = (t.detach().float() if t.dtype in half else t.detach() for t in (q, k, queue))
+            return queue_softmax_mean_reference(q, k, queue, tau)
+        _, kc, _, _, _, dq = _per_sample(q.detach(), k, queue, tau, impl, False, int(chunk_size), False)
+        return (dq.to(kc.dtype) * tau + kc).detach()  # dq = (P̄ − k⁺)/τ
+
+
+def queue_soft_cross_entropy(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor,
+                             target_q: Optional[torch.Tensor], temperature: float, impl: str = "auto", *,
+                             target_mean: Optional[torch.Tensor] = None, reduction: str = "mean",
                              check_finite: bool = False, chunk_size: int = 4096) -> torch.Tensor:
     """``−Σ_j p_j log r_j`` over the K+1 candidates ``[k⁺, queue]`` (AimCLR's D3M loss).
 
     Args:
         q: ``(N, D)`` queries whose distribution r is trained (the only argument with a gradient).
         k: ``(N, D)`` positive keys; queue: ``(K, D)`` negatives (both detached).
-        target_q: ``(N, D)`` queries giving the target distribution p (detached: no gradient).
+        target_q: ``(N, D)`` queries giving the target distribution p (detached: no gradient); or None with
+            ``target_mean``.
         temperature: τ > 0 for both distributions.
         impl: as :func:`mgclr.ops.queue_infonce` (``"reference"`` builds the logits).
+        target_mean: instead of ``target_q``, its :func:`queue_softmax_mean` (computed once for several q).
         reduction: ``"mean"`` (a scalar) or ``"none"`` (per sample, ``(N,)``).
 
     Returns:
         the loss (float32 for half-type inputs, else q's dtype).
     """
     _validate(q, k, queue, temperature, impl, check_finite, chunk_size)
-    check_tensor("target_q", target_q, ndim=2, shape_hint="(N, D)")
-    if tuple(target_q.shape) != tuple(q.shape):
-        raise ValueError(f"target_q: expected shape (N, D) = {tuple(q.shape)} like q, got {tuple(target_q.shape)}")
-    if target_q.dtype != q.dtype:
-        raise TypeError(f"target_q: expected dtype {str(q.dtype).replace('torch.', '')} (the dtype of q), got "
-                        f"{str(target_q.dtype).replace('torch.', '')}")
-    check_same_device(q=q, target_q=target_q)
+    if (target_q is None) == (target_mean is None):
+        raise ValueError("target_q, target_mean: give one (the target queries, or their queue_softmax_mean), got "
+                         + ("neither" if target_q is None else "both"))
+    if target_q is not None:
+        _check_like_q("target_q", target_q, q)
+        if check_finite:
+            check_finite_tensor("target_q", target_q)
+    else:
+        check_tensor("target_mean", target_mean, ndim=2, shape_hint="(N, D)")
+        if tuple(target_mean.shape) != tuple(q.shape):
+            raise ValueError(f"target_mean: expected shape (N, D) = {tuple(q.shape)} like q, got "
+                             f"{tuple(target_mean.shape)}")
+        check_same_device(q=q, target_mean=target_mean)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
-    if check_finite:
-        check_finite_tensor("target_q", target_q)
     tau = float(temperature)
     impl = _resolve_impl(impl, q.device, q.shape[0], queue.shape[0], q.shape[1], q.dtype, False)
-    if impl == "reference":  # the logits in full, once
+    if impl == "reference" and target_q is not None:  # the logits in full, once
         half = (torch.bfloat16, torch.float16)
         per_sample = queue_soft_cross_entropy_reference(*(t.float() if t.dtype in half else t
                                                           for t in (q, k, queue, target_q)), tau)
     else:
-        with torch.no_grad():
-            _, kc, _, _, _, dq_target = _per_sample(target_q.detach(), k, queue, tau, impl, False, int(chunk_size),
-                                                    False)
-        p_bar = (dq_target.to(kc.dtype) * tau + kc).detach()  # Σ_j p_j c_j of the target distribution
+        # Σ_j p_j·(q·c_j)/τ = q·P̄/τ: the plain loss L_r − s0 of q plus s0 − q·P̄/τ.
+        if target_mean is None:
+            target_mean = queue_softmax_mean(target_q, k, queue, tau, impl, chunk_size=chunk_size)
         qc, kc, _, plain, _, _ = _per_sample(q, k, queue, tau, impl, False, int(chunk_size), False)
+        p_bar = target_mean.detach().to(qc.dtype)
         per_sample = plain + ((qc * kc).sum(dim=1) - (qc * p_bar).sum(dim=1)) / tau
     return per_sample.mean() if reduction == "mean" else per_sample
 
@@ -97,6 +141,8 @@ def queue_topk(q: torch.Tensor, queue: torch.Tensor, t: int, *, chunk_size: int 
         q, queue = q.detach(), queue.detach()
         if q.dtype in (torch.bfloat16, torch.float16):
             q, queue = q.float(), queue.float()
+        if t == 1:
+            return _queue_argmax(q, queue, int(chunk_size))
         chunk = max(int(chunk_size), int(t))
         best_v = best_i = None
         for c0 in range(0, K, chunk):
@@ -122,7 +168,9 @@ class _ContextLogSumExp(torch.autograd.Function):
             for c0 in range(0, queue.shape[0], chunk):
                 a = q @ queue[c0:c0 + chunk].t()
                 b = q_other @ queue_other[c0:c0 + chunk].t()
-                lse = torch.logaddexp(lse, torch.logsumexp(torch.cat([a, a * b], dim=1) / tau, dim=1))
+                b.mul_(a).div_(tau)                                     # the context logits, in place
+                lse = torch.logaddexp(lse, torch.logsumexp(b, dim=1))
+                lse = torch.logaddexp(lse, torch.logsumexp(a.div_(tau), dim=1))
         ctx.save_for_backward(q, q_other, k, queue, queue_other, lse)
         ctx.tau, ctx.chunk = tau, chunk
         return lse
@@ -138,17 +186,18 @@ class _ContextLogSumExp(torch.autograd.Function):
         for c0 in range(0, queue.shape[0], chunk):
             rows, rows_other = queue[c0:c0 + chunk], queue_other[c0:c0 + chunk]
             a, b = q @ rows.t(), q_other @ rows_other.t()
-            p_plain = torch.exp(a / tau - lse.unsqueeze(1))
-            p_context = torch.exp(a * b / tau - lse.unsqueeze(1))
-            dq = dq + (g.unsqueeze(1) * (p_plain + p_context * b)) @ rows
-            dq_other = dq_other + (g.unsqueeze(1) * p_context * a) @ rows_other
+            # p_context·g, then its two uses; every (N, chunk) temporary reused in place
+            weight = torch.exp((a * b).div_(tau).sub_(lse.unsqueeze(1))).mul_(g.unsqueeze(1))
+            dq_other.addmm_(weight * a, rows_other)
+            weight.mul_(b).add_(torch.exp(a.div_(tau).sub_(lse.unsqueeze(1))).mul_(g.unsqueeze(1)))
+            dq.addmm_(weight, rows)
         return dq, dq_other, None, None, None, None, None
 
 
 def queue_context_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, q_other: torch.Tensor,
                           queue_other: torch.Tensor, temperature: float, *, positives=None, impl: str = "chunked",
                           reduction: str = "mean", check_finite: bool = False,
-                          chunk_size: int = 4096) -> torch.Tensor:
+                          chunk_size: int = 1024) -> torch.Tensor:
     """CrosSCLR's cross-view InfoNCE with context (Li et al., CVPR 2021, its ``context: True``).
 
     For row i, over the 2K+1 candidates ``[k⁺, queue_j, context_j]`` with logits ``s0 = q·k/τ``,
@@ -167,6 +216,8 @@ def queue_context_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor,
         positives: optional ``(N, t)`` int64 queue indices (a repeated index counts once).
         impl: ``"chunked"`` (memory O(N·chunk_size); the default) or ``"reference"`` (the (N, 2K+1) logits,
             eager, as CrosSCLR builds them).
+        chunk_size: queue rows per chunk (1024: each chunk's half-dozen (N, chunk) temporaries of the
+            log-sum-exp stay near 30 MiB at N = 1024, against 256 MiB for one N × K float32 tensor at K = 65536).
         reduction: ``"mean"`` or ``"none"`` (``(N,)``).
 
     Returns:
@@ -222,4 +273,19 @@ def _mean_positive_logit(q, k, queue, q_other, queue_other, tau: float, positive
     return (s0 + ((a + a * b) / tau * weight).sum(dim=1)) / (1.0 + 2.0 * weight.sum(dim=1))
 
 
-__all__ = ["queue_context_infonce", "queue_soft_cross_entropy", "queue_topk"]
+def _queue_argmax(q: torch.Tensor, queue: torch.Tensor, chunk: int) -> torch.Tensor:
+    """queue_topk with t = 1: a running maximum over the chunks (no sort). An earlier chunk keeps a tie; NaN
+    outranks every number (torch.max returns a row's NaN)."""
+    best_v = best_i = None
+    for c0 in range(0, queue.shape[0], chunk):
+        v, i = (q @ queue[c0:c0 + chunk].t()).max(dim=1)
+        i = i + c0
+        if best_v is None:
+            best_v, best_i = v, i
+        else:
+            take = (v > best_v) | (torch.isnan(v) & ~torch.isnan(best_v))
+            best_v, best_i = torch.where(take, v, best_v), torch.where(take, i, best_i)
+    return best_i.unsqueeze(1)
+
+
+__all__ = ["queue_context_infonce", "queue_soft_cross_entropy", "queue_softmax_mean", "queue_topk"]

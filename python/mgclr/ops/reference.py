@@ -349,6 +349,13 @@ def queue_soft_cross_entropy_reference(q: torch.Tensor, k: torch.Tensor, queue: 
     return -(p * torch.log_softmax(_queue_logits(q, k, queue, temperature), dim=1)).sum(dim=1)
 
 
+def queue_softmax_mean_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor,
+                                 temperature: float) -> torch.Tensor:
+    """(N, D) ``Σ_j p_ij c_j`` over c = [k⁺_i, queue], p the softmax of the (N, K+1) logits built in full."""
+    p = torch.softmax(_queue_logits(q, k, queue, temperature), dim=1)
+    return p[:, :1] * k + p[:, 1:] @ queue
+
+
 def queue_context_infonce_reference(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, q_other: torch.Tensor,
                                     queue_other: torch.Tensor, temperature: float,
                                     positives: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -376,4 +383,5 @@ def queue_topk_reference(q: torch.Tensor, queue: torch.Tensor, t: int) -> torch.
 # ===================================== end queue InfoNCE ============================================
 
 __all__ = ["augment_reference", "queue_context_infonce_reference", "queue_infonce_positives_reference",
-           "queue_infonce_reference", "queue_soft_cross_entropy_reference", "queue_topk_reference", "rotation_matrix"]
+           "queue_infonce_reference", "queue_soft_cross_entropy_reference", "queue_softmax_mean_reference",
+           "queue_topk_reference", "rotation_matrix"]

@@ -22,7 +22,8 @@ STAGES = ("data", "augment", "forward", "loss", "backward", "step", "ema", "enqu
 
 def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: int = 3) -> Dict[str, Any]:
     """Median-free totals over ``steps`` steps after ``warmup``: samples/s and seconds per step per stage
-    (device-synchronised at stage boundaries, so the stages add up to the step)."""
+    (device-synchronised at stage boundaries, so the stages add up to the step), and on CUDA the peak memory the
+    allocator held over those steps (``peak_memory_bytes``)."""
     device = resolve_device(config.device, 0)
     train_set, _, info = load_splits(config.data)
     config = resolve_recipe(config, train_set)[0]
@@ -53,6 +54,9 @@ def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: i
 
     for step in range(warmup):
         one(step)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
     with record_stages([f"mgclr/{s}" for s in STAGES], sync) as timer:
         started = time.perf_counter()
         for step in range(steps):
@@ -61,6 +65,9 @@ def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: i
             sync()
         elapsed = time.perf_counter() - started
     per_step = {s: timer.times.get(f"mgclr/{s}", 0.0) / steps for s in STAGES}
-    return {"device": str(device), "batch_size": config.data.batch_size, "steps": steps,
-            "step_s": elapsed / steps, "samples_per_s": config.data.batch_size * steps / elapsed,
-            "stages_s": per_step}
+    result = {"device": str(device), "batch_size": config.data.batch_size, "steps": steps,
+              "step_s": elapsed / steps, "samples_per_s": config.data.batch_size * steps / elapsed,
+              "stages_s": per_step}
+    if device.type == "cuda":
+        result["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device)
+    return result

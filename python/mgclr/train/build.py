@@ -282,24 +282,35 @@ def build_pretrain_pipelines(config: ExperimentConfig, info: DatasetInfo) -> Dic
     """Every pipeline a pretraining step calls, keyed by the config key it comes from: ``"augment"`` (two views,
     shared by the streams without an ``augment`` of their own: one fused call serves them all),
     ``"model.streams.NAME.augment"`` (a stream's own two views) and ``"model.streams.NAME.method.views.VIEW"``
-    (one view a method asks for besides the pair, e.g. AimCLR's extreme view; streams whose view has one
-    augmentation share one pipeline object, so one call). :func:`stream_feeds` says which feeds which stream."""
+    (one view a method asks for besides the pair, e.g. AimCLR's extreme view). Streams that share their pair
+    share an extra view of one augmentation too (one pipeline object, called once); a stream with views of its
+    own has its own extra views. :func:`stream_feeds` says which pipeline feeds which stream."""
     pipes: Dict[str, Pipeline] = {}
     if any(s.augment is None for s in config.model.streams.values()):
-        pipes[SHARED_AUGMENT] = build_pipeline("augment", config.augment, info)
+        pipes[SHARED_AUGMENT] = _pipeline_of_views(SHARED_AUGMENT, config.augment, info, 2)
     for name, stream in config.model.streams.items():
         if stream.augment is not None:
-            pipes[_own_augment(name)] = build_pipeline(_own_augment(name), stream.augment, info)
-    made: Dict[str, Pipeline] = {}  # one object per distinct resolved spec
+            pipes[_own_augment(name)] = _pipeline_of_views(_own_augment(name), stream.augment, info, 2)
+    made: Dict[Tuple[str, str], Pipeline] = {}
     for name, stream in config.model.streams.items():
+        pair = SHARED_AUGMENT if stream.augment is None else _own_augment(name)
         for view, default in METHODS[stream.method.kind].extra_views.items():
             key = _view_augment(name, view)
             spec = resolve_augment(key, dict(stream.method.views.get(view, default)), info)
-            canonical = json.dumps(spec, sort_keys=True, default=str)
-            if canonical not in made:
-                made[canonical] = build_pipeline(key, spec, info, two_views=False)
-            pipes[key] = made[canonical]
+            shared_with = (pair, json.dumps(spec, sort_keys=True, default=str))
+            if shared_with not in made:
+                made[shared_with] = _pipeline_of_views(key, spec, info, 1)
+            pipes[key] = made[shared_with]
     return pipes
+
+
+def _pipeline_of_views(key: str, spec: Dict[str, Any], info: DatasetInfo, views: int) -> Pipeline:
+    two = views == 2
+    if isinstance(spec, dict) and spec.get("two_views", two) is not two:
+        what = "the pair of views a stream trains on (query and key)" if two else "one view (a method's extra view)"
+        raise ConfigError(f"{key}.two_views: this augmentation makes {what}; leave two_views out, got "
+                          f"{spec['two_views']!r}")
+    return build_pipeline(key, spec, info, two_views=two)
 
 
 def stream_feeds(streams: Mapping[str, Any],

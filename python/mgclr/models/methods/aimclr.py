@@ -28,7 +28,7 @@ from typing import Dict, Optional
 import torch
 
 from ..._validation import check_int
-from ...ops import queue_infonce, queue_soft_cross_entropy, queue_topk
+from ...ops import queue_infonce, queue_soft_cross_entropy, queue_softmax_mean, queue_topk
 from ...profiling import range as nvtx_range
 from .base import Embedding, MoCoOutput, MomentumMethod, Peers, View
 
@@ -88,10 +88,13 @@ class AimCLR(MomentumMethod):
         extremes = [emb.extra[name].float() for name in ("extreme", "extreme_drop") if name in emb.extra]
         with nvtx_range("mgclr/loss"):
             positives = None
-            if self.mining(epoch):
-                positives = torch.cat([queue_topk(v, queue, self.topk) for v in (q, *extremes)], dim=1)
+            if self.mining(epoch):  # one chunked pass for all queries: (views·N, topk) -> (N, views·topk)
+                found = queue_topk(torch.cat([q, *extremes]), queue, self.topk).view(1 + len(extremes), -1, self.topk)
+                positives = found.permute(1, 0, 2).reshape(q.shape[0], -1)
             stats = queue_infonce(q, k, queue, tau, self.infonce_impl, positives=positives, return_stats=True)
-            d3m = [queue_soft_cross_entropy(v, k, queue, q.detach(), tau, self.infonce_impl) for v in extremes]
+            target = queue_softmax_mean(q, k, queue, tau, self.infonce_impl)  # D3M's target, once for both
+            d3m = [queue_soft_cross_entropy(v, k, queue, None, tau, self.infonce_impl, target_mean=target)
+                   for v in extremes]
             loss = stats.loss + sum(d3m) / len(d3m)
         terms = {"infonce": stats.loss.detach(), "d3m": d3m[0].detach()}
         if len(d3m) > 1:
