@@ -1,7 +1,8 @@
 """mgclr: skeleton-based micro-gesture understanding in PyTorch.
 
 Fused C++/CUDA skeleton augmentation (:mod:`mgclr.ops`, :mod:`mgclr.augment`), a fused queue-based
-InfoNCE, and the models and training loops of dual-stream MoCo. See README.md and DESIGN.md.
+InfoNCE, and the models and training loops of the paper's dual-stream MoCo and of the methods it compares with
+(AimCLR, CrosSCLR). See README.md and DESIGN.md.
 """
 
 __version__ = "0.1.0"

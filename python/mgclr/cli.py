@@ -610,7 +610,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--overwrite", action="store_true", help="the output folder holds a run: replace it")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=_cmd_demo)
-    pre = with_config(sub.add_parser("pretrain", help="dual-stream MoCo pretraining (torchrun for many GPUs)"))
+    pre = with_config(sub.add_parser("pretrain", help="contrastive pretraining of the config's streams, each with "
+                                                     "its method (moco, aimclr, crossclr); torchrun for many GPUs"))
     pre.add_argument("--resume", action="store_true",
                      help="continue the run in OUTPUT from its checkpoint.pt (the model's shapes are the checkpoint's)")
     pre.add_argument("--overwrite", action="store_true", help="OUTPUT holds a run: remove it and start over")

@@ -1,7 +1,8 @@
 """mgclr.train: configs, the pretraining loop, evaluation and checkpoints.
 
 - :func:`load_config` / :class:`ExperimentConfig`: YAML experiments checked key by key;
-- :func:`pretrain` and :func:`train_step`: dual-stream MoCo pretraining (one GPU, or many via torchrun);
+- :func:`pretrain` and :func:`train_step`: multi-stream contrastive pretraining, a method per stream (MoCo,
+  AimCLR, CrosSCLR; one GPU, or many via torchrun);
 - :func:`knn_eval`, :func:`linear_eval`, :func:`finetune_eval`, :func:`fuse_eval`: the evaluation protocols.
 """
 
