@@ -22,7 +22,7 @@ import time
 import numpy_baselines
 import torch
 import torch.nn.functional as F
-from baseline_loop import BASELINE_STAGES, Batches, StageClock, sync
+from baseline_loop import loop_ema, run_steps, slice_enqueue, sync
 from torch import nn
 
 from mgclr.models import STGCN, ProjectionHead
@@ -52,18 +52,12 @@ class AimclrStyle(nn.Module):
     def loss(self, q, q_e, q_ed, k, topk=1):
         return aimclr_loss(q, q_e, q_ed, k, self.queue, self.T, topk)
 
-    @torch.no_grad()
     def ema(self):
-        for pq, pk in zip(list(self.encoder_q.parameters()) + list(self.fc_q.parameters()),
-                          list(self.encoder_k.parameters()) + list(self.fc_k.parameters())):
-            pk.data = pk.data * self.m + pq.data * (1.0 - self.m)
+        loop_ema(list(self.encoder_q.parameters()) + list(self.fc_q.parameters()),
+                 list(self.encoder_k.parameters()) + list(self.fc_k.parameters()), self.m)
 
-    @torch.no_grad()
     def enqueue(self, keys):
-        B = keys.shape[0]
-        assert self.K % B == 0
-        self.queue[:, self.ptr:self.ptr + B] = keys.T
-        self.ptr = (self.ptr + B) % self.K
+        self.ptr = slice_enqueue(self.queue, self.ptr, keys)
 
 
 def aimclr_loss(q, q_e, q_ed, k, queue, T, topk=1, nnm=True):
@@ -99,27 +93,9 @@ def bench_aimclr_style(x, size, device, steps, warmup, workers):
     dataset = numpy_baselines.TripleFeederDataset(x, get_layout("ntu25").left_right)
     loader = torch.utils.data.DataLoader(dataset, batch_size=size["batch"], shuffle=True, drop_last=True,
                                          num_workers=workers, persistent_workers=workers > 0)
-    clock = StageClock(BASELINE_STAGES, device)
-    batches = Batches(loader)
-    for i in range(warmup + steps):
-        if i == warmup:
-            clock.start()
-        with clock.stage("data"):
-            extreme, normal_q, normal_k = (t.to(device).float() for t in next(batches))
-        with clock.stage("forward"):
-            q, q_e, q_ed, k = model.encode(extreme, normal_q, normal_k)
-        with clock.stage("loss"):
-            loss = model.loss(q, q_e, q_ed, k)[0]
-        with clock.stage("backward"):
-            optimizer.zero_grad()
-            loss.backward()
-        with clock.stage("step"):
-            optimizer.step()
-        with clock.stage("ema"):
-            model.ema()
-        with clock.stage("enqueue"):
-            model.enqueue(k)
-    return clock.result(steps, size["batch"])
+    return run_steps(loader, device, steps, warmup, size["batch"], optimizer,
+                     forward=model.encode,                                    # (extreme, normal q, normal k)
+                     loss=lambda e: model.loss(*e)[0], ema=model.ema, enqueue=lambda e: model.enqueue(e[3]))
 
 
 # ------------------------------------------------------------------ the loss alone, peak memory ----

@@ -66,3 +66,48 @@ class Batches:
         except StopIteration:
             self.it = iter(self.loader)
             return next(self.it)
+
+
+@torch.no_grad()
+def loop_ema(query_params, key_params, m: float) -> None:
+    """MoCo's moving average as the research code writes it: a Python loop over the parameters."""
+    for pq, pk in zip(query_params, key_params):
+        pk.data = pk.data * m + pq.data * (1.0 - m)
+
+
+@torch.no_grad()
+def slice_enqueue(queue: torch.Tensor, ptr: int, keys: torch.Tensor) -> int:
+    """MoCo's enqueue as the research code writes it: ``queue (dim, K)[:, ptr:ptr + B] = keys.T`` (K % B == 0
+    asserted); returns the next pointer."""
+    B, K = keys.shape[0], queue.shape[1]
+    assert K % B == 0
+    queue[:, ptr:ptr + B] = keys.T
+    return (ptr + B) % K
+
+
+def run_steps(loader, device: torch.device, steps: int, warmup: int, batch: int, optimizer, *, forward, loss,
+              ema, enqueue) -> dict:
+    """A research-code pretraining step, timed by stage over ``steps`` steps after ``warmup``: ``forward(*views)``
+    -> embeddings, ``loss(embeddings)``, backward, ``optimizer.step()``, ``ema()``, ``enqueue(embeddings)``."""
+    clock = StageClock(BASELINE_STAGES, device)
+    batches = Batches(loader)
+    for i in range(warmup + steps):
+        if i == warmup:
+            clock.start()
+        with clock.stage("data"):
+            views = [t.to(device).float() for t in next(batches)]
+        with clock.stage("forward"):
+            embeddings = forward(*views)
+        with clock.stage("loss"):
+            value = loss(embeddings)
+        with clock.stage("backward"):
+            optimizer.zero_grad()
+            value.backward()
+        with clock.stage("step"):
+            optimizer.step()
+        with clock.stage("ema"):
+            ema()
+        with clock.stage("enqueue"):
+            enqueue(embeddings)
+    return clock.result(steps, batch)
+

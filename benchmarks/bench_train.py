@@ -47,7 +47,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aimclr_style  # noqa: E402
 import numpy_baselines  # noqa: E402
-from baseline_loop import BASELINE_STAGES, Batches, StageClock  # noqa: E402
+from baseline_loop import loop_ema, run_steps, slice_enqueue  # noqa: E402
 
 import mgclr  # noqa: E402
 from mgclr._files import write_json_atomic  # noqa: E402
@@ -167,18 +167,12 @@ class IscStream(nn.Module):
         logits = torch.cat([l_pos, l_neg], dim=1) / self.tau
         return F.cross_entropy(logits, torch.zeros(logits.shape[0], dtype=torch.long, device=q.device))
 
-    @torch.no_grad()
     def ema(self):
-        for pq, pk in zip(list(self.encoder_q.parameters()) + list(self.head_q.parameters()),
-                          list(self.encoder_k.parameters()) + list(self.head_k.parameters())):
-            pk.data = pk.data * self.m + pq.data * (1.0 - self.m)
+        loop_ema(list(self.encoder_q.parameters()) + list(self.head_q.parameters()),
+                 list(self.encoder_k.parameters()) + list(self.head_k.parameters()), self.m)
 
-    @torch.no_grad()
     def enqueue(self, keys):
-        B = keys.shape[0]
-        assert self.K % B == 0
-        self.queue[:, self.ptr:self.ptr + B] = keys.T
-        self.ptr = (self.ptr + B) % self.K
+        self.ptr = slice_enqueue(self.queue, self.ptr, keys)
 
 
 def bench_isc(x, lengths, size, device, steps, warmup, workers):
@@ -192,30 +186,21 @@ def bench_isc(x, lengths, size, device, steps, warmup, workers):
     dataset = numpy_baselines.FeederDataset(x, lengths, "isc", out_frames=T_OUT)
     loader = torch.utils.data.DataLoader(dataset, batch_size=s["batch"], shuffle=True, drop_last=True,
                                          num_workers=workers, persistent_workers=workers > 0)
-    clock = StageClock(BASELINE_STAGES, device)
-    batches = Batches(loader)
-    for i in range(warmup + steps):
-        if i == warmup:
-            clock.start()
-        with clock.stage("data"):
-            q_view, k_view = (t.to(device).float() for t in next(batches))
-        with clock.stage("forward"):
-            qs, ks = spatial.loss(q_view, k_view)
-            qt, kt = temporal.loss(q_view, k_view)
-        with clock.stage("loss"):
-            loss = spatial.infonce(qs, ks) + temporal.infonce(qt, kt)
-        with clock.stage("backward"):
-            optimizer.zero_grad()
-            loss.backward()
-        with clock.stage("step"):
-            optimizer.step()
-        with clock.stage("ema"):
-            spatial.ema()
-            temporal.ema()
-        with clock.stage("enqueue"):
-            spatial.enqueue(ks)
-            temporal.enqueue(kt)
-    return clock.result(steps, s["batch"])
+
+    def forward(q_view, k_view):
+        return spatial.loss(q_view, k_view), temporal.loss(q_view, k_view)
+
+    def ema():
+        spatial.ema()
+        temporal.ema()
+
+    def enqueue(embeddings):
+        (_, ks), (_, kt) = embeddings
+        spatial.enqueue(ks)
+        temporal.enqueue(kt)
+
+    return run_steps(loader, device, steps, warmup, s["batch"], optimizer, forward=forward,
+                     loss=lambda e: spatial.infonce(*e[0]) + temporal.infonce(*e[1]), ema=ema, enqueue=enqueue)
 
 
 def save_arrays(data, folder) -> None:
@@ -226,12 +211,17 @@ def save_arrays(data, folder) -> None:
         np.save(Path(folder) / f"{split}_labels.npy", data.labels)
 
 
+def _arrays_data(folder, batch: int, workers: int) -> dict:
+    """The config's data section for the arrays of save_arrays."""
+    return {"source": "arrays", "path": str(folder), "layout": "ntu25", "num_persons": 2, "batch_size": batch,
+            "num_workers": workers}
+
+
 def bench_mgclr(folder, size, device, steps, warmup, workers):
     s = SIZES[size]
     config = parse_config({
         "device": device.type, "seed": 0,
-        "data": {"source": "arrays", "path": str(folder), "layout": "ntu25", "num_persons": 2, "batch_size": s["batch"],
-                 "num_workers": workers},
+        "data": _arrays_data(folder, s["batch"], workers),
         "augment": {"preset": "isc", "out_frames": T_OUT},
         "model": {"streams": {
             "joint": {"encoder": {"kind": "agcn", "args": {"widths": s["widths"], "strides": s["strides"]}},
@@ -247,8 +237,7 @@ def bench_mgclr_aimclr(folder, size, device, steps, warmup, workers):
     s = AIMCLR_SIZES[size]
     config = parse_config({
         "device": device.type, "seed": 0,
-        "data": {"source": "arrays", "path": str(folder), "layout": "ntu25", "num_persons": 2, "batch_size": s["batch"],
-                 "num_workers": workers},
+        "data": _arrays_data(folder, s["batch"], workers),
         "augment": {"preset": "skeletonclr"},
         "model": {"streams": {"joint": {
             "encoder": {"kind": "stgcn", "args": {"hidden_channels": s["hidden_channels"],

@@ -76,6 +76,11 @@ def test_tiny_run_end_to_end(tmp_path, capsys):
     assert "joint+sequence" in out and "confusion" in out
     for row in ("joint", "sequence", "joint+sequence"):  # a confusion matrix of every row of the table
         assert (tmp_path / f"fuse_confusion_{row}.png").stat().st_size > 1000
+    confusion = json.loads((tmp_path / "fuse.json").read_text())["confusion"]  # and its counts in fuse.json
+    assert confusion["rows"] == "true class" and len(confusion["classes"]) == 12
+    for row in ("joint", "sequence", "joint+sequence"):
+        counts = confusion["counts"][row]
+        assert len(counts) == 12 and sum(map(sum, counts)) == 48  # every test sample once
     for command in ("knn", "linear", "fuse"):  # every evaluation writes its result file, --json or not
         assert (tmp_path / f"{command}.json").is_file()
     kinds = {json.loads(line)["kind"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()}

@@ -136,9 +136,14 @@ def test_recognizer_from_linear_eval_saves_loads_and_slides(tmp_path, capsys):
     out = tmp_path / "predicted.json"
     assert main(["recognize", str(path), str(tmp_path / "video_a.npy"), str(tmp_path / "video_b.npz"),
                  "--out", str(out), "--fps", "30", "--window", "32", "--stride", "8", "--threshold", "0",
-                 "--min-frames", "1"]) == 0
+                 "--min-frames", "1", "--plot"]) == 0
     timelines = {t.video: t for t in read_timelines(out)}
     assert set(timelines) == {"video_a", "video_b"}
+    for video in ("video_a", "video_b"):  # --plot: one timeline picture per video beside the timelines file
+        from PIL import Image
+
+        with Image.open(tmp_path / f"predicted_{video}.png") as image:
+            assert image.size[0] >= 600 and image.size[1] >= 150
     a = timelines["video_a"]
     assert a.source == "predicted" and a.num_frames == seq.shape[1] and a.events
     assert all(e.name in names and 0 <= e.confidence <= 1 for e in a.events)

@@ -9,6 +9,7 @@ that closes a cycle counts. The layers, lowest first:
     mgclr.augment                                                           pipelines of transforms
     mgclr.models                                                            encoders, MoCo, the queue
     mgclr.train, mgclr.data, mgclr.emotion                                  loops, datasets, emotion
+    mgclr.viz                                                               pictures of all of them
     mgclr.cli                                                               the command
 """
 
@@ -25,7 +26,7 @@ import mgclr
 LAYERS = {
     "mgclr": 0, "mgclr._ext": 0, "mgclr._validation": 0, "mgclr._seeding": 0, "mgclr._files": 0, "mgclr.profiling": 0,
     "mgclr.skeleton": 1, "mgclr.ops": 2, "mgclr.augment": 3, "mgclr.models": 4,
-    "mgclr.train": 5, "mgclr.data": 5, "mgclr.emotion": 5, "mgclr.cli": 9,
+    "mgclr.train": 5, "mgclr.data": 5, "mgclr.emotion": 5, "mgclr.viz": 6, "mgclr.cli": 9,
 }
 # private to users, shared inside mgclr
 SHARED_PRIVATE = {"mgclr._ext", "mgclr._validation", "mgclr._seeding", "mgclr._files"}

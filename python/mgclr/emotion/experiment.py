@@ -32,10 +32,10 @@ def write_plots(result: Dict[str, Any], out_dir: Path, tag: str) -> Dict[str, st
     out = {"confusion": str(plots.confusion_matrix(predicted, truth, list(OUTCOMES), out_dir / f"{tag}_confusion.png"))}
     ranked = result["toward_lose"] + list(reversed(result["toward_win"]))
     if ranked:
-        out["mg_weights"] = str(plots.bar_chart([n for n, _ in ranked], [w for _, w in ranked], 0.0,
-                                                out_dir / f"{tag}_mg_weights.png",
-                                                xlabel="weight toward lose (> 0) or win (< 0)",
-                                                baseline_label="no effect"))
+        out["mg_weights"] = str(plots.diverging_bar_chart(
+            [n for n, _ in ranked], [w for _, w in ranked], out_dir / f"{tag}_mg_weights.png",
+            xlabel="weight of the MG class in the model's evidence", negative="toward win", positive="toward lose",
+            title=f"{tag}: which micro-gestures point to which outcome"))
     return out
 
 

@@ -36,6 +36,7 @@ from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint
 from .config import ConfigError, ExperimentConfig, OptimConfig, fusion_combinations, load_config
 from .metrics import progress
+from .plots import confusion_counts
 from .recipe import resolve_recipe
 from .run import check_same_data, config_for_checkpoint
 
@@ -503,23 +504,29 @@ def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Option
               "linear": {name: {k: v for k, v in r.items() if isinstance(v, (int, float))}
                          for name, r in results.items()}}
     write_json_atomic(out_dir / f"{tag}.json", report)
+    # Every row's confusion counts (row: true class, column: predicted), with or without matplotlib.
+    labels = next(iter(results.values()))["labels"]
+    rows = {name: r["scores"] for name, r in results.items()}
+    rows.update({name: fused_scores(results, members) for name, members in combinations.items()})
+    report["confusion"] = {"classes": list(class_names), "rows": "true class", "columns": "predicted class",
+                           "counts": {name: confusion_counts(scores.argmax(1), labels, len(class_names)).tolist()
+                                      for name, scores in rows.items()}}
     plots = {}
     if config.fuse.confusion or config.fuse.tsne:
         from . import plots as plotting  # matplotlib / scikit-learn: the [train] extra
 
-        labels = next(iter(results.values()))["labels"]
         if config.fuse.confusion and plotting.available():
-            rows = {name: r["scores"] for name, r in results.items()}
-            rows.update({name: fused_scores(results, members) for name, members in combinations.items()})
             for name, scores in rows.items():
                 plots[f"confusion_{name}"] = str(plotting.confusion_matrix(
                     scores.argmax(1), labels, class_names, out_dir / f"{tag}_confusion_{name}.png",
                     title=f"{name}: confusion on the test split"))
         if config.fuse.tsne and plotting.available():
             for name, r in results.items():
-                plots[f"tsne_{name}"] = str(plotting.tsne(r["test_features"], labels, class_names,
-                                                          out_dir / f"{tag}_tsne_{name}.png",
-                                                          config.fuse.tsne_samples, config.seed))
+                plots[f"tsne_{name}"] = str(plotting.tsne(
+                    r["test_features"], labels, class_names, out_dir / f"{tag}_tsne_{name}.png",
+                    config.fuse.tsne_samples, config.seed,
+                    title=f"{name}: t-SNE of {min(len(labels), config.fuse.tsne_samples)} test features "
+                          f"({len(class_names)} classes)"))
     report["plots"] = plots
     write_json_atomic(out_dir / f"{tag}.json", report)
     report["results"] = results

@@ -58,9 +58,7 @@ class AimCLR(MomentumMethod):
                  *, nnm_epoch: Optional[int] = None, topk: int = 1, drop: bool = True, **kwargs) -> None:
         super().__init__(encoder, head, queue_size, momentum, temperature, **kwargs)
         self.nnm_epoch = None if nnm_epoch is None else check_int("nnm_epoch", nnm_epoch, low=0)
-        self.topk = check_int("topk", topk, low=1)
-        if self.topk > self.queue.size:
-            raise ValueError(f"topk: expected at most queue_size = {self.queue.size} entries, got {topk}")
+        self.topk = self._check_topk(topk)
         if not isinstance(drop, bool):
             raise TypeError(f"drop: expected true or false, got {drop!r}")
         if drop and not _takes_drop(encoder):

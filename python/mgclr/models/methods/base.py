@@ -143,6 +143,13 @@ class MomentumMethod(nn.Module):
         return tuple(n for n, p in inspect.signature(cls.__init__).parameters.items()
                      if p.kind == p.KEYWORD_ONLY and n not in base)
 
+    def _check_topk(self, topk: int) -> int:
+        """``topk`` queue entries to mine: an int in [1, K]."""
+        topk = check_int("topk", topk, low=1)
+        if topk > self.queue.size:
+            raise ValueError(f"topk: expected at most queue_size = {self.queue.size} entries, got {topk}")
+        return topk
+
     @property
     def dim(self) -> int:
         return self.head_q.out_dim

@@ -53,9 +53,7 @@ class CrosSCLR(MomentumMethod):
             raise TypeError(f"partners: expected a list of stream names, got {partners!r}")
         self.partners: Optional[List[str]] = None if partners is None else list(partners)
         self.cross_epoch = None if cross_epoch is None else check_int("cross_epoch", cross_epoch, low=0)
-        self.topk = check_int("topk", topk, low=1)
-        if self.topk > self.queue.size:
-            raise ValueError(f"topk: expected at most queue_size = {self.queue.size} entries, got {topk}")
+        self.topk = self._check_topk(topk)
         if not isinstance(context, bool):
             raise TypeError(f"context: expected true or false, got {context!r}")
         self.context = context
