@@ -506,17 +506,17 @@ def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Option
     write_json_atomic(out_dir / f"{tag}.json", report)
     # Every row's confusion counts (row: true class, column: predicted), with or without matplotlib.
     labels = next(iter(results.values()))["labels"]
-    rows = {name: r["scores"] for name, r in results.items()}
-    rows.update({name: fused_scores(results, members) for name, members in combinations.items()})
+    row_scores = {name: r["scores"] for name, r in results.items()}
+    row_scores.update({name: fused_scores(results, members) for name, members in combinations.items()})
     report["confusion"] = {"classes": list(class_names), "rows": "true class", "columns": "predicted class",
                            "counts": {name: confusion_counts(scores.argmax(1), labels, len(class_names)).tolist()
-                                      for name, scores in rows.items()}}
+                                      for name, scores in row_scores.items()}}
     plots = {}
     if config.fuse.confusion or config.fuse.tsne:
         from . import plots as plotting  # matplotlib / scikit-learn: the [train] extra
 
         if config.fuse.confusion and plotting.available():
-            for name, scores in rows.items():
+            for name, scores in row_scores.items():
                 plots[f"confusion_{name}"] = str(plotting.confusion_matrix(
                     scores.argmax(1), labels, class_names, out_dir / f"{tag}_confusion_{name}.png",
                     title=f"{name}: confusion on the test split"))
