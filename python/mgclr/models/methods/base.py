@@ -62,7 +62,8 @@ def as_view(name: str, value: Any) -> View:
 class Embedding(NamedTuple):
     """What a stream's encoders made of its views in one step: ``queries (N, dim)`` of the normal query view
     (differentiable), ``keys (N, dim)`` of the key view (no grad), both L2-normalised, and ``extra``: the
-    method's other embeddings by name (AimCLR's ``extreme`` and ``extreme_drop`` queries)."""
+    method's other embeddings by name (AimCLR's ``extreme`` and ``extreme_drop`` queries) and what the step
+    derives from them once for every stream (CrosSCLR's mined queue indices); a fresh dict each step."""
 
     queries: torch.Tensor
     keys: torch.Tensor

@@ -96,7 +96,7 @@ class CrosSCLR(MomentumMethod):
             for name in self.partners:
                 partner, partner_emb = peers[name]
                 q_b, queue_b = partner_emb.queries.float(), partner.queue.queue
-                positives = queue_topk(q_b, queue_b, self.topk)
+                positives = self._nearest(partner, partner_emb)
                 if self.context:
                     term = queue_context_infonce(q, k, queue, q_b, queue_b, tau, positives=positives)
                 else:
@@ -111,6 +111,16 @@ class CrosSCLR(MomentumMethod):
             loss = sum(losses) / len(losses)
         terms["cross"] = torch.tensor(1.0)
         return MoCoOutput(loss, stats, emb.queries, emb.keys, terms)
+
+    def _nearest(self, partner: MomentumMethod, partner_emb: Embedding):
+        """The ``topk`` entries of the partner's queue nearest its query, ``(N, topk)``: searched once per step
+        and kept with the partner's embedding, so every stream that mines from it (3-view CrosSCLR: two) reads
+        the same indices instead of searching the queue again."""
+        key = f"nearest_top{self.topk}"
+        found = partner_emb.extra.get(key)
+        if found is None:
+            found = partner_emb.extra[key] = queue_topk(partner_emb.queries.float(), partner.queue.queue, self.topk)
+        return found
 
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, partners={self.partners}, cross_epoch={self.cross_epoch}, "
