@@ -108,6 +108,13 @@ def skeleton_batch(N=4, C=3, T=24, V=7, M=2, *, seed=0, short=True, absent_perso
     return x * valid, lengths
 
 
+def file_rendezvous(folder: Path) -> str:
+    """The ``init_method`` of a gloo test's processes: a store in a file of ``folder``. Unlike a TCP store, which
+    rank 0 hosts, nobody owns it, so a rank that tears down first cannot abort another's teardown (seen: rank 1
+    killed by SIGABRT in ``destroy_process_group`` after rank 0 had left, once in a CI run)."""
+    return f"file://{Path(folder) / 'rendezvous'}"
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now (the rendezvous of a gloo test's processes)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
-from conftest import free_port
+from conftest import file_rendezvous
 
 from mgclr.models import MoCoQueue
 from mgclr.ops import queue_infonce
@@ -152,10 +152,10 @@ def test_bad_inputs():
 # ----------------------------------------------------------------------------------- distributed ----
 
 
-def _ddp_worker(rank: int, world: int, port: int, out) -> None:
+def _ddp_worker(rank: int, world: int, rendezvous: str, out) -> None:
     import torch.distributed as dist
 
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=world)
     try:
         mq = MoCoQueue(K, D, generator=torch.Generator().manual_seed(0))
         for step, n in enumerate((3, 5, 4)):
@@ -163,18 +163,18 @@ def _ddp_worker(rank: int, world: int, port: int, out) -> None:
             mq.enqueue(keys)
         # Plain lists: tensors would travel as shared-memory handles that die with this process.
         out.put((rank, mq.queue.tolist(), int(mq.ptr)))
-        # Rank 0 hosts the TCP store: leaving before rank 1 is done aborts rank 1's teardown.
+        # Every rank has put its result before any tears down.
         dist.barrier()
     finally:
         dist.destroy_process_group()
 
 
-def test_ddp_queues_identical():
+def test_ddp_queues_identical(tmp_path):
     if not torch.distributed.is_available():
         pytest.skip("torch.distributed is not available in this torch build")
     ctx = mp.get_context("spawn")
     out = ctx.SimpleQueue()
-    mp.start_processes(_ddp_worker, args=(2, free_port(), out), nprocs=2, join=True, start_method="spawn")
+    mp.start_processes(_ddp_worker, args=(2, file_rendezvous(tmp_path), out), nprocs=2, join=True, start_method="spawn")
     results = sorted([out.get() for _ in range(2)], key=lambda r: r[0])
     (_, q0, p0), (_, q1, p1) = results
     q0, q1 = torch.tensor(q0), torch.tensor(q1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.multiprocessing as mp
-from conftest import free_port
+from conftest import file_rendezvous
 from torch import nn
 
 from mgclr.models import MoCo, ProjectionHead
@@ -77,11 +77,11 @@ def _global_batch():
     return x, lengths
 
 
-def _worker(rank: int, world: int, port: int, out) -> None:
+def _worker(rank: int, world: int, rendezvous: str, out) -> None:
     import torch.distributed as dist
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=world)
     try:
         moco = _build()
         x, lengths = _global_batch()
@@ -98,19 +98,20 @@ def _worker(rank: int, world: int, port: int, out) -> None:
         reference = moco.encode_key(x, lengths).tolist()
         # Plain lists: tensors would travel as shared-memory handles that die with this process.
         out.put((rank, shuffled, seen, reference))
-        # Rank 0 hosts the TCP store: leaving before rank 1 is done aborts rank 1's teardown.
+        # Every rank has put its result before any tears down.
         dist.barrier()
     finally:
         dist.destroy_process_group()
 
 
-def test_shuffle_bn_returns_each_ranks_own_keys(monkeypatch):
+def test_shuffle_bn_returns_each_ranks_own_keys(monkeypatch, tmp_path):
     if not torch.distributed.is_available():
         pytest.skip("torch.distributed is not available in this torch build")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     ctx = mp.get_context("spawn")
     out = ctx.SimpleQueue()
-    mp.start_processes(_worker, args=(WORLD, free_port(), out), nprocs=WORLD, join=True, start_method="spawn")
+    mp.start_processes(_worker, args=(WORLD, file_rendezvous(tmp_path), out), nprocs=WORLD, join=True,
+                       start_method="spawn")
     results = sorted([out.get() for _ in range(WORLD)], key=lambda r: r[0])
     assert [r[0] for r in results] == list(range(WORLD))
 
