@@ -71,8 +71,19 @@ def cases() -> Dict[str, Callable[[], Tuple[torch.Tensor, torch.Tensor, torch.Te
     presets["flip_chain"] = lambda: A.Pipeline([A.Flip(p=1.0, mirror_x=True), A.JointShake(p=1.0),
                                                 A.CoordinatePerturbation(p=1.0), A.JointMask(p=1.0),
                                                 A.GaussianNoise(p=1.0), A.GaussianBlur(p=1.0)], two_views=True)
+    presets["mgclr_extreme"] = lambda: A.mgclr_extreme("ntu25", two_views=True)
+    presets["aimclr_normal"] = lambda: A.aimclr_normal(out_frames=40, two_views=True)
     for j, (name, build) in enumerate(presets.items()):
         out[f"preset/{name}"] = lambda build=build, j=j: run(build(), 3, 25, 100 + j)
+    # The released variants' arguments (tests/test_parity_augment.py checks them against the released code).
+    released = {"temporal_crop/symmetric": A.TemporalCrop(padding="symmetric", p=1.0),
+                "random_rotate/clockwise": A.RandomRotate(clockwise=True, p=1.0),
+                "euler_rotate/clockwise": A.EulerRotate(clockwise=True, p=1.0),
+                "axis_rotate/clockwise": A.AxisRotate(clockwise=True, p=1.0),
+                "gaussian_noise/every_point": A.GaussianNoise(skip_missing=False, p=1.0),
+                "gaussian_blur/unnormalised": A.GaussianBlur(normalized=False, p=1.0)}
+    for j, (name, op) in enumerate(released.items()):
+        out[name] = lambda op=op, j=j: run(A.Pipeline([op], two_views=True), 4, 25, 200 + j)
     return out
 
 

@@ -70,6 +70,13 @@ def data_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def parity_dir(kind: str) -> Path:
+    """../shared/parity/<kind> (golden fixtures of the released code) next to the repository, or
+    $MGCLR_PARITY_DIR/<kind>."""
+    env = os.environ.get("MGCLR_PARITY_DIR")
+    return (Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "parity") / kind
+
+
 def star_layout(num_joints: int) -> Layout:
     """A valid layout of any size: a centre joint and left/right pairs, all attached to the centre."""
     names = ["centre"]
@@ -81,6 +88,19 @@ def star_layout(num_joints: int) -> Layout:
         names[-1] = "tail"
     bones = [(i, 0) for i in range(1, num_joints)]
     return Layout.custom(f"star{num_joints}", names, bones, 0)
+
+
+# The arguments that select an op's released variant (tests/test_parity_augment.py): every kernel battery
+# runs them beside the defaults.
+RELEASED_VARIANTS = [
+    ("temporal_crop", {"padding": "symmetric"}),
+    ("random_rotate", {"clockwise": True}),
+    ("euler_rotate", {"clockwise": True}),
+    ("axis_rotate", {"clockwise": True}),
+    ("gaussian_noise", {"skip_missing": False}),
+    ("gaussian_blur", {"normalized": False}),
+]
+RELEASED_IDS = [f"{name}-{next(iter(args))}" for name, args in RELEASED_VARIANTS]
 
 
 def make_transform(cls, num_joints: int, **kwargs):

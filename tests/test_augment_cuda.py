@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import make_transform, requires_cuda, skeleton_batch
+from conftest import RELEASED_IDS, RELEASED_VARIANTS, make_transform, requires_cuda, skeleton_batch
 
-from mgclr.augment import ALL_TRANSFORMS, Flip, Pipeline, aimclr_extreme, isc, paper_best, skeletonclr
+from mgclr.augment import (
+    ALL_TRANSFORMS,
+    TRANSFORMS,
+    Flip,
+    Pipeline,
+    aimclr_extreme,
+    isc,
+    mgclr_extreme,
+    paper_best,
+    skeletonclr,
+)
 
 SHAPES = [(5, 3, 24, 7, 2, 3), (3, 3, 17, 5, 1, 2), (2, 4, 19, 6, 2, 3), (1, 3, 1, 3, 1, 3), (3, 3, 301, 25, 2, 3)]
 
@@ -47,6 +57,15 @@ def test_cuda_matches_cpu_for_every_op(cuda_target, cls, shape, p):
     _compare(cuda_target, Pipeline([make_transform(cls, V, p=p)], coord_channels=cc), x, lengths, seed=99)
 
 
+@pytest.mark.parametrize("variant", RELEASED_VARIANTS, ids=RELEASED_IDS)
+@pytest.mark.parametrize("shape", SHAPES, ids=["base", "2d", "extra", "tiny", "T301"])
+def test_cuda_matches_cpu_for_released_variants(cuda_target, variant, shape):
+    name, args = variant
+    N, C, T, V, M, cc = shape
+    x, lengths = skeleton_batch(N, C, T, V, M, seed=T + 1)
+    _compare(cuda_target, Pipeline([TRANSFORMS[name](p=0.7, **args)], coord_channels=cc), x, lengths, seed=98)
+
+
 POINT_OPS = [c for c in ALL_TRANSFORMS if c is not Flip and c.stage_name in ("spatial", "pointwise")]
 
 
@@ -59,7 +78,7 @@ def test_cuda_matches_cpu_between_two_flips(cuda_target, cls):
     _compare(cuda_target, pipe, x, lengths, seed=4)
 
 
-@pytest.mark.parametrize("preset", [paper_best, skeletonclr, isc, aimclr_extreme])
+@pytest.mark.parametrize("preset", [paper_best, skeletonclr, isc, aimclr_extreme, mgclr_extreme])
 def test_cuda_matches_cpu_for_presets_two_views(cuda_target, preset):
     x, lengths = skeleton_batch(16, 3, 120, 25, 2, seed=5)
     _compare(cuda_target, preset(two_views=True), x, lengths, seed=3)

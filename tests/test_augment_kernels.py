@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import make_transform, skeleton_batch
+from conftest import RELEASED_IDS, RELEASED_VARIANTS, make_transform, skeleton_batch
 
 from mgclr import ops
-from mgclr.augment import ALL_TRANSFORMS, CoordinatePerturbation, Pipeline
+from mgclr.augment import ALL_TRANSFORMS, TRANSFORMS, CoordinatePerturbation, Pipeline
 from mgclr.ops.reference import augment_reference
 
 # (N, C, T, V, M, coord_channels): odd sizes exercise edge cases (T=1, V=1, N=1, T=301).
@@ -39,6 +39,22 @@ def test_kernel_matches_reference(cls, shape, p):
             assert not params.applied(0).any()
         if p == 1.0:
             assert params.applied(0).all()
+
+
+@pytest.mark.parametrize("variant", RELEASED_VARIANTS, ids=RELEASED_IDS)
+@pytest.mark.parametrize("shape", SHAPES, ids=IDS)
+def test_released_variant_matches_reference(variant, shape):
+    """The released variants' flags (symmetric padding, clockwise rotation, noise on missing points, the
+    unnormalised blur) on short clips with absent persons, against the reference."""
+    name, args = variant
+    N, C, T, V, M, cc = shape
+    x, lengths = skeleton_batch(N, C, T, V, M, seed=N + T + 1)
+    pipe = Pipeline([TRANSFORMS[name](p=0.7, **args)], coord_channels=cc)
+    for seed in (1, 777):
+        out, params = pipe(x, lengths, seed=seed, return_params=True)
+        ref, ref_lengths = augment_reference(x, lengths, params, pipe.ops, cc)
+        assert torch.equal(params.lengths[0], ref_lengths)
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cls", ALL_TRANSFORMS, ids=lambda c: c.op_name)

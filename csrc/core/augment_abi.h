@@ -150,7 +150,8 @@ struct RotationWords {
 
 struct TemporalCrop {
   static constexpr OpCode code = TEMPORAL_CROP;
-  struct IntArg { enum : int32_t { ratio = 0 }; };
+  // symmetric 0: reflect about the edge frames (-k -> k); 1: repeat them (-k -> k - 1, AimCLR's np.pad)
+  struct IntArg { enum : int32_t { ratio = 0, symmetric = 1 }; };
   struct Word { enum : int32_t { start = 2, pad = 3 }; };
 };
 
@@ -221,20 +222,29 @@ struct Shear {
   using Word = MatrixWords;
 };
 
+// Rotation ops: clockwise 1 builds the matrix from the negated angles (Rz(-z) Ry(-y) Rx(-x)), the sense of
+// AimCLR's, CTR-GCN's and AS-CAL's matrices; the record keeps the angles as drawn.
+struct RotationArgs {
+  enum : int32_t { clockwise = 0 };
+};
+
 struct RandomRotate {
   static constexpr OpCode code = RANDOM_ROTATE;
+  using IntArg = RotationArgs;
   struct FloatArg { enum : int32_t { main = 0, other = 1 }; };
   using Word = RotationWords;
 };
 
 struct EulerRotate {
   static constexpr OpCode code = EULER_ROTATE;
+  using IntArg = RotationArgs;
   struct FloatArg { enum : int32_t { theta = 0 }; };
   using Word = RotationWords;  // axis is always -1: no main axis
 };
 
 struct AxisRotate {
   static constexpr OpCode code = AXIS_ROTATE;
+  using IntArg = RotationArgs;
   struct FloatArg { enum : int32_t { max_angle = 0 }; };
   using Word = RotationWords;
 };
@@ -258,9 +268,11 @@ struct JointMask {
   struct Word { enum : int32_t { start = 2, stop = 3, joints = 4, num_joints = 12 }; };  // frames [start, stop)
 };
 
-// No record fields: the noise is drawn per element from the record's counter words.
+// No record fields: the noise is drawn per element from the record's counter words. skip_missing 1: points
+// whose coordinates are all zero stay zero; 0: every point of a valid frame gets noise (AimCLR's gaus_noise).
 struct GaussianNoise {
   static constexpr OpCode code = GAUSSIAN_NOISE;
+  struct IntArg { enum : int32_t { skip_missing = 0 }; };
   struct FloatArg { enum : int32_t { sigma = 0 }; };
 };
 
@@ -271,7 +283,9 @@ struct AxisMask {
 
 struct GaussianBlur {
   static constexpr OpCode code = GAUSSIAN_BLUR;
-  struct IntArg { enum : int32_t { kernel_size = 0 }; };
+  // normalized 1: weights renormalised over the taps inside the clip; 0: the raw weights exp(-k^2 / 2 sigma^2)
+  // with zero padding (AimCLR's GaussianBlurConv: a gain of sum_k w_k, 1 to 5 for its sigmas)
+  struct IntArg { enum : int32_t { kernel_size = 0, normalized = 1 }; };
   struct FloatArg { enum : int32_t { sigma_lo = 0, sigma_hi = 1 }; };
   struct Word { enum : int32_t { sigma = 2, radius = 3 }; };
 };
@@ -348,6 +362,7 @@ constexpr AbiOp kAbiOps[] = {
 
 constexpr AbiArg kAbiArgs[] = {
     MGCLR_ABI_INT_ARG(TemporalCrop, ratio),
+    MGCLR_ABI_INT_ARG(TemporalCrop, symmetric),
     MGCLR_ABI_INT_ARG(CropResize, min_len),
     MGCLR_ABI_INT_ARG(CropResize, out_frames),
     MGCLR_ABI_FLOAT_ARG(CropResize, scale_lo),
@@ -375,9 +390,12 @@ constexpr AbiArg kAbiArgs[] = {
     MGCLR_ABI_FLOAT_ARG(Stretch, s_hi),
     MGCLR_ABI_FLOAT_ARG(Stretch, t),
     MGCLR_ABI_FLOAT_ARG(Shear, r),
+    MGCLR_ABI_INT_ARG(RandomRotate, clockwise),
     MGCLR_ABI_FLOAT_ARG(RandomRotate, main),
     MGCLR_ABI_FLOAT_ARG(RandomRotate, other),
+    MGCLR_ABI_INT_ARG(EulerRotate, clockwise),
     MGCLR_ABI_FLOAT_ARG(EulerRotate, theta),
+    MGCLR_ABI_INT_ARG(AxisRotate, clockwise),
     MGCLR_ABI_FLOAT_ARG(AxisRotate, max_angle),
     MGCLR_ABI_INT_ARG(Flip, mirror_x),
     MGCLR_ABI_INT_ARG(JointShake, num_joints),
@@ -385,8 +403,10 @@ constexpr AbiArg kAbiArgs[] = {
     MGCLR_ABI_INT_ARG(JointMask, joints_hi),
     MGCLR_ABI_FLOAT_ARG(JointMask, window_lo),
     MGCLR_ABI_FLOAT_ARG(JointMask, window_hi),
+    MGCLR_ABI_INT_ARG(GaussianNoise, skip_missing),
     MGCLR_ABI_FLOAT_ARG(GaussianNoise, sigma),
     MGCLR_ABI_INT_ARG(GaussianBlur, kernel_size),
+    MGCLR_ABI_INT_ARG(GaussianBlur, normalized),
     MGCLR_ABI_FLOAT_ARG(GaussianBlur, sigma_lo),
     MGCLR_ABI_FLOAT_ARG(GaussianBlur, sigma_hi),
 };

@@ -1,7 +1,7 @@
 // augment_math.h — float-exact maths of the augmentation ops, and the Philox draws built on it.
 //
 //   mat3_mul, mat3_apply, euler_zyx, load_mat3, store_mat3   3x3 row-major maps of one point p[3]
-//   linear_source, reflect_index, fraction_range             frame index maps (linear resampling, reflection)
+//   linear_source, reflect_index, symmetric_index, fraction_range   frame index maps (resampling, padding)
 //   portable_log, portable_sincos_turns, element_normals     Box-Muller normals from one Philox block
 //   choose_joints, draw_shear                                draws written into a record
 //
@@ -78,6 +78,14 @@ MGCLR_HD void linear_source(int32_t t, int32_t out, int32_t in, int32_t& i0, int
 }
 
 // numpy-style 'reflect' padding index (the edge frame is not repeated).
+// Symmetric padding (numpy's "symmetric"): the edge frames repeat, -k -> k - 1 and L - 1 + k -> L - k.
+MGCLR_HD int32_t symmetric_index(int32_t i, int32_t L) {
+  const int32_t period = 2 * L;
+  i %= period;
+  if (i < 0) i += period;
+  return i < L ? i : period - 1 - i;
+}
+
 MGCLR_HD int32_t reflect_index(int32_t i, int32_t L) {
   if (L == 1) return 0;
   const int32_t period = 2 * (L - 1);

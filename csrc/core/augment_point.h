@@ -31,10 +31,14 @@ MGCLR_HD bool is_matrix_op(int32_t code) {
 // ----------------------------------------------------------------------------------------------------
 // Sampling.
 
-// Rotation ops record R = Rz Ry Rx, their angles and the main axis (-1 for none).
-MGCLR_HD void store_rotation(Record& r, const float* angles, int32_t axis) {
+// Rotation ops record R = Rz Ry Rx, their angles and the main axis (-1 for none); clockwise rotations
+// build R from the negated angles.
+MGCLR_HD void store_rotation(Record& r, const float* angles, int32_t axis, bool clockwise = false) {
   float R[9];
-  euler_zyx(angles[0], angles[1], angles[2], R);
+  if (clockwise)
+    euler_zyx(-angles[0], -angles[1], -angles[2], R);
+  else
+    euler_zyx(angles[0], angles[1], angles[2], R);
   store_mat3(r, RotationWords::matrix, R);
   for (int a = 0; a < 3; ++a) r.set_f(RotationWords::angles + a, angles[a]);
   r.w[RotationWords::axis] = axis;
@@ -89,21 +93,21 @@ MGCLR_HD void sample_point_op(const OpSpec& op, PhiloxStream& rng, int32_t L, in
       const int32_t axis = rng.integer(0, 2);
       float angles[3];
       for (int a = 0; a < 3; ++a) angles[a] = rng.uniform(0.f, a == axis ? op.f[A::main] : op.f[A::other]);
-      store_rotation(r, angles, axis);
+      store_rotation(r, angles, axis, op.i[RotationArgs::clockwise] != 0);
       return;
     }
     case EULER_ROTATE: {
       const float theta = op.f[EulerRotate::FloatArg::theta];
       float angles[3];
       for (int a = 0; a < 3; ++a) angles[a] = rng.uniform(-theta, theta);
-      store_rotation(r, angles, -1);
+      store_rotation(r, angles, -1, op.i[RotationArgs::clockwise] != 0);
       return;
     }
     case AXIS_ROTATE: {
       const int32_t axis = rng.integer(0, 2);
       float angles[3] = {0.f, 0.f, 0.f};
       angles[axis] = rng.uniform(0.f, op.f[AxisRotate::FloatArg::max_angle]);
-      store_rotation(r, angles, axis);
+      store_rotation(r, angles, axis, op.i[RotationArgs::clockwise] != 0);
       return;
     }
     case JOINT_SHAKE: {
@@ -192,9 +196,9 @@ MGCLR_HD void noise_normals(uint32_t key0, uint32_t key1, uint32_t stream, uint3
 }
 
 // gaussian_noise on one point (z = 0 for 2-D data): the missing test is a select on the scale, so the
-// CPU loop stays branch-free.
-MGCLR_HD void gaussian_noise_point(const float* normal, float sigma, float* p) {
-  const float scale = (p[0] == 0.f && p[1] == 0.f && p[2] == 0.f) ? 0.f : sigma;
+// CPU loop stays branch-free. skip_missing false: missing points get noise too.
+MGCLR_HD void gaussian_noise_point(const float* normal, float sigma, bool skip_missing, float* p) {
+  const float scale = (skip_missing && p[0] == 0.f && p[1] == 0.f && p[2] == 0.f) ? 0.f : sigma;
   for (int c = 0; c < 3; ++c) p[c] = p[c] + scale * normal[c];
 }
 
@@ -247,7 +251,8 @@ MGCLR_HD void apply_point(const Program& prog, int j, const Record& r, float* p,
       noise_normals(static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
                     static_cast<uint32_t>(r.w[kCounterStream]), static_cast<uint32_t>(r.w[kCounterSample]), offset,
                     element, normal);
-      gaussian_noise_point(normal, op.f[GaussianNoise::FloatArg::sigma], p);
+      gaussian_noise_point(normal, op.f[GaussianNoise::FloatArg::sigma], op.i[GaussianNoise::IntArg::skip_missing] != 0,
+                           p);
       if (cc == 2) p[2] = 0.f;
       return;
     }

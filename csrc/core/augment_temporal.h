@@ -182,7 +182,10 @@ MGCLR_HD int temporal_source(const OpSpec& op, const Record& r, int32_t t, uint6
   weight[0] = 1.f;
   switch (op.code) {
     case TEMPORAL_CROP:
-      if (r.applied()) frame[0] = reflect_index(r.w[TemporalCrop::Word::start] + t - r.w[TemporalCrop::Word::pad], L);
+      if (r.applied()) {
+        const int32_t source = r.w[TemporalCrop::Word::start] + t - r.w[TemporalCrop::Word::pad];
+        frame[0] = op.i[TemporalCrop::IntArg::symmetric] ? symmetric_index(source, L) : reflect_index(source, L);
+      }
       return 1;
     case CROP_RESIZE: {
       using W = CropResize::Word;

@@ -222,6 +222,7 @@ MGCLR_CPU_CLONES void run_job(const AugmentArgs& args, const Program& prog, int6
       const uint32_t sample = static_cast<uint32_t>(r[j].w[kCounterSample]);
       const uint32_t key0 = static_cast<uint32_t>(seed), key1 = static_cast<uint32_t>(seed >> 32);
       const float sigma = prog.ops[j].f[GaussianNoise::FloatArg::sigma];
+      const bool skip_missing = prog.ops[j].i[GaussianNoise::IntArg::skip_missing] != 0;
       float* __restrict x0 = X;
       float* __restrict y0 = Y;
       float* __restrict z0 = Z;
@@ -229,7 +230,7 @@ MGCLR_CPU_CLONES void run_job(const AugmentArgs& args, const Program& prog, int6
         float normal[4];
         noise_normals(key0, key1, stream, sample, offset, static_cast<uint32_t>(i), normal);
         float p[3] = {x0[i], y0[i], z0[i]};
-        gaussian_noise_point(normal, sigma, p);
+        gaussian_noise_point(normal, sigma, skip_missing, p);
         x0[i] = p[0];
         y0[i] = p[1];
         z0[i] = p[2];
@@ -304,6 +305,7 @@ void augment_cpu(const AugmentArgs& args, const Program& prog) {
   const int64_t VM = s.V * s.M;
   const int64_t out_sample = s.C * prog.t_out * VM;
   const int64_t planes = jobs * prog.coord_channels;
+  const bool normalized = prog.ops[prog.blur_op].i[GaussianBlur::IntArg::normalized] != 0;
 #pragma omp parallel
   {
     std::vector<float> plane(static_cast<size_t>(prog.t_out * VM));
@@ -320,7 +322,7 @@ void augment_cpu(const AugmentArgs& args, const Program& prog) {
       float* base = args.out + job * out_sample + c * prog.t_out * VM;
       std::copy(base, base + static_cast<int64_t>(L) * VM, plane.begin());
       for (int32_t t = 0; t < L; ++t)
-        blur_frame(plane.data(), VM, VM, L, t, weights, radius, base + static_cast<int64_t>(t) * VM);
+        blur_frame(plane.data(), VM, VM, L, t, weights, radius, normalized, base + static_cast<int64_t>(t) * VM);
     }
   }
 }

@@ -116,9 +116,10 @@ __global__ void blur_kernel(const float* __restrict__ src, Shape s, const __grid
   float weights[2 * kMaxBlurRadius + 1];
   const int32_t radius = blur_radius(r);
   blur_weights(r.f(GaussianBlur::Word::sigma), radius, weights);
+  const bool normalized = prog.ops[prog.blur_op].i[GaussianBlur::IntArg::normalized] != 0;
   for (int32_t t = 0; t < L; ++t) {
     float value;  // one line: width 1, accumulated in a register
-    blur_frame(src + base, VM, 1, L, t, weights, radius, &value);
+    blur_frame(src + base, VM, 1, L, t, weights, radius, normalized, &value);
     out[base + t * VM] = value;
   }
 }

@@ -1,7 +1,8 @@
 """Skeleton augmentation for training: the transforms of every op (``nn.Module``, defined with their
 kernels in :mod:`mgclr.ops.transforms`), the fused :class:`Pipeline` and :class:`OneOf` that compose them,
-ready-made pipelines (:func:`paper_best`, :func:`skeletonclr`, :func:`isc`, :func:`aimclr_extreme`) and
-pipelines from configs. Skeleton layouts live in :mod:`mgclr.skeleton`."""
+ready-made pipelines (:mod:`~mgclr.augment.presets`: :func:`paper_best`, the released chains
+:func:`skeletonclr`, :func:`aimclr_normal`, :func:`crossclr`, :func:`isc`, :func:`aimclr_extreme`, and
+:func:`mgclr_extreme`) and pipelines from configs. Skeleton layouts live in :mod:`mgclr.skeleton`."""
 
 from ..ops.augment import AugmentParams
 from ..ops.transforms import (
@@ -29,14 +30,15 @@ from ..ops.transforms import (
     TimeFlip,
     ViewPerturbation,
 )
+from . import presets
 from .config import pipeline_from_config
 from .pipeline import OneOf, Pipeline
-from .presets import aimclr_extreme, isc, paper_best, skeletonclr
+from .presets import PRESETS, aimclr_extreme, aimclr_normal, crossclr, isc, mgclr_extreme, paper_best, skeletonclr
 
 __all__ = [
     "ALL_TRANSFORMS", "TRANSFORMS", "AugmentParams", "AxisMask", "AxisRotate", "CoordinatePerturbation",
     "CropResize", "DropFrames", "EulerRotate", "Flip", "GaussianBlur", "GaussianNoise", "JointMask",
-    "JointShake", "OneOf", "Pipeline", "PosterizeTime", "RandomRotate", "RepeatClip", "ReverseClip",
+    "JointShake", "OneOf", "PRESETS", "Pipeline", "PosterizeTime", "RandomRotate", "RepeatClip", "ReverseClip",
     "Shear", "SkeletonTransform", "Stretch", "TemporalCrop", "TimeFlip", "ViewPerturbation", "aimclr_extreme",
-    "isc", "paper_best", "pipeline_from_config", "skeletonclr",
+    "aimclr_normal", "crossclr", "isc", "mgclr_extreme", "paper_best", "pipeline_from_config", "presets", "skeletonclr",
 ]

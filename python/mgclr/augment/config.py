@@ -11,11 +11,8 @@ import inspect
 from typing import Any, Dict, Mapping
 
 from ..ops.transforms import TRANSFORMS
-from . import presets
 from .pipeline import OneOf, Pipeline
-
-PRESETS = {"paper_best": presets.paper_best, "skeletonclr": presets.skeletonclr, "isc": presets.isc,
-           "aimclr_extreme": presets.aimclr_extreme}
+from .presets import PRESETS
 
 
 def _build_op(where: str, entry: Any):

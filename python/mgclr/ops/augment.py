@@ -16,6 +16,7 @@ Transforms are duck-typed here (``op_name``, ``p``, ``same_on_batch``, ``encode`
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -172,6 +173,18 @@ def decode_record(records: torch.Tensor, op_name: str, num_joints: int) -> Dict[
     return out
 
 
+def encode_joint_mask(chosen: torch.Tensor) -> torch.Tensor:
+    """(N, V) bool joint choices -> (N, mask_words) int32 bitmask words (the inverse of decode_joint_mask)."""
+    N, V = chosen.shape
+    words = abi().limits.mask_words
+    if V > 32 * words:
+        raise ValueError(f"joints: expected at most {32 * words} joints, got {V}")
+    bits = torch.zeros(N, 32 * words, dtype=torch.int64)
+    bits[:, :V] = chosen.to(torch.int64).cpu()
+    packed = (bits.view(N, words, 32) << torch.arange(32, dtype=torch.int64)).sum(dim=2)
+    return torch.where(packed >= 2**31, packed - 2**32, packed).to(torch.int32)
+
+
 @dataclass
 class AugmentParams:
     """Sampled parameters of one call (per view, sample and op): inspect them or pass them back to replay.
@@ -209,6 +222,35 @@ class AugmentParams:
         """Decoded fields of one op (see :func:`decode_record`)."""
         j = self.index(op)
         return decode_record(self.records[view, :, j], self.op_names[j], self.num_joints)
+
+    def replace(self, op: Union[int, str], view: Optional[int] = None, **fields) -> AugmentParams:
+        """A copy with fields of one op set by name, to replay chosen draws (another method's, a fixed angle):
+        ``applied`` (N,) bool and the op's own fields (:meth:`fields` names them; (N, V) bool for a joint
+        mask, (N, words) for a field of several words). ``view`` None sets every view."""
+        j = self.index(op)
+        known = {f.name: f for f in op_abi(self.op_names[j]).fields}
+        records = self.records.clone()
+        N = records.shape[1]
+        views = range(records.shape[0]) if view is None else [view]
+        for name, value in fields.items():
+            value = torch.as_tensor(value).cpu()
+            if name == "applied":
+                words, start = value.to(torch.int32).view(N, 1), abi().header["applied"]
+            elif name in known:
+                f = known[name]
+                if f.kind == "mask":
+                    words = encode_joint_mask(value.bool().view(N, -1))
+                elif f.kind == "f":
+                    words = value.to(torch.float32).reshape(N, f.count).contiguous().view(torch.int32)
+                else:
+                    words = value.to(torch.int32).reshape(N, f.count)
+                start = f.word
+            else:
+                raise KeyError(f"{name!r} is not a field of {self.op_names[j]} (fields: applied, "
+                               f"{', '.join(known)})")
+            for v in views:
+                records[v, :, j, start:start + words.shape[1]] = words.to(records.device)
+        return dataclasses.replace(self, records=records)
 
     def select_op(self, op: Union[int, str]) -> AugmentParams:
         """The records of a single op, to replay it alone with its own transform."""

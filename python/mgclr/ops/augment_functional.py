@@ -414,6 +414,7 @@ def temporal_crop(
     lengths: Optional[torch.Tensor] = None,
     *,
     ratio: int = 6,
+    padding: str = 'reflect',
     p: float = 1.0,
     same_on_batch: bool = False,
     coord_channels: int = 3,
@@ -425,7 +426,13 @@ def temporal_crop(
     check_lengths: bool = True,
     out: Optional[torch.Tensor] = None,
 ):
-    """SkeletonCLR: reflect-pad ``L // ratio`` frames at both ends, take a random ``L``-frame window.
+    """SkeletonCLR / AimCLR / CrosSCLR ``temperal_crop``: pad ``L // ratio`` frames at both ends of the ``L``
+    valid frames, take a random ``L``-frame window.
+
+    ``padding="symmetric"`` repeats the edge frames (source frame −k → k − 1), as the released code's
+    ``np.pad(..., 'symmetric')``; ``"reflect"`` (mgclr's default) mirrors about them (−k → k), so no frame is
+    doubled. The released code pads and crops all T frames of a zero-padded clip; mgclr works inside the
+    valid frames, which is the same whenever every frame is valid (the released NTU data: 50 frames each).
 
     Functional form of :class:`mgclr.augment.TemporalCrop` (same arguments), run as a one-op program.
 
@@ -447,7 +454,7 @@ def temporal_crop(
         the augmented tensor (frames past a sample's valid length are zero), and its :class:`AugmentParams`
         with ``return_params=True``.
     """
-    transform = TemporalCrop(ratio=ratio, p=p, same_on_batch=same_on_batch)
+    transform = TemporalCrop(ratio=ratio, padding=padding, p=p, same_on_batch=same_on_batch)
     return transform(x, lengths, coord_channels=coord_channels, generator=generator, seed=seed,
         return_params=return_params, params=params, check_finite=check_finite, check_lengths=check_lengths, out=out)
 
@@ -508,6 +515,7 @@ def random_rotate(
     *,
     main: float = 0.5235987755982988,
     other: float = 0.017453292519943295,
+    clockwise: bool = False,
     p: float = 1.0,
     same_on_batch: bool = False,
     coord_channels: int = 3,
@@ -519,7 +527,9 @@ def random_rotate(
     check_lengths: bool = True,
     out: Optional[torch.Tensor] = None,
 ):
-    """AimCLR: one random main axis draws ``U(0, main)``, the other two ``U(0, other)``; x, y, z in turn.
+    """AimCLR ``random_rotate``: one random main axis draws ``U(0, main)``, the other two ``U(0, other)``.
+    AimCLR's matrices rotate clockwise (``clockwise=True`` reproduces them); the default is counter-clockwise,
+    the same distribution mirrored.
 
     Functional form of :class:`mgclr.augment.RandomRotate` (same arguments), run as a one-op program.
 
@@ -541,7 +551,7 @@ def random_rotate(
         the augmented tensor (frames past a sample's valid length are zero), and its :class:`AugmentParams`
         with ``return_params=True``.
     """
-    transform = RandomRotate(main=main, other=other, p=p, same_on_batch=same_on_batch)
+    transform = RandomRotate(main=main, other=other, clockwise=clockwise, p=p, same_on_batch=same_on_batch)
     return transform(x, lengths, coord_channels=coord_channels, generator=generator, seed=seed,
         return_params=return_params, params=params, check_finite=check_finite, check_lengths=check_lengths, out=out)
 
@@ -551,6 +561,7 @@ def euler_rotate(
     lengths: Optional[torch.Tensor] = None,
     *,
     theta: float = 0.3,
+    clockwise: bool = False,
     p: float = 1.0,
     same_on_batch: bool = False,
     coord_channels: int = 3,
@@ -562,7 +573,9 @@ def euler_rotate(
     check_lengths: bool = True,
     out: Optional[torch.Tensor] = None,
 ):
-    """CTR-GCN ``random_rot``: each axis ``U(-theta, theta)`` rad, ``Rz @ Ry @ Rx``.
+    """CTR-GCN ``random_rot``: each axis ``U(-theta, theta)`` rad, ``Rz @ Ry @ Rx``. CTR-GCN's matrices rotate
+    clockwise; its angles are symmetric, so both senses draw the same distribution (``clockwise=True``
+    replays its draws exactly).
 
     Functional form of :class:`mgclr.augment.EulerRotate` (same arguments), run as a one-op program.
 
@@ -584,7 +597,7 @@ def euler_rotate(
         the augmented tensor (frames past a sample's valid length are zero), and its :class:`AugmentParams`
         with ``return_params=True``.
     """
-    transform = EulerRotate(theta=theta, p=p, same_on_batch=same_on_batch)
+    transform = EulerRotate(theta=theta, clockwise=clockwise, p=p, same_on_batch=same_on_batch)
     return transform(x, lengths, coord_channels=coord_channels, generator=generator, seed=seed,
         return_params=return_params, params=params, check_finite=check_finite, check_lengths=check_lengths, out=out)
 
@@ -594,6 +607,7 @@ def axis_rotate(
     lengths: Optional[torch.Tensor] = None,
     *,
     max_angle: float = 0.5235987755982988,
+    clockwise: bool = False,
     p: float = 1.0,
     same_on_batch: bool = False,
     coord_channels: int = 3,
@@ -605,7 +619,8 @@ def axis_rotate(
     check_lengths: bool = True,
     out: Optional[torch.Tensor] = None,
 ):
-    """AS-CAL viewpoint attack: one random axis, angle ``U(0, max_angle)``.
+    """AS-CAL ``Rotate`` (its viewpoint attack): one random axis, angle ``U(0, max_angle)``. AS-CAL's matrices
+    rotate clockwise (``clockwise=True`` reproduces them).
 
     Functional form of :class:`mgclr.augment.AxisRotate` (same arguments), run as a one-op program.
 
@@ -627,7 +642,7 @@ def axis_rotate(
         the augmented tensor (frames past a sample's valid length are zero), and its :class:`AugmentParams`
         with ``return_params=True``.
     """
-    transform = AxisRotate(max_angle=max_angle, p=p, same_on_batch=same_on_batch)
+    transform = AxisRotate(max_angle=max_angle, clockwise=clockwise, p=p, same_on_batch=same_on_batch)
     return transform(x, lengths, coord_channels=coord_channels, generator=generator, seed=seed,
         return_params=return_params, params=params, check_finite=check_finite, check_lengths=check_lengths, out=out)
 
@@ -780,8 +795,12 @@ def joint_mask(
     check_lengths: bool = True,
     out: Optional[torch.Tensor] = None,
 ):
-    """AS-CAL "drop node": zero ``U{j_lo..j_hi}`` random joints over a random window of
-    ``U{ceil(w_lo L)..floor(w_hi L)}`` frames (output frames).
+    """mgclr's joint mask: zero ``U{j_lo..j_hi}`` random joints over one random window of
+    ``U{ceil(w_lo L)..floor(w_hi L)}`` (output) frames.
+
+    After AS-CAL's "drop node" idea but not AS-CAL's op: its ``Zero_out_joints`` zeroes the joints on a random
+    *subset* of 20–50 frames (50–100 for clips of 100 frames or more), rarely contiguous; this op masks one
+    contiguous window.
 
     Functional form of :class:`mgclr.augment.JointMask` (same arguments), run as a one-op program.
 
@@ -857,6 +876,7 @@ def gaussian_noise(
     lengths: Optional[torch.Tensor] = None,
     *,
     sigma: float = 0.01,
+    skip_missing: bool = True,
     p: float = 0.5,
     same_on_batch: bool = False,
     coord_channels: int = 3,
@@ -868,7 +888,11 @@ def gaussian_noise(
     check_lengths: bool = True,
     out: Optional[torch.Tensor] = None,
 ):
-    """AimCLR: add ``N(0, sigma^2)`` to the coordinates (missing points, exactly zero, stay zero).
+    """AimCLR ``gaus_noise``: add ``N(0, sigma^2)`` to the coordinates of the valid frames.
+
+    ``skip_missing=True`` (mgclr's default) leaves missing points (all coordinates exactly zero: an absent
+    person, an untracked joint) at zero; ``False`` adds noise to them too, as the released code does (it adds
+    noise to every entry, the zero padding included: frames past the valid length stay zero here).
 
     Functional form of :class:`mgclr.augment.GaussianNoise` (same arguments), run as a one-op program.
 
@@ -890,7 +914,7 @@ def gaussian_noise(
         the augmented tensor (frames past a sample's valid length are zero), and its :class:`AugmentParams`
         with ``return_params=True``.
     """
-    transform = GaussianNoise(sigma=sigma, p=p, same_on_batch=same_on_batch)
+    transform = GaussianNoise(sigma=sigma, skip_missing=skip_missing, p=p, same_on_batch=same_on_batch)
     return transform(x, lengths, coord_channels=coord_channels, generator=generator, seed=seed,
         return_params=return_params, params=params, check_finite=check_finite, check_lengths=check_lengths, out=out)
 
@@ -901,6 +925,7 @@ def gaussian_blur(
     *,
     kernel_size: int = 15,
     sigma: Sequence[float] = (0.1, 2.0),
+    normalized: bool = True,
     p: float = 0.5,
     same_on_batch: bool = False,
     coord_channels: int = 3,
@@ -912,7 +937,13 @@ def gaussian_blur(
     check_lengths: bool = True,
     out: Optional[torch.Tensor] = None,
 ):
-    """AimCLR: temporal Gaussian filter of ``kernel_size`` taps, ``sigma ~ U[lo, hi]`` (coordinates).
+    """AimCLR ``gaus_filter``: temporal Gaussian filter of ``kernel_size`` taps, ``sigma ~ U[lo, hi]``
+    (coordinates).
+
+    ``normalized=True`` (mgclr's default) divides by the sum of the weights inside the clip, a true low-pass
+    that keeps the scale of the skeleton at every frame. ``False`` is the released ``GaussianBlurConv``: the
+    raw weights ``exp(−k²/2σ²)`` and zero padding, which scales the coordinates by ``Σ w_k`` (1 to 5.01 for
+    σ in [0.1, 2]) and pulls the end frames toward the origin.
 
     Functional form of :class:`mgclr.augment.GaussianBlur` (same arguments), run as a one-op program.
 
@@ -934,7 +965,8 @@ def gaussian_blur(
         the augmented tensor (frames past a sample's valid length are zero), and its :class:`AugmentParams`
         with ``return_params=True``.
     """
-    transform = GaussianBlur(kernel_size=kernel_size, sigma=sigma, p=p, same_on_batch=same_on_batch)
+    transform = GaussianBlur(kernel_size=kernel_size, sigma=sigma, normalized=normalized, p=p,
+        same_on_batch=same_on_batch)
     return transform(x, lengths, coord_channels=coord_channels, generator=generator, seed=seed,
         return_params=return_params, params=params, check_finite=check_finite, check_lengths=check_lengths, out=out)
 

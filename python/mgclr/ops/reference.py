@@ -56,6 +56,11 @@ def _reflect(i: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
     return torch.where(L == 1, torch.zeros_like(r), r)
 
 
+def _symmetric(i: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
+    r = torch.remainder(i, 2 * L)
+    return torch.where(r < L, r, 2 * L - 1 - r)
+
+
 def _philox_words(params, rec: torch.Tensor, block: np.ndarray) -> np.ndarray:
     """Draw words at the record's own counter words (stream, sample); block broadcast against (N, ...)."""
     header = abi().header
@@ -65,16 +70,18 @@ def _philox_words(params, rec: torch.Tensor, block: np.ndarray) -> np.ndarray:
     return _philox.draws(params.seed, params.offset, stream.reshape(shape), sample.reshape(shape), block)
 
 
-def _temporal_map(name: str, f: Fields, rec: torch.Tensor, params,
+def _temporal_map(op, f: Fields, rec: torch.Tensor, params,
                   t_out: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(frame0, frame1, w) of shape (N, t_out) for one temporal op (input frames of that op)."""
+    name = op.op_name
     N = rec.shape[0]
     L = _col(f["input_length"])
     applied = f["applied"].unsqueeze(1)
     t = torch.arange(t_out).unsqueeze(0).expand(N, t_out)
     zero_w = torch.zeros(N, t_out)
     if name == "temporal_crop":
-        frame = torch.where(applied, _reflect(_col(f["start"]) + t - _col(f["pad"]), L), t)
+        pad = _symmetric if op.padding == "symmetric" else _reflect
+        frame = torch.where(applied, pad(_col(f["start"]) + t - _col(f["pad"]), L), t)
         return frame, frame, zero_w
     if name == "crop_resize":
         i0, i1, w = _linear_source(t, _col(f["out_frames"]), _col(f["crop_length"]))
@@ -186,7 +193,8 @@ def _gaussian_noise(params, rec: torch.Tensor, shape, sigma: float) -> torch.Ten
     return _f32(sigma) * normal[:, :cc]
 
 
-def _gaussian_blur(y: torch.Tensor, lengths: torch.Tensor, sigma: torch.Tensor, radius: int) -> torch.Tensor:
+def _gaussian_blur(y: torch.Tensor, lengths: torch.Tensor, sigma: torch.Tensor, radius: int,
+                   normalized: bool) -> torch.Tensor:
     N, C, T = y.shape[:3]
     t = torch.arange(T)
     acc = torch.zeros_like(y)
@@ -199,7 +207,7 @@ def _gaussian_blur(y: torch.Tensor, lengths: torch.Tensor, sigma: torch.Tensor, 
         shifted = y[:, :, src.clamp(0, T - 1)]
         acc = acc + w.view(N, 1, T, 1, 1) * shifted
         norm = norm + w.view(N, 1, T, 1, 1)
-    return acc / norm.clamp_min(1e-30)
+    return acc / norm.clamp_min(1e-30) if normalized else acc
 
 
 MATRIX_OPS = ("view_perturbation", "stretch", "shear", "random_rotate", "euler_rotate", "axis_rotate")
@@ -231,7 +239,7 @@ def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, 
         gate = applied.view(N, 1, 1, 1, 1)
         if op.stage_name == "temporal":
             t_out = op.output_frames(y.shape[2])
-            f0, f1, w = _temporal_map(name, f, rec, params, t_out)
+            f0, f1, w = _temporal_map(op, f, rec, params, t_out)
             w = w.view(N, 1, t_out, 1, 1)
             y = _gather_frames(y, f0) * (1.0 - w) + _gather_frames(y, f1) * w
             if name == "crop_resize":
@@ -268,12 +276,13 @@ def augment_reference(x: torch.Tensor, lengths: Optional[torch.Tensor], params, 
             new = torch.where(chosen, torch.zeros_like(coords), coords)
         elif name == "gaussian_noise":
             noise = _gaussian_noise(params, rec, (N, cc, y.shape[2], V, M), op.sigma)
-            new = torch.where(_missing(coords).unsqueeze(1), coords, coords + noise)
+            skip = _missing(coords).unsqueeze(1) & op.skip_missing
+            new = torch.where(skip, coords, coords + noise)
         elif name == "axis_mask":
             axis = f["axis"].long().view(N, 1, 1, 1, 1)
             new = torch.where(torch.arange(cc).view(1, cc, 1, 1, 1) == axis, torch.zeros_like(coords), coords)
         elif name == "gaussian_blur":
-            new = _gaussian_blur(coords, L, f["sigma"].view(N, 1), int(f["radius"].max()))
+            new = _gaussian_blur(coords, L, f["sigma"].view(N, 1), int(f["radius"].max()), op.normalized)
         else:
             raise KeyError(f"no reference for op {name!r}")
         y = torch.cat([torch.where(gate, new, coords), y[:, cc:]], dim=1)

@@ -23,6 +23,10 @@ Readings of the paper where its text is ambiguous (ours, as DESIGN.md asks):
   U[r_lo, r_hi] (output length = input length / rate), rescaled to keep the total; frames are held.
 * ``gaussian_blur`` renormalises its weights at the clip ends instead of zero padding (zero padding pulls
   the first and last frames toward the origin).
+
+Ops named after a published method reproduce its released code with the arguments its docstring names
+(``TemporalCrop(padding="symmetric")``, ``RandomRotate(clockwise=True)``, ``GaussianNoise(skip_missing=False)``,
+``GaussianBlur(normalized=False)``; ``docs/PARITY.md`` has the table); the defaults are mgclr's choices.
 """
 
 from __future__ import annotations
@@ -68,9 +72,7 @@ class SkeletonTransform(nn.Module):
     def __init__(self, p: Optional[float] = None, same_on_batch: bool = False) -> None:
         super().__init__()
         self.p = check_float32(f"{self.op_name}: p", self.default_p if p is None else p, low=0.0, high=1.0)
-        if not isinstance(same_on_batch, bool):
-            raise TypeError(f"{self.op_name}: same_on_batch: expected a bool, got {type(same_on_batch).__name__}")
-        self.same_on_batch = same_on_batch
+        self.same_on_batch = _check_bool(f"{self.op_name}: same_on_batch", same_on_batch)
 
     @property
     def deterministic(self) -> bool:
@@ -102,6 +104,12 @@ class SkeletonTransform(nn.Module):
 
     def _describe(self) -> Dict[str, object]:
         return {}
+
+
+def _check_bool(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def _fraction_range(name: str, value: Sequence[float]) -> Tuple[float, float]:
@@ -269,20 +277,33 @@ class Shear(SkeletonTransform):
         return {"r": self.r}
 
 
+TEMPORAL_CROP_PADDINGS = ("reflect", "symmetric")
+
+
 class TemporalCrop(SkeletonTransform):
-    """SkeletonCLR: reflect-pad ``L // ratio`` frames at both ends, take a random ``L``-frame window."""
+    """SkeletonCLR / AimCLR / CrosSCLR ``temperal_crop``: pad ``L // ratio`` frames at both ends of the ``L``
+    valid frames, take a random ``L``-frame window.
+
+    ``padding="symmetric"`` repeats the edge frames (source frame −k → k − 1), as the released code's
+    ``np.pad(..., 'symmetric')``; ``"reflect"`` (mgclr's default) mirrors about them (−k → k), so no frame is
+    doubled. The released code pads and crops all T frames of a zero-padded clip; mgclr works inside the
+    valid frames, which is the same whenever every frame is valid (the released NTU data: 50 frames each).
+    """
 
     op_name = "temporal_crop"
 
-    def __init__(self, ratio: int = 6, **kw):
+    def __init__(self, ratio: int = 6, padding: str = "reflect", **kw):
         super().__init__(**kw)
         self.ratio = check_int("temporal_crop: ratio", ratio, low=1)
+        if padding not in TEMPORAL_CROP_PADDINGS:
+            raise ValueError(f"temporal_crop: padding: expected one of {TEMPORAL_CROP_PADDINGS}, got {padding!r}")
+        self.padding = padding
 
     def encode(self, num_joints):
-        return {"ratio": self.ratio}
+        return {"ratio": self.ratio, "symmetric": int(self.padding == "symmetric")}
 
     def _describe(self):
-        return {"ratio": self.ratio}
+        return {"ratio": self.ratio, "padding": self.padding}
 
 
 class CropResize(SkeletonTransform):
@@ -322,53 +343,75 @@ class CropResize(SkeletonTransform):
                 "eval_ratio": self.eval_ratio}
 
 
-class RandomRotate(SkeletonTransform):
-    """AimCLR: one random main axis draws ``U(0, main)``, the other two ``U(0, other)``; x, y, z in turn."""
+class _Rotation(SkeletonTransform):
+    """Rotation ops: the record holds the drawn (x, y, z) angles and ``R = Rz(z) Ry(y) Rx(x)`` (right-handed,
+    counter-clockwise seen from each positive axis). ``clockwise=True`` builds ``R`` from the negated angles,
+    ``Rz(−z) Ry(−y) Rx(−x)``: the sense of the released AimCLR, CTR-GCN and AS-CAL matrices."""
+
+    def __init__(self, clockwise: bool = False, **kw):
+        super().__init__(**kw)
+        self.clockwise = _check_bool(f"{self.op_name}: clockwise", clockwise)
+
+    def encode(self, num_joints):
+        return {"clockwise": int(self.clockwise)}
+
+    def _describe(self):
+        return {"clockwise": self.clockwise}
+
+
+class RandomRotate(_Rotation):
+    """AimCLR ``random_rotate``: one random main axis draws ``U(0, main)``, the other two ``U(0, other)``.
+    AimCLR's matrices rotate clockwise (``clockwise=True`` reproduces them); the default is counter-clockwise,
+    the same distribution mirrored."""
 
     op_name = "random_rotate"
 
-    def __init__(self, main: float = math.radians(30), other: float = math.radians(1), **kw):
-        super().__init__(**kw)
+    def __init__(self, main: float = math.radians(30), other: float = math.radians(1), clockwise: bool = False,
+                 **kw):
+        super().__init__(clockwise, **kw)
         self.main = check_float32("random_rotate: main", main, low=0.0)
         self.other = check_float32("random_rotate: other", other, low=0.0)
 
     def encode(self, num_joints):
-        return {"main": self.main, "other": self.other}
+        return {"main": self.main, "other": self.other, **super().encode(num_joints)}
 
     def _describe(self):
-        return {"main": self.main, "other": self.other}
+        return {"main": self.main, "other": self.other, **super()._describe()}
 
 
-class EulerRotate(SkeletonTransform):
-    """CTR-GCN ``random_rot``: each axis ``U(-theta, theta)`` rad, ``Rz @ Ry @ Rx``."""
+class EulerRotate(_Rotation):
+    """CTR-GCN ``random_rot``: each axis ``U(-theta, theta)`` rad, ``Rz @ Ry @ Rx``. CTR-GCN's matrices rotate
+    clockwise; its angles are symmetric, so both senses draw the same distribution (``clockwise=True``
+    replays its draws exactly)."""
 
     op_name = "euler_rotate"
 
-    def __init__(self, theta: float = 0.3, **kw):
-        super().__init__(**kw)
+    def __init__(self, theta: float = 0.3, clockwise: bool = False, **kw):
+        super().__init__(clockwise, **kw)
         self.theta = check_float32("euler_rotate: theta", theta, low=0.0)
 
     def encode(self, num_joints):
-        return {"theta": self.theta}
+        return {"theta": self.theta, **super().encode(num_joints)}
 
     def _describe(self):
-        return {"theta": self.theta}
+        return {"theta": self.theta, **super()._describe()}
 
 
-class AxisRotate(SkeletonTransform):
-    """AS-CAL viewpoint attack: one random axis, angle ``U(0, max_angle)``."""
+class AxisRotate(_Rotation):
+    """AS-CAL ``Rotate`` (its viewpoint attack): one random axis, angle ``U(0, max_angle)``. AS-CAL's matrices
+    rotate clockwise (``clockwise=True`` reproduces them)."""
 
     op_name = "axis_rotate"
 
-    def __init__(self, max_angle: float = math.radians(30), **kw):
-        super().__init__(**kw)
+    def __init__(self, max_angle: float = math.radians(30), clockwise: bool = False, **kw):
+        super().__init__(clockwise, **kw)
         self.max_angle = check_float32("axis_rotate: max_angle", max_angle, low=0.0)
 
     def encode(self, num_joints):
-        return {"max_angle": self.max_angle}
+        return {"max_angle": self.max_angle, **super().encode(num_joints)}
 
     def _describe(self):
-        return {"max_angle": self.max_angle}
+        return {"max_angle": self.max_angle, **super()._describe()}
 
 
 class Flip(SkeletonTransform):
@@ -420,8 +463,12 @@ class JointShake(SkeletonTransform):
 
 
 class JointMask(SkeletonTransform):
-    """AS-CAL "drop node": zero ``U{j_lo..j_hi}`` random joints over a random window of
-    ``U{ceil(w_lo L)..floor(w_hi L)}`` frames (output frames)."""
+    """mgclr's joint mask: zero ``U{j_lo..j_hi}`` random joints over one random window of
+    ``U{ceil(w_lo L)..floor(w_hi L)}`` (output) frames.
+
+    After AS-CAL's "drop node" idea but not AS-CAL's op: its ``Zero_out_joints`` zeroes the joints on a random
+    *subset* of 20–50 frames (50–100 for clips of 100 frames or more), rarely contiguous; this op masks one
+    contiguous window."""
 
     op_name = "joint_mask"
 
@@ -459,28 +506,40 @@ class DropFrames(SkeletonTransform):
 
 
 class GaussianNoise(SkeletonTransform):
-    """AimCLR: add ``N(0, sigma^2)`` to the coordinates (missing points, exactly zero, stay zero)."""
+    """AimCLR ``gaus_noise``: add ``N(0, sigma^2)`` to the coordinates of the valid frames.
+
+    ``skip_missing=True`` (mgclr's default) leaves missing points (all coordinates exactly zero: an absent
+    person, an untracked joint) at zero; ``False`` adds noise to them too, as the released code does (it adds
+    noise to every entry, the zero padding included: frames past the valid length stay zero here)."""
 
     op_name, default_p = "gaussian_noise", 0.5
 
-    def __init__(self, sigma: float = 0.01, **kw):
+    def __init__(self, sigma: float = 0.01, skip_missing: bool = True, **kw):
         super().__init__(**kw)
         self.sigma = check_float32("gaussian_noise: sigma", sigma, low=0.0)
+        self.skip_missing = _check_bool("gaussian_noise: skip_missing", skip_missing)
 
     def encode(self, num_joints):
-        return {"sigma": self.sigma}
+        return {"sigma": self.sigma, "skip_missing": int(self.skip_missing)}
 
     def _describe(self):
-        return {"sigma": self.sigma}
+        return {"sigma": self.sigma, "skip_missing": self.skip_missing}
 
 
 class GaussianBlur(SkeletonTransform):
-    """AimCLR: temporal Gaussian filter of ``kernel_size`` taps, ``sigma ~ U[lo, hi]`` (coordinates)."""
+    """AimCLR ``gaus_filter``: temporal Gaussian filter of ``kernel_size`` taps, ``sigma ~ U[lo, hi]``
+    (coordinates).
+
+    ``normalized=True`` (mgclr's default) divides by the sum of the weights inside the clip, a true low-pass
+    that keeps the scale of the skeleton at every frame. ``False`` is the released ``GaussianBlurConv``: the
+    raw weights ``exp(−k²/2σ²)`` and zero padding, which scales the coordinates by ``Σ w_k`` (1 to 5.01 for
+    σ in [0.1, 2]) and pulls the end frames toward the origin."""
 
     op_name, default_p = "gaussian_blur", 0.5
 
-    def __init__(self, kernel_size: int = 15, sigma: Sequence[float] = (0.1, 2.0), **kw):
+    def __init__(self, kernel_size: int = 15, sigma: Sequence[float] = (0.1, 2.0), normalized: bool = True, **kw):
         super().__init__(**kw)
+        self.normalized = _check_bool("gaussian_blur: normalized", normalized)
         largest = 2 * abi().limits.max_blur_radius + 1
         self.kernel_size = check_int("gaussian_blur: kernel_size", kernel_size, low=1, high=largest)
         if self.kernel_size % 2 == 0:
@@ -497,10 +556,11 @@ class GaussianBlur(SkeletonTransform):
                              "identity anyway)")
 
     def encode(self, num_joints):
-        return {"kernel_size": self.kernel_size, "sigma_lo": self.sigma[0], "sigma_hi": self.sigma[1]}
+        return {"kernel_size": self.kernel_size, "sigma_lo": self.sigma[0], "sigma_hi": self.sigma[1],
+                "normalized": int(self.normalized)}
 
     def _describe(self):
-        return {"kernel_size": self.kernel_size, "sigma": self.sigma}
+        return {"kernel_size": self.kernel_size, "sigma": self.sigma, "normalized": self.normalized}
 
 
 class AxisMask(SkeletonTransform):
