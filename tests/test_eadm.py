@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
 from mgclr.models import AGCN, STGCN
-from mgclr.models.eadm import energy_attention, energy_attention_drop
+from mgclr.models.eadm import energy_attention, energy_attention_drop, energy_attention_masks
 
 
 def feature_map(seed=0, shape=(6, 5, 7, 9), outliers=True):
@@ -26,8 +28,9 @@ def simam_as_published(x, e_lambda=1e-4):
     return torch.sigmoid(d / (4 * (d.sum(dim=[2, 3], keepdim=True) / (T * V - 1) + e_lambda)) + 0.5)
 
 
-def aimclr_drop_as_published(x, threshold=0.9):
-    # AimCLR's procedure: joints whose mean attention over (C, T) >= threshold, then elements >= threshold,
+def aimclr_drop_as_published(x, threshold=0.7):
+    # AimCLR's procedure (its model passes keep_prob=0.7): joints whose mean attention over (C, T) >= threshold,
+    # then elements >= threshold,
     # each mask rescaled by its number of entries over the number kept (the whole batch).
     att = simam_as_published(x)
     keep_s = (att.mean(dim=[1, 2]) < threshold).to(x.dtype)
@@ -41,13 +44,45 @@ def test_energy_attention_is_simam():
     torch.testing.assert_close(energy_attention(x), simam_as_published(x))
 
 
-def test_drop_matches_aimclr_without_padding():
+@pytest.mark.parametrize("threshold,survives", [(None, 0.6), (0.9, 0.8)], ids=["default", "0.9"])
+def test_drop_matches_aimclr_without_padding(threshold, survives):
     x = feature_map()
-    out = energy_attention_drop(x)
-    torch.testing.assert_close(out, aimclr_drop_as_published(x))
+    out = energy_attention_drop(x) if threshold is None else energy_attention_drop(x, threshold=threshold)
+    torch.testing.assert_close(out, aimclr_drop_as_published(x, 0.7 if threshold is None else threshold))
     assert (out[0, :, :, 3] == 0).all()        # the hot joint is dropped in sample 0
     assert out[1, 2, 4, 5] == 0 and out[2, 1, 0, 0] == 0
-    assert (out != 0).float().mean() > 0.8     # most of the map survives
+    assert (out != 0).float().mean() > survives  # most of the map survives
+
+
+def test_default_threshold_is_aimclr_keep_prob():
+    # AimCLR's net/st_gcn.py builds Simam_Drop(num_point=25, keep_prob=0.7); the encoders default to it too.
+    assert inspect.signature(energy_attention_drop).parameters["threshold"].default == 0.7
+    assert STGCN(layout="kinect20", hidden_channels=4, hidden_dim=8).eadm_threshold == 0.7
+    assert AGCN(layout="kinect20", widths=(8,), strides=(1,)).eadm_threshold == 0.7
+
+
+def test_everything_dropped_gives_zeros_not_nan():
+    # The released rescale divides by the batch's kept count: 0 when everything is dropped (inf / NaN there).
+    x = feature_map()
+    for valid in (None, torch.tensor([7, 5, 3, 7, 1, 4])):
+        masks = energy_attention_masks(x, valid, threshold=0.0)
+        assert not masks.keep_joint.any() and not masks.keep_elem.any()
+        assert torch.isfinite(masks.scale_joint) and torch.isfinite(masks.scale_elem)
+        out = energy_attention_drop(x, valid, threshold=0.0)
+        assert torch.isfinite(out).all()
+        frames = torch.arange(7).view(1, 7) < (torch.full((6,), 7) if valid is None else valid).view(6, 1)
+        assert (out.permute(0, 2, 1, 3)[frames] == 0).all()  # every valid frame dropped
+    # Every attention is at least sigmoid(1/2) ~ 0.62: a threshold below drops everything as well.
+    assert (energy_attention_drop(x, threshold=0.6) == 0).all()
+
+
+def test_rescale_counts_the_whole_batch():
+    # As released, one row's output depends on the others through the batch-wide counts.
+    x = feature_map()
+    alone = energy_attention_drop(x[1:2])
+    together = energy_attention_drop(x)[1:2]
+    keep = energy_attention_masks(x[1:2]).keep_elem & energy_attention_masks(x[1:2]).keep_joint[:, None, None, :]
+    assert keep.any() and not torch.allclose(alone[keep], together[keep])
 
 
 def test_padding_is_ignored_and_passes_through():

@@ -6,7 +6,18 @@ import pytest
 import torch
 from conftest import skeleton_batch
 
-from mgclr.models import AGCN, STGCN, BiGRU, InputModality, MoCo, MultiStreamMoCo, ProjectionHead, bone_parents
+from mgclr.models import (
+    AGCN,
+    ENCODERS,
+    STGCN,
+    BiGRU,
+    InputModality,
+    ISCBiGRU,
+    MoCo,
+    MultiStreamMoCo,
+    ProjectionHead,
+    bone_parents,
+)
 from mgclr.skeleton import adjacency
 
 
@@ -31,6 +42,8 @@ def test_paper_sizes():
     (lambda: STGCN("ntu25", hidden_channels=4, hidden_dim=12), 12),
     (lambda: BiGRU(hidden=6, layers=2), 12),
     (lambda: BiGRU(hidden=6, layers=1, pooling="mean"), 12),
+    (lambda: ISCBiGRU(hidden=6, layers=2), 12),
+    (lambda: STGCN("ntu25", hidden_channels=4, hidden_dim=12, graph="true_hop"), 12),
 ])
 def test_encoder_shapes_with_and_without_lengths(build, dim):
     x, lengths = skeleton_batch(3, 3, 20, 25, 2)
@@ -62,6 +75,90 @@ def test_bigru_backward_direction_reads_reversed_time():
     reversed_out = gru(torch.flip(x, dims=[2]))
     # Reversing time swaps what each direction reads: the halves differ (a frame-by-frame loop would not)
     assert not torch.allclose(out[:, 4:], reversed_out[:, 4:])
+
+
+def isc_bigru_frame_by_frame(enc: ISCBiGRU, x: torch.Tensor) -> torch.Tensor:
+    """ISC's EncoderRNN as released: one bidirectional nn.GRU called one frame at a time, carrying the hidden
+    state, top layer's output at the last frame (written here from ISC's moco/GRU.py, with enc's weights)."""
+    N, C, T, V, M = x.shape
+    gru = torch.nn.GRU(V * C * M, enc.hidden, enc.layers, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for layer in range(enc.layers):
+            for d, suffix in enumerate(("", "_reverse")):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(gru, f"{name}_l{layer}{suffix}").copy_(getattr(enc.grus[layer][d], f"{name}_l0"))
+    seq = x.permute(0, 2, 3, 1, 4).reshape(N, T, V * C * M)
+    hidden = torch.zeros(2 * enc.layers, N, enc.hidden)
+    for t in range(T):
+        out, hidden = gru(seq[:, t:t + 1], hidden)
+    return out[:, 0]
+
+
+def test_isc_bigru_is_isc_frame_by_frame_loop():
+    torch.manual_seed(0)
+    enc = ISCBiGRU(num_joints=7, hidden=5, layers=3).eval()
+    x, _ = skeleton_batch(3, 3, 11, 7, 2, seed=5, short=False)
+    with torch.no_grad():
+        torch.testing.assert_close(enc(x), isc_bigru_frame_by_frame(enc, x), rtol=1e-5, atol=1e-6)
+    assert enc.out_dim == 10 and ENCODERS["isc_bigru"] is ISCBiGRU
+
+
+def test_isc_bigru_lengths():
+    torch.manual_seed(1)
+    enc = ISCBiGRU(num_joints=7, hidden=4, layers=2).eval()
+    x, _ = skeleton_batch(4, 3, 16, 7, 2, seed=3, short=False)
+    lengths = torch.tensor([16, 9, 3, 12])
+    valid = (torch.arange(16).view(1, 16) < lengths.view(4, 1)).view(4, 1, 16, 1, 1)
+    padded = x * valid
+    out = enc(padded, lengths)
+    noisy = padded + ~valid * 100 * torch.randn_like(x)
+    torch.testing.assert_close(enc(noisy, lengths), out)  # the output at frame L-1 never sees the padding
+    for i, L in enumerate(lengths.tolist()):  # each sample cut to its valid frames
+        torch.testing.assert_close(enc(padded[i:i + 1, :, :L]), out[i:i + 1], rtol=1e-5, atol=1e-6)
+    # ignore_lengths reads through the padding to frame T-1, as ISC does.
+    isc = ISCBiGRU(num_joints=7, hidden=4, layers=2, ignore_lengths=True).eval()
+    isc.load_state_dict(enc.state_dict())
+    torch.testing.assert_close(isc(padded, lengths), enc(padded))
+    assert not torch.allclose(isc(padded, lengths)[1:], out[1:])
+    torch.testing.assert_close(enc(padded, torch.full((4,), 16)), enc(padded))
+    with pytest.raises(ValueError, match=r"ISCBiGRU: lengths: expected a \(4,\) tensor"):
+        enc(padded, torch.tensor([3, 4]))
+
+
+def test_isc_bigru_init_is_xavier_on_weights():
+    torch.manual_seed(2)
+    enc = ISCBiGRU(num_joints=25, hidden=64, layers=3)
+    for name, p in enc.named_parameters():
+        fan_out, fan_in = (p.shape[0], p.shape[1]) if p.dim() == 2 else (None, None)
+        bound = (6 / (fan_in + fan_out)) ** 0.5 if p.dim() == 2 else 1 / 64 ** 0.5
+        assert p.abs().max() <= bound and p.abs().max() > 0.97 * bound, name
+    assert enc.grus[0][0].weight_ih_l0.abs().max() > 0.125  # wider than PyTorch's default U(±1/sqrt(H))
+    torch.manual_seed(2)
+    default = ISCBiGRU(num_joints=25, hidden=64, layers=3, init="pytorch")
+    assert default.grus[0][0].weight_ih_l0.abs().max() <= 0.125
+    with pytest.raises(ValueError, match="init: expected one of"):
+        ISCBiGRU(init="kaiming")
+    with pytest.raises(TypeError, match="ignore_lengths: expected True or False"):
+        ISCBiGRU(ignore_lengths="yes")
+
+
+def test_stgcn_dropout_and_graph():
+    enc = STGCN("ntu25", hidden_channels=4, hidden_dim=8, dropout=0.5)
+    drops = {name: m.p for name, m in enc.named_modules() if isinstance(m, torch.nn.Dropout)}
+    assert drops == {f"blocks.{i}.tcn.4": (0.0 if i == 0 else 0.5) for i in range(10)}  # as released
+    assert STGCN("ntu25", hidden_channels=4, hidden_dim=8).blocks[3].tcn[4].p == 0.0  # mgclr's default
+    x, _ = skeleton_batch(2, 3, 12, 25, 2, short=False)
+    torch.manual_seed(0)
+    a = enc.train()(x)
+    torch.manual_seed(1)
+    assert not torch.allclose(a, enc(x))  # train mode drops
+    torch.testing.assert_close(enc.eval()(x), enc(x))  # eval mode does not
+    assert torch.equal(enc.A, adjacency("ntu25", "stgcn"))
+    assert torch.equal(STGCN("ntu25", graph="true_hop").A, adjacency("ntu25", "stgcn_true_hop"))
+    with pytest.raises(ValueError, match=r"graph: expected one of \('published', 'true_hop'\), got 'bfs'"):
+        STGCN(graph="bfs")
+    with pytest.raises(ValueError, match="dropout: expected a value < 1"):
+        STGCN(dropout=1.0)
 
 
 def test_agcn_uses_its_graph():
@@ -228,3 +325,24 @@ def test_bone_parents_of_the_ntu_layout_follow_its_bones():
     assert sum(int(parents[v]) == v for v in range(25)) == 1  # one root
     for child, parent in layout.bones:
         assert parents[child] == parent
+
+
+def test_configs_name_the_new_encoder_arguments():
+    from mgclr.train.build import build_model, load_splits
+    from mgclr.train.config import parse_config
+
+    streams = {"joint": {"input": "joint", "encoder": {"kind": "stgcn", "args": {
+                   "hidden_channels": 4, "hidden_dim": 8, "dropout": 0.5, "graph": "published"}},
+                   "head_dim": 8, "queue_size": 16, "method": "aimclr"},
+               "sequence": {"input": "joint", "encoder": {"kind": "isc_bigru", "args": {
+                   "hidden": 4, "layers": 2, "ignore_lengths": False}}, "head_dim": 8, "queue_size": 16}}
+    config = parse_config({"device": "cpu", "data": {"source": "synthetic", "train_samples": 16, "test_samples": 8,
+                                                     "frames": 12, "batch_size": 8},
+                           "augment": {"preset": "skeletonclr"}, "model": {"streams": streams}})
+    _, _, info = load_splits(config.data)
+    model = build_model(config, info)
+    stgcn = model.streams["joint"].encoder_q.encoder
+    gru = model.streams["sequence"].encoder_q.encoder
+    assert isinstance(stgcn, STGCN) and stgcn.dropout == 0.5 and stgcn.graph == "published"
+    assert stgcn.eadm_threshold == 0.7
+    assert isinstance(gru, ISCBiGRU) and gru.num_joints == info.num_joints and gru.out_dim == 8

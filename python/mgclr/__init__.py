@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 from ._ext import build_info, cuda_available  # noqa: E402
 
-__all__ = ["__version__", "build_info", "cuda_available", "load_encoder"]
+__all__ = ["__version__", "build_info", "cuda_available", "load_encoder", "load_published"]
 
 
 def __getattr__(name):
@@ -22,4 +22,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(".train.embed", __name__).load_encoder
+    if name == "load_published":  # released weights (2s-AGCN, ST-GCN, ISC's BIGRU) into mgclr's encoders
+        import importlib
+
+        return importlib.import_module(".models", __name__).load_published
     raise AttributeError(f"module 'mgclr' has no attribute {name!r}")

@@ -12,6 +12,13 @@ What mgclr does beyond the published model: with ``lengths`` the temporal mean c
 output frames (``ceil(L / 4)``) instead of all T (identical when every sequence fills T; the convolutions
 still see the padding, as in 2s-AGCN); the three subsets' 1x1 convolutions run as one convolution each
 (the same function and weights; one bias per output channel instead of three summed ones).
+
+Parity: with the published 2s-AGCN NTU weights (``lshiwjx/2s-AGCN`` ``model/agcn.py``; ISC's ``moco/AGCN.py``
+builds the same network) mapped by :func:`mgclr.models.load_published` (``arch="agcn_2s"``: ``PA`` -> ``B``,
+the three ``conv_a`` / ``conv_b`` / ``conv_d`` -> one ``theta`` / ``phi`` / ``project``, the three ``conv_d``
+biases summed) the features match the released code's to 4e-6 (fixture ``agcn_2s.npz``). Defaults that depart
+from the released model: none in the architecture; the initialisation is 2s-AGCN's, and the output BN starts
+at 1e-6 as there.
 """
 
 from __future__ import annotations
@@ -153,12 +160,13 @@ class AGCN(nn.Module):
         strides: temporal stride of each unit (2 at units 5 and 8).
         temporal_kernel: temporal convolution size (9).
         embed_ratio: the data-dependent graph embeds into ``width // embed_ratio`` channels (4).
-        eadm_threshold: attention at or above which ``forward(..., drop=True)`` drops (AimCLR: 0.9).
+        eadm_threshold: attention at or above which ``forward(..., drop=True)`` drops (0.7, the ``keep_prob``
+            AimCLR's model passes to its ``Simam_Drop``).
     """
 
     def __init__(self, layout: Union[str, Layout] = "ntu25", in_channels: int = 3, num_persons: int = 2,
                  widths: Sequence[int] = AGCN_WIDTHS, strides: Sequence[int] = AGCN_STRIDES,
-                 temporal_kernel: int = 9, embed_ratio: int = 4, eadm_threshold: float = 0.9) -> None:
+                 temporal_kernel: int = 9, embed_ratio: int = 4, eadm_threshold: float = 0.7) -> None:
         super().__init__()
         self.layout = get_layout(layout)
         self.eadm_threshold = float(check_number("eadm_threshold", eadm_threshold, low=0.0, high=1.0))

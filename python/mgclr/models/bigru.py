@@ -5,7 +5,8 @@ numbers (150 for NTU's 25 joints, 3 coordinates, 2 persons), as ISC feeds its GR
 calls the GRU one frame at a time in a Python loop (so its "backward" direction never sees reversed time),
 the whole sequence goes through one ``nn.GRU`` call (cuDNN on a GPU), truly bidirectional, and padding
 is skipped through packed sequences when ``lengths`` is given: the output does not depend on what the
-padding frames hold.
+padding frames hold. :class:`~mgclr.models.ISCBiGRU` computes what ISC's released code computes (both
+directions forward in time, xavier init), for parity and for loading ISC's weights.
 
 Features (``pooling``):
 

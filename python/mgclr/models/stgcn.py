@@ -1,12 +1,19 @@
 """ST-GCN (Yan et al., AAAI 2018) as SkeletonCLR, CrosSCLR and AimCLR configure it, for comparisons.
 
-Ten blocks of a graph convolution over the 3-subset spatial partition (:func:`mgclr.skeleton.adjacency`,
-``kind="stgcn"``, scaled by a learned edge importance per block) followed by BatchNorm, ReLU, a temporal
-convolution (kernel 9) and BatchNorm, with residuals. Widths ``h, h, h, h, 2h, 2h, 2h, 4h, 4h, hidden_dim``
-(SkeletonCLR: h = 16, hidden_dim = 256) and stride 2 at blocks 5 and 8. Persons go through the network as
-separate samples (their data BN is over (V, C), unlike 2s-AGCN's over (M, V, C)); the output is the mean
-over frames and joints, then over persons: ``(N, hidden_dim)``. ``lengths`` restricts the temporal mean
-to the valid output frames, as in :class:`~mgclr.models.AGCN`.
+Reproduces the encoder of AimCLR's ``net/st_gcn.py`` (``Model``; CrosSCLR's and SkeletonCLR's are the same
+without the drop branch) up to its ``fc``: the parity fixture ``stgcn_aimclr.npz`` (released code, released
+weights layout) is matched within 1e-6 through :func:`mgclr.models.load_published`. Ten blocks of a graph
+convolution over the 3-subset spatial partition (:func:`mgclr.skeleton.adjacency`, by default ``kind="stgcn"``,
+the published graph; scaled by a learned edge importance per block) followed by BatchNorm, ReLU, a temporal
+convolution (kernel 9), BatchNorm and dropout (``tcn.4``, none in block 0, as released), with residuals.
+Widths ``h, h, h, h, 2h, 2h, 2h, 4h, 4h, hidden_dim`` (SkeletonCLR: h = 16, hidden_dim = 256) and stride 2 at
+blocks 5 and 8. Persons go through the network as separate samples (their data BN is over (V, C), unlike
+2s-AGCN's over (M, V, C)); the output is the mean over frames and joints, then over persons:
+``(N, hidden_dim)``. ``lengths`` restricts the temporal mean to the valid output frames, as in
+:class:`~mgclr.models.AGCN` (the released code averages all T; identical when every sequence fills T).
+
+Where mgclr's defaults depart from the released pretraining configs: ``dropout`` is 0.0 (every released
+AimCLR / CrosSCLR / SkeletonCLR pretext config sets 0.5: pass ``dropout=0.5`` to train as they do).
 """
 
 from __future__ import annotations
@@ -22,19 +29,23 @@ from ..skeleton import Layout, adjacency, get_layout
 from .agcn import check_skeleton_input, pool_feature_map, valid_frames_after
 from .eadm import energy_attention_drop
 
-__all__ = ["STGCN"]
+__all__ = ["STGCN", "STGCN_GRAPHS"]
+
+# STGCN(graph=...) -> the adjacency kind it uses (mgclr.skeleton.adjacency).
+STGCN_GRAPHS = {"published": "stgcn", "true_hop": "stgcn_true_hop"}
 
 
 class STGCNBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, subsets: int, stride: int = 1, residual: bool = True,
-                 temporal_kernel: int = 9) -> None:
+                 temporal_kernel: int = 9, dropout: float = 0.0) -> None:
         super().__init__()
         self.subsets = subsets
         self.gcn = nn.Conv2d(in_channels, out_channels * subsets, 1)  # ST-GCN's ConvTemporalGraphical
         self.tcn = nn.Sequential(
             nn.BatchNorm2d(out_channels), nn.ReLU(),
             nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1), (stride, 1), ((temporal_kernel - 1) // 2, 0)),
-            nn.BatchNorm2d(out_channels))
+            nn.BatchNorm2d(out_channels),
+            nn.Dropout(dropout))  # tcn.4, as released (inplace there; the same values)
         if not residual:
             self.residual = None
         elif in_channels == out_channels and stride == 1:
@@ -53,6 +64,11 @@ class STGCNBlock(nn.Module):
 class STGCN(nn.Module):
     """ST-GCN encoder: ``(N, C, T, V, M)`` (+ ``lengths``) -> ``(N, hidden_dim)`` features.
 
+    Reproduces AimCLR's ``net/st_gcn.py`` ``Model`` up to its ``fc`` (its state_dict loads through
+    :func:`mgclr.models.load_published`, ``arch="stgcn"``). mgclr's defaults depart from the released pretraining
+    configs in ``dropout`` only (0.0 here, 0.5 there); ``eadm_threshold`` 0.7 and ``graph="published"`` are the
+    released ones.
+
     Args:
         layout: skeleton layout (name or Layout).
         in_channels: C. num_persons: M.
@@ -60,14 +76,24 @@ class STGCN(nn.Module):
         hidden_dim: width of the last block, the feature size (SkeletonCLR: 256).
         edge_importance: learn a (3, V, V) weight on the adjacency per block (ST-GCN's default).
         temporal_kernel: temporal convolution size (9).
-        eadm_threshold: attention at or above which ``forward(..., drop=True)`` drops (AimCLR: 0.9).
+        eadm_threshold: attention at or above which ``forward(..., drop=True)`` drops (AimCLR's model passes
+            ``keep_prob=0.7`` to its ``Simam_Drop``: 0.7).
+        dropout: p of the ``nn.Dropout`` after each block's second BatchNorm, blocks 1-9 (block 0 never drops,
+            as released). Default 0.0; the released pretraining configs use 0.5.
+        graph: ``"published"`` (the released ``Graph(strategy="spatial")``, max_hop 1:
+            ``adjacency(layout, "stgcn")``) or ``"true_hop"`` (``adjacency(layout, "stgcn_true_hop")``).
     """
 
     def __init__(self, layout: Union[str, Layout] = "ntu25", in_channels: int = 3, num_persons: int = 2,
                  hidden_channels: int = 16, hidden_dim: int = 256, edge_importance: bool = True,
-                 temporal_kernel: int = 9, eadm_threshold: float = 0.9) -> None:
+                 temporal_kernel: int = 9, eadm_threshold: float = 0.7, dropout: float = 0.0,
+                 graph: str = "published") -> None:
         super().__init__()
         self.layout = get_layout(layout)
+        if graph not in STGCN_GRAPHS:
+            raise ValueError(f"graph: expected one of {tuple(STGCN_GRAPHS)}, got {graph!r}")
+        self.graph = graph
+        self.dropout = float(check_number("dropout", dropout, low=0.0, high=1.0, high_inclusive=False))
         self.eadm_threshold = float(check_number("eadm_threshold", eadm_threshold, low=0.0, high=1.0))
         self.in_channels = check_int("in_channels", in_channels, low=1)
         self.num_persons = check_int("num_persons", num_persons, low=1)
@@ -75,7 +101,7 @@ class STGCN(nn.Module):
         self.out_dim = check_int("hidden_dim", hidden_dim, low=1)
         if temporal_kernel % 2 == 0:
             raise ValueError(f"temporal_kernel: expected an odd number, got {temporal_kernel}")
-        A = adjacency(self.layout, "stgcn")
+        A = adjacency(self.layout, STGCN_GRAPHS[graph])
         self.register_buffer("A", A)
         V, K = self.layout.num_joints, A.shape[0]
         self.data_bn = nn.BatchNorm1d(in_channels * V)
@@ -83,7 +109,8 @@ class STGCN(nn.Module):
         strides = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
         blocks, channels = [], in_channels
         for i, (width, stride) in enumerate(zip(widths, strides)):
-            blocks.append(STGCNBlock(channels, width, K, stride, residual=i > 0, temporal_kernel=temporal_kernel))
+            blocks.append(STGCNBlock(channels, width, K, stride, residual=i > 0, temporal_kernel=temporal_kernel,
+                                     dropout=self.dropout if i > 0 else 0.0))
             channels = width
         self.blocks = nn.ModuleList(blocks)
         self.edge_importance = nn.ParameterList([nn.Parameter(torch.ones_like(A)) for _ in blocks]) \

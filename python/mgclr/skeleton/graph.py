@@ -14,15 +14,25 @@ normalised by columns, so ``kind`` reproduces a codebase exactly:
     centre has exactly one neighbour closer to the centre, so its column holds one 1: with ``x @ A[1]`` a
     joint receives the features of that neighbour); ``A[2]``: the centrifugal edges, column-normalised
     (a joint receives the mean of its neighbours farther from the centre).
-``"stgcn"`` (ST-GCN ``net/utils/graph.py``, strategy ``spatial``, max_hop 1, dilation 1, as SkeletonCLR
-    and AimCLR use it): the adjacency with self-loops is normalised once by columns (joint ``j``'s column by
-    ``deg(j) + 1``) and split into ``A[0]`` = the diagonal, ``A[1]`` = entries ``[i, j]`` with ``i``
-    farther from the centre than ``j`` ("close": features flow towards the centre) and ``A[2]`` = entries
-    with ``i`` closer ("further").
+``"stgcn"`` (ST-GCN ``net/utils/graph.py`` ``Graph(strategy="spatial")`` with its defaults max_hop 1 and
+    dilation 1, as yysijie/st-gcn, SkeletonCLR, CrosSCLR and AimCLR build it): the adjacency with self-loops is
+    normalised once by columns (joint ``j``'s column by ``deg(j) + 1``) and split into ``A[0]`` = the diagonal,
+    ``A[1]`` = the entries ``[i, j]`` of a bone with ``h(i) >= h(j)`` ("root" + "close") and ``A[2]`` = those
+    with ``h(i) < h(j)`` ("further"), where ``h`` is the hop distance to the centre **computed up to max_hop =
+    1**: 0 at the centre, 1 at its neighbours and infinity everywhere else. A bone between two joints that are
+    both two or more hops from the centre therefore has ``inf >= inf`` in both directions and lands in
+    ``A[1]`` twice; only the bones that touch the centre or its neighbours are split in and out. For ``ntu25``
+    this gives 25 / 40 / 8 non-zeros, the published matrices bit for bit (the parity fixture
+    ``stgcn_graph_facts.json``); the same rule applies to every layout.
+``"stgcn_true_hop"``: the same construction with true hop distances (breadth-first along the bones), so every
+    bone is split into a centripetal entry (``A[1]``) and a centrifugal one (``A[2]``): 25 / 24 / 24 for
+    ``ntu25``, the partition ST-GCN's paper describes. It differs from ``"stgcn"`` in 16 entries of ``ntu25``
+    (moved from ``A[1]`` to ``A[2]``); ``A[0] + A[1] + A[2]`` is the same.
 
-For ``ntu25`` (centre: spine shoulder) both are exactly the published matrices of those repositories.
-For layouts whose published graph was rooted elsewhere (CTR-GCN's NW-UCLA graph points to the shoulder
-centre, while ``kinect20``'s centre is the spine) the subsets follow the layout's centre, as DESIGN.md asks.
+For ``ntu25`` (centre: spine shoulder) ``"agcn"`` and ``"stgcn"`` are exactly the published matrices of those
+repositories. For layouts whose published graph was rooted elsewhere (CTR-GCN's NW-UCLA graph points to the
+shoulder centre, while ``kinect20``'s centre is the spine) the subsets follow the layout's centre, as DESIGN.md
+asks.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ import torch
 
 from .layouts import Layout, get_layout
 
-ADJACENCY_KINDS = ("agcn", "stgcn")
+ADJACENCY_KINDS = ("agcn", "stgcn", "stgcn_true_hop")
 
 __all__ = ["ADJACENCY_KINDS", "adjacency", "hop_distance"]
 
@@ -67,7 +77,8 @@ def _normalise_columns(a: np.ndarray) -> np.ndarray:
 def adjacency(layout: Union[str, Layout], kind: str = "agcn", *, dtype: torch.dtype = torch.float32,
               device: Optional[Union[str, torch.device]] = None) -> torch.Tensor:
     """The normalised 3-subset adjacency ``(3, V, V)`` of ``layout`` (a name or a :class:`Layout`):
-    self, centripetal, centrifugal (see the module docstring for ``kind`` = ``"agcn"`` or ``"stgcn"``)."""
+    self, centripetal, centrifugal (see the module docstring for ``kind`` = ``"agcn"``, ``"stgcn"`` (the published
+    ST-GCN graph) or ``"stgcn_true_hop"``)."""
     if kind not in ADJACENCY_KINDS:
         raise ValueError(f"kind: expected one of {ADJACENCY_KINDS}, got {kind!r}")
     layout = get_layout(layout)
@@ -83,5 +94,13 @@ def adjacency(layout: Union[str, Layout], kind: str = "agcn", *, dtype: torch.dt
         subsets = (identity, _normalise_columns(centripetal), _normalise_columns(centrifugal))
     else:
         normalised = _normalise_columns(identity + centripetal + centrifugal)
-        subsets = (identity * normalised, (centrifugal > 0) * normalised, (centripetal > 0) * normalised)
+        if kind == "stgcn":  # ST-GCN's hop distance stops at max_hop = 1: infinity beyond the centre's neighbours
+            h = np.where(hops <= 1, hops.astype(np.float64), np.inf)
+        else:
+            h = hops.astype(np.float64)
+        edges = (centripetal + centrifugal) > 0
+        # [i, j] of a bone: "root"/"close" where h(i) >= h(j) (inf >= inf holds), "further" where h(i) < h(j).
+        close = edges & (h[:, None] >= h[None, :])
+        further = edges & (h[:, None] < h[None, :])
+        subsets = (identity * normalised, close * normalised, further * normalised)
     return torch.as_tensor(np.stack(subsets), dtype=dtype, device=device)

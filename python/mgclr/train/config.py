@@ -13,8 +13,8 @@ One file describes an experiment; each command reads the sections it needs::
     sweep:     the augmentation study (mgclr sweep)
 
 Unknown keys and bad values are errors that name the key (``model.streams.joint.encoder.kind: expected one of
-('agcn', 'stgcn', 'bigru'), got 'gcn'``); a misplaced or misspelt key names the nearest one (``pretrain.lr:
-unknown key; did you mean pretrain.optim.lr?``). Every number's range is declared on its field
+('agcn', 'stgcn', 'bigru', 'isc_bigru'), got 'gcn'``); a misplaced or misspelt key names the nearest one
+(``pretrain.lr: unknown key; did you mean pretrain.optim.lr?``). Every number's range is declared on its field
 (:func:`bounded`); encoder ``args`` are checked against the encoder's signature. ``overrides`` (the CLI's
 ``--set key=value``) patch the mapping before it is checked; values are YAML scalars (``--set pretrain.epochs=5
 --set pretrain.amp=false``).
@@ -112,8 +112,8 @@ class DataConfig:
 
 @dataclass
 class EncoderConfig:
-    """``kind``: ``agcn``, ``stgcn`` or ``bigru``; ``args``: that class's keyword arguments (mgclr.models), checked
-    against its signature (the data sets layout, in_channels, num_persons and num_joints)."""
+    """``kind``: ``agcn``, ``stgcn``, ``bigru`` or ``isc_bigru``; ``args``: that class's keyword arguments
+    (mgclr.models), checked against its signature (the data sets layout, in_channels, num_persons and num_joints)."""
 
     kind: str = "agcn"
     args: Dict[str, Any] = field(default_factory=dict)
