@@ -10,7 +10,9 @@ each dataset and seed. The gain is pretrained minus random-init fused top-1, per
 
 Knobs (each value is applied to every stream): ``queue_size``, ``temperature``, ``steps`` (optimiser steps; the
 epochs follow from the training set's size), ``frames`` (frames per view, for pretraining and evaluation),
-``head_hidden``, ``pooling`` (the Bi-GRU's: mean or last), ``view`` (view_perturbation's main angle, rad).
+``head_hidden``, ``pooling`` (the Bi-GRU's: mean or last), ``view`` (view_perturbation's main angle, rad),
+``sequence_encoder`` (``bigru_mean``, ``bigru_last``, ``isc_bigru``: the sequence streams' encoder at the base's
+size), ``stgcn_dropout`` (the graph streams replaced by an ST-GCN, 8 wide and 64-d, with this dropout).
 Writes ``<out>/<knob>.json``, ``<out>/<knob>.md`` (the table) and ``<out>/<knob>.png`` (gain against the knob,
 per dataset and probe, mean over seeds with the seeds' range).
 """
@@ -29,6 +31,7 @@ from mgclr._files import write_json_atomic, write_text_atomic
 from mgclr.train import load_config
 from mgclr.train.build import load_splits
 from mgclr.train.compare import run_comparison
+from mgclr.train.recipe import resolve_recipe
 
 
 def _streams(config) -> List[str]:
@@ -59,6 +62,21 @@ def knob_overrides(knob: str, value: str, config, train_size: int) -> List[str]:
                     op["a_main"] = float(value)
             out.append(f"{section}={json.dumps({**spec, 'ops': ops})}")
         return out
+    if knob == "sequence_encoder":  # bigru_mean, bigru_last or isc_bigru at the base's size
+        out = []
+        for s in streams:
+            encoder = config.model.streams[s].encoder
+            if encoder.kind not in ("bigru", "isc_bigru"):
+                continue
+            size = {k: encoder.args[k] for k in ("hidden", "layers") if k in encoder.args}
+            kind, _, pooling = value.partition("_") if value.startswith("bigru_") else (value, "", "")
+            args = {**size, "pooling": pooling} if pooling else size
+            out.append(f"model.streams.{s}.encoder={json.dumps({'kind': kind, 'args': args})}")
+        return out
+    if knob == "stgcn_dropout":  # graph streams as ST-GCN (8-wide, 64-d) with this dropout
+        args = {"hidden_channels": 8, "hidden_dim": 64, "dropout": float(value)}
+        return [f"model.streams.{s}.encoder={json.dumps({'kind': 'stgcn', 'args': args})}" for s in streams
+                if config.model.streams[s].encoder.kind in ("agcn", "stgcn")]
     raise SystemExit(f"--knob: unknown knob {knob!r}")
 
 
@@ -89,7 +107,9 @@ def main() -> None:
         data = [f"data.path={path}", f"data.train_split={bench}/train", f"data.test_split={bench}/test",
                 f"data.train_fraction={fraction}"]
         base = load_config(args.base, data + args.set)
-        train_size = len(load_splits(base.data)[0])
+        train_set = load_splits(base.data)[0]
+        train_size = len(train_set)
+        base, _ = resolve_recipe(base, train_set)  # the batch the recipe picks (for --steps)
         if args.steps is not None and knob != "steps":
             data = data + knob_overrides("steps", str(args.steps), base, train_size)
         for value in values:

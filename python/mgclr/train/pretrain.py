@@ -279,9 +279,11 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     sampler = EpochSampler(len(train_set), batch, seed=config.seed, rank=process.rank,
                            world_size=process.world_size)
     steps_per_epoch = sampler.batches_per_epoch
+    # The loader's own generator: each iter() draws a worker base seed, which must not come from the global RNG
+    # that dropout draws from (a resumed run starts a fresh iterator mid-epoch, and would drop other units).
     loader = DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=config.data.num_workers,
-                        pin_memory=device.type == "cuda", drop_last=True,
-                        persistent_workers=False)
+                        pin_memory=device.type == "cuda", drop_last=True, persistent_workers=False,
+                        generator=torch.Generator().manual_seed(local_seed(config.seed, process.rank)))
     epoch, step = 0, 0
     if state is not None:
         bad = first_non_finite(state["model"])
