@@ -171,8 +171,9 @@ class CrossStreamConfig:
 
 
 def _paper_streams() -> Dict[str, StreamConfig]:
-    return {"joint": StreamConfig(), "sequence": StreamConfig(encoder=EncoderConfig("bigru", {"hidden": 1024,
-                                                                                             "layers": 3}))}
+    """The paper's two streams: 2s-AGCN on the joints, ISC's BIGRU (3 x 1024) on the sequence."""
+    sequence = EncoderConfig("isc_bigru", {"hidden": 1024, "layers": 3})
+    return {"joint": StreamConfig(), "sequence": StreamConfig(encoder=sequence)}
 
 
 @dataclass
