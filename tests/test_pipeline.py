@@ -26,6 +26,7 @@ from mgclr.augment import (
     ViewPerturbation,
     aimclr_extreme,
     isc,
+    mgclr_extreme,
     paper_best,
     skeletonclr,
 )
@@ -116,7 +117,30 @@ def test_deterministic_pipelines_do_not_depend_on_the_seed():
         assert not torch.equal(random(x, lengths, seed=0), random(x, lengths, seed=1))
 
 
-@pytest.mark.parametrize("preset", [paper_best, skeletonclr, isc, aimclr_extreme])
+def test_params_replace_writes_fields_by_name():
+    """Editing drawn parameters by field (how the parity tests replay the released code's draws)."""
+    x, lengths = skeleton_batch(4, 3, 30, 25, 2, seed=2)
+    pipe = Pipeline([Shear(), JointShake(p=1.0)], two_views=True)
+    (q, k), params = pipe(x, lengths, seed=4, return_params=True)
+    identity = torch.eye(3).flatten().expand(4, 9)
+    chosen = torch.zeros(4, 25, dtype=torch.bool)
+    chosen[:, [0, 7, 24]] = True
+    edited = params.replace("shear", view=1, matrix=identity).replace(
+        "joint_shake", applied=torch.tensor([True, False, True, False]), joints=chosen, matrix_mode=torch.zeros(4))
+    assert torch.equal(edited.fields("shear", view=1)["matrix"], identity)
+    assert torch.equal(edited.fields("shear", view=0)["matrix"], params.fields("shear", view=0)["matrix"])
+    assert torch.equal(edited.fields("joint_shake")["joints"], chosen)
+    assert params.fields("joint_shake")["applied"].all()  # the original is not changed
+    q2, k2 = pipe(x, lengths, params=edited)
+    ref, _ = augment_reference(x, lengths, edited, pipe.ops, view=1)
+    torch.testing.assert_close(k2, ref, rtol=1e-5, atol=1e-5)
+    zeroed = (q2[:, :3, :, [0, 7, 24]] == 0).flatten(1).all(dim=1)
+    assert zeroed.tolist() == [True, False, True, False]
+    with pytest.raises(KeyError, match="'angle' is not a field of shear .*matrix"):
+        params.replace("shear", angle=torch.zeros(4))
+
+
+@pytest.mark.parametrize("preset", [paper_best, skeletonclr, isc, aimclr_extreme, mgclr_extreme])
 def test_presets_run_and_match_reference(preset):
     x, lengths = skeleton_batch(4, 3, 80, 25, 2, seed=3)
     pipe = preset()
