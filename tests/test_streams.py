@@ -251,7 +251,7 @@ def test_old_stream_keys_show_the_new_form():
     ("model.streams.joint.inptu=bone", "did you mean model.streams.joint.input?"),
     ("model.head_dim=8", "did you mean model.streams.NAME.head_dim?"),
     ("model.streams.joint.encoder.args.wdiths=[4]", "unknown argument of AGCN (agcn); did you mean widths?"),
-    ("model.streams.sequence.encoder.args.hiden=4", "unknown argument of BiGRU (bigru); did you mean hidden?"),
+    ("model.streams.sequence.encoder.args.hiden=4", "unknown argument of ISCBiGRU (isc_bigru); did you mean hidden?"),
     ("model.streams.joint.encoder.args.in_channels=4", "set by the data"),
     ("model.streams.joint.input=velocity", "model.streams.joint.input: expected one of ('joint', 'bone'"),
     ("model.streams.bad-name={}", "model.streams: expected names made of letters"),
