@@ -59,7 +59,7 @@ def test_corrupt_input_exit_2_or_skip(src, tmp_path, capsys):
     (src / "a02_s01_e00_v01.json").write_text("{")
     assert main(["prepare", "nw_ucla", str(src), str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "a02_s01_e00_v01.json: line 1: not valid JSON" in err and "--skip-bad" in err
+    assert "a02_s01_e00_v01.json: line 1 column 2: not valid JSON" in err and "--skip-bad" in err
     assert main(["prepare", "nw_ucla", str(src), str(tmp_path / "out"), "--no-progress", "--skip-bad"]) == 0
     out = capsys.readouterr().out
     assert "skipped 1:" in out and "1  not JSON" in out

@@ -272,6 +272,7 @@ def _replace_token(lines: List[str], line: int, token: int, value: str) -> List[
 # 4 joint count, 5-29 joints of frame 1, 30 body count of frame 2, ...
 CORRUPT = [
     ("truncated", _good_lines()[:40], "truncated", 41),
+    ("cut mid-line", _good_lines()[:40] + [" ".join(_good_lines()[40].split()[:6])], "truncated", 41),
     ("joint with 11 values", _good_lines()[:9] + [" ".join(_good_lines()[9].split()[:11])] + _good_lines()[10:],
      "wrong number of values", 10),
     ("non-numeric", _replace_token(_good_lines(), 12, 1, "abc"), "non-numeric", 12),
@@ -296,6 +297,31 @@ def test_corrupt_files_raise_or_are_counted(tmp_path: Path, case: str, lines: Li
     assert report.written == 1 and report.skipped == {reason: 1}
     assert SkeletonDataset(tmp_path / "out").sample_field("id") == ["S001C001P001R001A001"]
     assert meta(tmp_path / "out")["provenance"]["skipped"] == {reason: 1}
+
+
+def test_a_file_cut_mid_line_says_it_ends_there(tmp_path: Path) -> None:
+    """A download cut in the middle of a joint line (line 41: joint 9 of frame 2) says the file ends there; the
+    same short line with the rest of the file after it is a wrong number of values, not a truncation."""
+    good = _good_lines()
+    cut = good[:40] + [" ".join(good[40].split()[:6])]
+    bad = write(tmp_path / "src", "S001C001P002R001A002", lines=cut)
+    bad.write_bytes(bad.read_bytes().rstrip(b"\r\n"))  # cut: no line end after the last, partial line
+    with pytest.raises(ConversionError) as info:
+        convert(tmp_path / "src", tmp_path / "out")
+    assert str(info.value) == (f"{bad}: line 41: the file ends at line 41 (truncated?), in joint 9 of body 1 of "
+                               f"frame 2: expected 12 values, got 6")
+    write(tmp_path / "src", "S001C001P002R001A002", lines=cut + good[41:])
+    with pytest.raises(ConversionError) as info:
+        convert(tmp_path / "src", tmp_path / "out")
+    assert str(info.value) == f"{bad}: line 41: expected 12 values, got 6" and info.value.reason == \
+        "wrong number of values"
+
+
+def test_provenance_source_is_absolute(tmp_path: Path, monkeypatch) -> None:
+    write(tmp_path / "src", "S001C001P001R001A001")
+    monkeypatch.chdir(tmp_path)
+    convert(Path("src"), Path("out"))
+    assert meta(tmp_path / "out")["provenance"]["source"] == str((tmp_path / "src").resolve())
 
 
 def test_other_bad_inputs(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def test_frames_cut_and_counted(src, tmp_path):
 
 CORRUPT = {
     "truncated": (lambda f: (f / "a03_s01_e00_v01.json").write_text('{"file_name": "a03_s01_e00_v01", "skel'),
-                  r"a03_s01_e00_v01.json: line 1: not valid JSON"),
+                  r"a03_s01_e00_v01.json: line 1 column 34: not valid JSON"),
     "joint count": (lambda f: write(f, "a03_s01_e00_v01", skeleton(3, 5)[:, :19]),
                     r"a03_s01_e00_v01.json: field 'skeletons', frame 0: expected 20 joints, got 19 joints"),
     "values": (lambda f: write(f, "a03_s01_e00_v01", [skeleton(1, 5)[0].tolist()[:4] + [[1.0, 2.0]]
@@ -165,3 +165,28 @@ def test_real_all_sqe(tmp_path):
         replayed = apply_normalisation(raw, spec)
         np.testing.assert_allclose(replayed, x[k, :, :raw.shape[1]], atol=1e-6)
         assert is_normalised(x[k, :, :raw.shape[1]], spec) and not is_normalised(raw, spec)
+
+
+@pytest.mark.skipif(not NW_UCLA.is_dir(), reason=f"NW-UCLA data not found in {NW_UCLA} (../shared/data)")
+def test_invalid_json_names_line_and_column_and_provenance_source_is_absolute(tmp_path, monkeypatch):
+    """A real all_sqe file is one line of ~28,000 characters: "line 1" alone does not say where. A corrupt
+    byte and a cut download of it are named by line and column; meta.json's source is absolute."""
+    text = (NW_UCLA / "a01_s01_e00_v01.json").read_text()
+    assert "\n" not in text.strip()
+    src = tmp_path / "all_sqe"
+    src.mkdir()
+    (src / "a02_s01_e00_v01.json").write_text((NW_UCLA / "a02_s01_e00_v01.json").read_text())
+    at = text.index("0.381968")  # the second joint's y
+    (src / "a01_s01_e00_v01.json").write_text(text[:at] + "x" + text[at + 1:])
+    with pytest.raises(ConversionError, match=rf"a01_s01_e00_v01\.json: line 1 column {at + 1}: not valid JSON: "
+                                              r"Expecting value"):
+        convert_nw_ucla(src, tmp_path / "out", progress=False)
+    (src / "a01_s01_e00_v01.json").write_text(text[:len(text) // 2])
+    with pytest.raises(ConversionError, match=r"a01_s01_e00_v01\.json: line 1 column \d{4,}: not valid JSON") as info:
+        convert_nw_ucla(src, tmp_path / "out", progress=False)
+    assert info.value.reason == "not JSON"
+
+    monkeypatch.chdir(tmp_path)
+    convert_nw_ucla("all_sqe", "out", progress=False, skip_bad=True)  # relative paths, as typed on a command line
+    provenance = SkeletonDataset(tmp_path / "out").meta["provenance"]
+    assert provenance["source"] == str(src.resolve()) and provenance["skipped"] == {"not JSON": 1}

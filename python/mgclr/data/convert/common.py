@@ -183,9 +183,11 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
         report.class_counts = {name: counts.get(i, 0) for i, name in enumerate(writer.class_names)}
         report.written = len(writer)
         report.splits = {b: {p: len(idx) for p, idx in parts.items()} for b, parts in recorded.items()}
+        # The source as an absolute path: the dataset may be read from another working folder.
+        where = {"source": str(Path(provenance["source"]).resolve())} if provenance.get("source") else {}
         writer.finish(splits=recorded, normalisation=normalisation,
                       provenance={"converter": f"mgclr.data.convert.{dataset}", "version": CONVERTER_VERSION,
-                                  "skipped": dict(report.skipped), **provenance})
+                                  "skipped": dict(report.skipped), **provenance, **where})
     except BaseException:
         writer.abort()
         raise

@@ -301,8 +301,18 @@ def read_skeleton(path: Union[str, Path]) -> Tuple[np.ndarray, int]:
             raise ConversionError(path, f"line {last + 1}", f"the file ends after line {last}; expected {what}",
                                   "truncated")
 
-        def count(what: str) -> int:
+        def row(what: str, expected: int) -> List[str]:
             tokens = take(what)
+            if len(tokens) < expected and next(lines, None) is None:  # a short last line: the file was cut there
+                raise ConversionError(path, f"line {last}", f"the file ends at line {last} (truncated?), in {what}: "
+                                      f"expected {expected} values, got {len(tokens)}", "truncated")
+            return tokens
+
+        def values(what: str, expected: int, limit: Optional[float] = None) -> List[float]:
+            return parse_floats(row(what, expected), path, f"line {last}", expected=expected, limit=limit)
+
+        def count(what: str) -> int:
+            tokens = row(what, 1)
             value = parse_floats(tokens, path, f"line {last}", expected=1, limit=PLAUSIBLE)[0]
             if value < 0 or value != int(value):
                 raise ConversionError(path, f"line {last}", f"{what}: expected a count, got {tokens[0]!r}",
@@ -320,16 +330,15 @@ def read_skeleton(path: Union[str, Path]) -> Tuple[np.ndarray, int]:
             most = max(most, bodies)
             for b in range(bodies):
                 where = f"body {b + 1} of frame {t + 1}"
-                parse_floats(take(f"the 10 values of {where}"), path, f"line {last}", expected=10)
+                values(f"the 10 values of {where}", 10)
                 joints = count(f"the joint count of {where}")
                 if joints != NUM_JOINTS:
                     raise ConversionError(path, f"line {last}", f"{where} has {joints} joints, expected "
                                           f"{NUM_JOINTS} (Kinect v2)", "wrong joint count")
                 for j in range(NUM_JOINTS):
-                    values = parse_floats(take(f"joint {j + 1} of {where}"), path, f"line {last}", expected=12,
-                                          limit=PLAUSIBLE)
+                    joint = values(f"joint {j + 1} of {where}", 12, PLAUSIBLE)
                     if b < KINECT_BODIES:
-                        frame[b, j] = values[:3]
+                        frame[b, j] = joint[:3]
             frames.append(frame)
         for number, _ in lines:
             raise ConversionError(path, f"line {number}", f"data after the {num_frames} frame(s) the first line "
@@ -382,7 +391,7 @@ def _load_missing(missing: Union[None, str, Path, Iterable[str]], version: str) 
                 names.append(token)
         if not names:
             raise ValueError(f"missing: {path} lists no sample name (SsssCcccPpppRrrrAaaa, one per line)")
-        return frozenset(names), str(path)
+        return frozenset(names), str(path.resolve())
     names = [str(n)[:-len(".skeleton")] if str(n).endswith(".skeleton") else str(n) for n in missing]
     return frozenset(names), f"{len(names)} names given by the caller"
 

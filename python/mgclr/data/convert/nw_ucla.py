@@ -79,7 +79,8 @@ def read_sequence(path: Union[str, Path]) -> np.ndarray:
     except UnicodeDecodeError as exc:
         raise ConversionError(path, "", f"not UTF-8 text ({exc.reason})", "not JSON") from None
     except json.JSONDecodeError as exc:
-        raise ConversionError(path, f"line {exc.lineno}", f"not valid JSON: {exc.msg}", "not JSON") from None
+        raise ConversionError(path, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}",
+                              "not JSON") from None
     except RecursionError:
         raise ConversionError(path, "", "not valid JSON: nested too deeply", "not JSON") from None
     if not isinstance(content, dict):

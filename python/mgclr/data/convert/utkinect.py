@@ -185,7 +185,7 @@ def convert_utkinect(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: 
         raise ValueError(f"frames: expected a positive int or None, got {frames!r}")
 
     joints: Dict[str, Any] = {}  # video -> (ids, xyz) or the ConversionError its file raised
-    provenance: Dict[str, Any] = {"source": str(src), "labels": str(label_file), "repeated_frame_ids": 0,
+    provenance: Dict[str, Any] = {"source": str(src), "labels": str(label_file.resolve()), "repeated_frame_ids": 0,
                                   "frames": "video frame ids, start and end inclusive",
                                   "benchmarks": "xsub: odd subjects train, even subjects test"}
     for video in sorted({s.video for s in segments}):
