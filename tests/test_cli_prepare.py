@@ -73,3 +73,47 @@ def test_prepare_function(src, tmp_path):
     with pytest.raises(ValueError, match="dataset: expected one of imigue, smg, ntu, nw_ucla, utkinect, got 'kth'"):
         prepare("kth", src, tmp_path / "out")
     assert prepare("nw_ucla", src, tmp_path / "out", progress=False).written == 2
+
+
+def test_overwrite_removes_every_companion_whichever_converter_runs(tmp_path, capsys):
+    """An iMiGUE dataset (with its timelines.json) replaced by an NTU one: the timelines of the old dataset go
+    too, though the NTU converter writes none; a user's own file in the folder stays. A folder that holds no
+    dataset keeps a timelines.json (from mgclr recognize, say): not ours to remove."""
+    import test_convert_imigue as imigue
+    import test_convert_ntu as ntu
+
+    from mgclr.data.convert.common import COMPANIONS
+
+    dst = tmp_path / "data"
+    assert main(["prepare", "imigue", str(imigue.make_openpose(tmp_path)), str(dst), "--no-progress"]) == 0
+    assert (dst / "timelines.json").is_file() and "timelines.json" in COMPANIONS
+    (dst / "notes.txt").write_text("mine")
+    ntu.write(tmp_path / "ntu", "S001C001P001R001A001")
+    assert main(["prepare", "ntu", str(tmp_path / "ntu"), str(dst), "--no-progress", "--keep-missing"]) == 2
+    assert "a dataset is already there" in capsys.readouterr().err and (dst / "timelines.json").is_file()
+    assert main(["prepare", "ntu", str(tmp_path / "ntu"), str(dst), "--no-progress", "--keep-missing",
+                 "--overwrite"]) == 0
+    assert not (dst / "timelines.json").exists() and (dst / "notes.txt").read_text() == "mine"
+    assert SkeletonDataset(dst).sample_field("id") == ["S001C001P001R001A001"]
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "timelines.json").write_text("[]")
+    assert main(["prepare", "ntu", str(tmp_path / "ntu"), str(plain), "--no-progress", "--keep-missing",
+                 "--overwrite"]) == 0
+    assert (plain / "timelines.json").read_text() == "[]"
+
+
+def test_destination_that_is_a_file(src, tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    for dst in (taken, taken / "inside"):
+        for extra in ([], ["--overwrite"]):
+            assert main(["prepare", "nw_ucla", str(src), str(dst), "--no-progress", *extra]) == 2
+            err = capsys.readouterr().err
+            assert err == (f"mgclr prepare: dst: {taken} is a file, not a folder"
+                           f"{'' if dst == taken else f' (it would hold {dst})'}; choose another destination "
+                           f"folder\n"), err
+    assert taken.read_text() == "mine"
+    with pytest.raises(FileExistsError, match="is a file, not a folder"):  # the converter itself, called directly
+        CONVERTERS["nw_ucla"](src, taken, progress=False)

@@ -21,7 +21,7 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable, Dict, Union
 
-from .common import ConversionError, ConversionReport
+from .common import ConversionError, ConversionReport, check_dst_folder
 from .imigue import convert_imigue
 from .ntu import convert_ntu
 from .nw_ucla import convert_nw_ucla
@@ -55,6 +55,7 @@ def prepare(dataset: str, src: Union[str, Path], dst: Union[str, Path], **option
         own = sorted(converter_options(dataset))
         raise ValueError(f"{', '.join(unknown)}: not an option of the {dataset} converter; it takes "
                          f"{', '.join(own) if own else 'no option of its own'} (and {', '.join(_COMMON[2:])})")
+    check_dst_folder(dst)  # before the converter reads anything
     return converter(src, dst, **options)
 
 

@@ -28,6 +28,12 @@ CONVERTER_VERSION = "1"
 # value beyond it is corrupt input, a named and skippable error (the writer refuses it too).
 PLAUSIBLE = MAX_ABS_VALUE
 IMPLAUSIBLE = "implausible value"
+# Every file a converter writes into a dataset folder beside data.npy, labels.npy, lengths.npy and meta.json
+# (iMiGUE's annotated timelines). ``overwrite`` removes all of them, whichever converter runs, so that no file
+# outlives its dataset; a converter that writes another such file adds its name here. Files of other names
+# (a user's own) are never touched.
+TIMELINES = "timelines.json"
+COMPANIONS = (TIMELINES,)
 
 
 class ConversionError(ValueError):
@@ -114,8 +120,8 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
                    parse: Callable[[Any], Iterable[Sample]], *, writer_args: Dict[str, Any],
                    split_of: Callable[[Sample], Dict[str, str]], provenance: Dict[str, Any], normalisation: str,
                    skip_bad: bool, overwrite: bool, progress: bool, describe: Callable[[Any], str] = str,
-                   skipped_before: Iterable[Tuple[str, str]] = (), splits: Optional[Sequence[str]] = None,
-                   companions: Sequence[str] = ()) -> ConversionReport:
+                   skipped_before: Iterable[Tuple[str, str]] = (), splits: Optional[Sequence[str]] = None
+                   ) -> ConversionReport:
     """Parse every source, write its samples, assign splits, and finish the dataset.
 
     ``split_of(sample)`` -> ``{benchmark: part}`` (e.g. ``{"xview": "train"}``; a part of None leaves the
@@ -123,19 +129,21 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
     before this loop for a documented reason (a published missing-skeleton list, an unlabelled segment); they
     are counted like ``--skip-bad`` skips, in the report and in ``meta["provenance"]["skipped"]``. Returns the
     report; nothing is lost without a counted reason. ``splits``: the benchmarks to record (default: every one
-    ``split_of`` gives); one that no sample belongs to is an error and nothing is written. ``companions``:
-    files the converter writes into ``dst`` beside the dataset (``timelines.json``); an old dataset's are
-    removed together with its ``meta.json`` when ``overwrite`` replaces it, so no file outlives its dataset.
+    ``split_of`` gives); one that no sample belongs to is an error and nothing is written. When ``overwrite``
+    replaces a dataset, its :data:`COMPANIONS` (the files any converter writes beside it) go first, then its
+    ``meta.json``, so no file outlives its dataset.
     """
+    check_dst_folder(dst)
     if provenance.get("source"):
         check_destination(provenance["source"], dst)
     report = ConversionReport(dataset, str(dst), sources=len(sources))
     for reason, message in skipped_before:
         report.count_skip(reason, message)
+    if overwrite and (Path(dst) / "meta.json").is_file():  # while meta.json still says this folder is a dataset
+        for name in COMPANIONS:
+            if (Path(dst) / name).is_file():
+                (Path(dst) / name).unlink()
     writer = DatasetWriter(dst, overwrite=overwrite, **writer_args)  # an old dataset's meta.json is gone now
-    for name in companions:
-        if (Path(dst) / name).is_file():
-            (Path(dst) / name).unlink()
     recorded: Dict[str, Dict[str, List[int]]] = {}
     seen_benchmarks: set = set()
     bar = None
@@ -198,6 +206,20 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
 
 
 UNREADABLE_FOLDER = "unreadable folder"
+
+
+def check_dst_folder(dst: Union[str, Path]) -> None:
+    """``dst`` must be a folder or not exist yet, and so must be each folder above it: a file there is named
+    (``dst: PATH is a file, not a folder``), never an ``[Errno 17] File exists`` from creating the folder."""
+    path = Path(dst)
+    for place in (path, *path.parents):
+        if os.path.lexists(place):
+            if not place.is_dir():
+                what = ("a file, not a folder" if place.is_file() else
+                        "a broken link, not a folder" if place.is_symlink() else "not a folder")
+                inside = "" if place == path else f" (it would hold {dst})"
+                raise FileExistsError(f"dst: {place} is {what}{inside}; choose another destination folder")
+            return
 
 
 def check_destination(src: Union[str, Path], dst: Union[str, Path]) -> None:

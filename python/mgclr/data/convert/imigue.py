@@ -121,6 +121,7 @@ from ..normalise import NormalisationError, normalise_openpose_video, openpose_v
 from .common import (
     IMPLAUSIBLE,
     PLAUSIBLE,
+    TIMELINES,
     ConversionError,
     ConversionReport,
     Sample,
@@ -754,8 +755,7 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
         split_of=lambda s: {"xsub": xsub_part(s.fields.get("subject"))}, provenance=provenance,
         normalisation=openpose_video_spec()["description"], skip_bad=skip_bad, overwrite=overwrite,
         progress=progress, splits=splits,
-        describe=lambda v: str(v.source if v.source is not None else v.label_file), skipped_before=skips,
-        companions=("timelines.json",))
+        describe=lambda v: str(v.source if v.source is not None else v.label_file), skipped_before=skips)
     _write_timelines(Path(dst), videos, names)
     return report
 
@@ -770,4 +770,4 @@ def _write_timelines(dst: Path, videos: Dict[str, _Video], names: Sequence[str])
                   for clip in video.clips if not _is_non_mg(clip.source_label)]
         timelines.append(Timeline(video.name, video.fps, events, num_frames=video.num_frames,
                                   outcome=video.win_or_lose, subject=video.subject, source="annotation"))
-    write_timelines(dst / "timelines.json", timelines)
+    write_timelines(dst / TIMELINES, timelines)
