@@ -324,6 +324,16 @@ def test_provenance_source_is_absolute(tmp_path: Path, monkeypatch) -> None:
     assert meta(tmp_path / "out")["provenance"]["source"] == str((tmp_path / "src").resolve())
 
 
+def test_a_copied_file_is_refused_or_counted(tmp_path: Path) -> None:
+    first = write(tmp_path / "src", "S001C001P001R001A001")
+    copy = write(tmp_path / "src" / "copy", "S001C001P001R001A001")
+    with pytest.raises(ConversionError) as info:
+        convert(tmp_path / "src", tmp_path / "out")
+    assert str(info.value) == f"{copy}: file name: sample S001C001P001R001A001 already read from {first}"
+    report = convert(tmp_path / "src", tmp_path / "out", skip_bad=True)
+    assert report.written == 1 and report.skipped == {"duplicate sample": 1}
+
+
 def test_other_bad_inputs(tmp_path: Path) -> None:
     good = _good_lines()
     cases = {

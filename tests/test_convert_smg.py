@@ -163,3 +163,28 @@ def test_corrupt_input_raises_or_is_counted(tmp_path, case):
 def test_no_input(tmp_path):
     with pytest.raises(FileNotFoundError, match="no \\*_skeleton.csv"):
         convert_smg(tmp_path, tmp_path / "out", progress=False)
+
+
+def test_a_copied_recording_folder_is_refused_or_counted(tmp_path):
+    """src holding Sample0003/ and an identical copy/Sample0003/: one recording, read once; the copy is named
+    ("already read from ..."), or counted under skip_bad, never converted twice into xsub/train."""
+    import shutil
+
+    src = make_smg(tmp_path)
+    shutil.copytree(src / "Sample0003", src / "copy" / "Sample0003")
+    first = src / "Sample0003" / "Sample0003_skeleton.csv"
+    copy = src / "copy" / "Sample0003" / "Sample0003_skeleton.csv"
+    with pytest.raises(ConversionError) as info:
+        convert_smg(src, tmp_path / "a", progress=False)
+    assert str(info.value) == f"{copy}: file name: recording Sample0003 already read from {first}"
+    assert info.value.reason == "duplicate sample" and not (tmp_path / "a" / "meta.json").exists()
+
+    report = convert_smg(src, tmp_path / "b", progress=False, skip_bad=True)
+    assert report.written == 3 and dict(report.skipped) == {"duplicate sample": 1}
+    assert report.splits == {"xsub": {"train": 2, "test": 1}}
+    assert SkeletonDataset(tmp_path / "b").sample_field("id") == ["Sample0003_0", "Sample0003_1", "Sample0036_0"]
+
+    # The first copy corrupt: skipped, and the other one is read in its place.
+    replace_line(first, 3, row_with(6, "abc"))
+    report = convert_smg(src, tmp_path / "c", progress=False, skip_bad=True)
+    assert dict(report.skipped) == {"non-numeric": 1} and report.written == 3

@@ -28,6 +28,7 @@ CONVERTER_VERSION = "1"
 # value beyond it is corrupt input, a named and skippable error (the writer refuses it too).
 PLAUSIBLE = MAX_ABS_VALUE
 IMPLAUSIBLE = "implausible value"
+DUPLICATE = "duplicate sample"
 # Every file a converter writes into a dataset folder beside data.npy, labels.npy, lengths.npy and meta.json
 # (iMiGUE's annotated timelines). ``overwrite`` removes all of them, whichever converter runs, so that no file
 # outlives its dataset; a converter that writes another such file adds its name here. Files of other names
@@ -203,6 +204,24 @@ def run_conversion(dataset: str, dst: Union[str, Path], sources: Sequence[Any],
         if bar is not None:
             bar.close()
     return report
+
+
+class FirstSeen:
+    """Where each sample (or recording) of a conversion was first read from. A second source of the same name
+    under ``src`` (a copied folder) is refused: :meth:`check` raises a :class:`ConversionError` "``what`` NAME
+    already read from FIRST" (reason ``duplicate sample``, skippable with ``skip_bad``). A source is recorded
+    (:meth:`add`) only once it has parsed, so when a corrupt first copy is skipped the next one is read."""
+
+    def __init__(self, what: str = "sample") -> None:
+        self.what = what
+        self._first: Dict[str, Path] = {}
+
+    def check(self, name: str, path: Union[str, Path], where: str = "file name") -> None:
+        if name in self._first:
+            raise ConversionError(path, where, f"{self.what} {name} already read from {self._first[name]}", DUPLICATE)
+
+    def add(self, name: str, path: Union[str, Path]) -> None:
+        self._first.setdefault(name, Path(path))
 
 
 UNREADABLE_FOLDER = "unreadable folder"

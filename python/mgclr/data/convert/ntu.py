@@ -56,6 +56,7 @@ from .common import (
     PLAUSIBLE,
     ConversionError,
     ConversionReport,
+    FirstSeen,
     Sample,
     iter_lines,
     parse_floats,
@@ -456,7 +457,7 @@ def convert_ntu(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
                        + ("; xset: even setups train, odd test" if version == "120"
                           else "; xview: cameras 2,3 train, camera 1 test")),
     }
-    seen: Dict[str, Path] = {}
+    seen = FirstSeen()
 
     def parse(path: Path) -> List[Sample]:
         fields = parse_name(path)
@@ -464,9 +465,7 @@ def convert_ntu(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
             raise ConversionError(path, "file name", f"setup {fields['setup']} / action {fields['action']} is not "
                                   "in NTU RGB+D 60 (S001-S017, A001-A060); use version='120'",
                                   "not in NTU RGB+D 60")
-        if fields["id"] in seen:
-            raise ConversionError(path, "file name", f"sample {fields['id']} already read from {seen[fields['id']]}",
-                                  "duplicate sample")
+        seen.check(fields["id"], path)
         xyz, most = read_skeleton(path)
         kept = select_bodies(xyz)
         with_body = np.flatnonzero(np.any(kept != 0, axis=(1, 2, 3)))
@@ -481,7 +480,7 @@ def convert_ntu(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
         # Counted only once the file has parsed, so a file skipped as corrupt leaves no trace here.
         provenance["edge_frames_without_body"] += len(xyz) - (last + 1 - first)
         provenance["samples_with_more_than_4_bodies"] += int(most > KINECT_BODIES)
-        seen[fields["id"]] = path
+        seen.add(fields["id"], path)
         x = pre_normalise(kept).transpose(3, 0, 2, 1).astype(np.float32)  # (T, M, V, C) -> (C, T, V, M)
         return [Sample(x, fields["action"] - 1, fields)]
 

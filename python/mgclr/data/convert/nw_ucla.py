@@ -31,6 +31,7 @@ from .common import (
     PLAUSIBLE,
     ConversionError,
     ConversionReport,
+    FirstSeen,
     Sample,
     read_text,
     run_conversion,
@@ -185,19 +186,17 @@ def convert_nw_ucla(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: b
     cut_key = f"cut_to_{frames}_frames"
     provenance: Dict[str, Any] = {"source": str(src), "files": len(files), cut_key: 0, "frames_cut": 0,
                                   "benchmarks": "xview: views 1,2 train, view 3 test"}
-    seen: Dict[str, Path] = {}
+    seen = FirstSeen()
 
     def parse(path: Path) -> List[Sample]:
         fields = parse_name(path)
-        if fields["id"] in seen:
-            raise ConversionError(path, "file name", f"sample {fields['id']} already read from {seen[fields['id']]}",
-                                  "duplicate sample")
+        seen.check(fields["id"], path)
         xyz = read_sequence(path)
         if len(xyz) > frames:
             provenance[cut_key] += 1
             provenance["frames_cut"] += len(xyz) - frames
             xyz = xyz[:frames]
-        seen[fields["id"]] = path
+        seen.add(fields["id"], path)
         x = xyz.transpose(2, 0, 1)[..., None]  # (T, V, C) -> (C, T, V, 1)
         return [Sample(centre_on_joint(x, SPINE), ACTION_IDS.index(fields["action"]), fields)]
 

@@ -58,6 +58,7 @@ from .common import (
     PLAUSIBLE,
     ConversionError,
     ConversionReport,
+    FirstSeen,
     Sample,
     iter_label_rows,
     iter_lines,
@@ -205,10 +206,12 @@ def convert_smg(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
     good = [r for r in recordings if r.error is None]
     longest = max([1] + [c.end - c.start for r in good for c in r.clips])
     fps_values = {r.fps for r in good}
+    seen = FirstSeen("recording")  # a copied SampleXXXX folder under src is refused, never converted twice
 
     def parse(rec: _Recording) -> Iterator[Sample]:
         if rec.error is not None:
             raise rec.error
+        seen.check(rec.name, rec.skeleton)
         xyz = _read_skeleton(rec.skeleton)
         if len(xyz) != rec.num_frames:
             raise ConversionError(rec.skeleton, "", f"{len(xyz)} frames, counted {rec.num_frames} before",
@@ -220,6 +223,7 @@ def convert_smg(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
             samples.append(Sample(x, clip.label, {"id": f"{rec.name}_{clip.index}", "video": rec.name,
                                                   "subject": rec.subject, "start_frame": clip.start,
                                                   "end_frame": clip.end - 1}))
+        seen.add(rec.name, rec.skeleton)
         return iter(samples)
 
     provenance = {"source": str(src), "files": len(recordings),
