@@ -34,7 +34,7 @@ sitDown: 20 30
 s02_e01
 walk: 100 104
 carry: NaN NaN
-clapHands: 110 140
+clapHands: 110 111
 """
 
 
@@ -148,3 +148,49 @@ def test_real_utkinect(tmp_path):
     assert ds.meta["provenance"]["repeated_frame_ids"] > 0
     for ids in ds.sample_field("frame_ids"):
         assert ids == sorted(set(ids))
+
+
+def real_videos(tmp_path, videos=("s01_e01", "s02_e01")):
+    """The published joint files and original label lines of ``videos``, in a folder of their own."""
+    folder = tmp_path / "utk"
+    folder.mkdir()
+    blocks, video = {}, None
+    for line in (UTKINECT / "actionLabel.txt").read_text().splitlines():
+        if line.strip().startswith("s") and "_e" in line and ":" not in line:
+            video = line.strip()
+        blocks.setdefault(video, []).append(line)
+    (folder / "actionLabel.txt").write_text("\n".join(line for v in videos for line in blocks[v]) + "\n")
+    for v in videos:
+        (folder / f"joints_{v}.txt").write_bytes((UTKINECT / f"joints_{v}.txt").read_bytes())
+    return folder
+
+
+@pytest.mark.skipif(not UTKINECT.is_dir(), reason=f"UTKinect data not found in {UTKINECT} (../shared/data)")
+@pytest.mark.parametrize("walk, message, reason", [
+    ("10 1e300", r"line 2: frame id '1e300' is beyond 1e\+06, implausible for a video frame", "bad frame range"),
+    ("-1 390", r"line 2: frame id '-1' is not a non-negative integer", "bad frame range"),
+    ("252 NaN", r"line 2: frame id 'NaN' is not a non-negative integer", "bad frame range"),
+    ("390 252", r"line 2: start 390 is after end 252", "bad frame range"),
+    ("252 99999", r"line 2: s01_e01 walk: frames 252..99999 are not within the frame ids of joints_s01_e01\.txt "
+                  r"\(190\.\.2290\)", "frame range outside the video"),
+    ("10 390", r"line 2: s01_e01 walk: frames 10..390 are not within the frame ids", "frame range outside the video"),
+])
+def test_a_bad_frame_range_is_named_or_skipped(tmp_path, walk, message, reason):
+    """The published label file with s01_e01's `walk: 252 390` made `walk: 10 1e300` (and the like): never a
+    walk sample that swallows every later frame of the video, but a named error, or with skip_bad that segment
+    skipped and counted while every other one is converted as from the published file."""
+    src = real_videos(tmp_path)
+    good = convert_utkinect(src, tmp_path / "good", labels="original", progress=False)
+    labels = src / "actionLabel.txt"
+    assert labels.read_text().splitlines()[1] == "walk: 252 390"
+    labels.write_text(labels.read_text().replace("walk: 252 390", f"walk: {walk}", 1))
+    with pytest.raises(ConversionError, match=rf"actionLabel\.txt: {message}") as info:
+        convert_utkinect(src, tmp_path / "out", labels="original", progress=False)
+    assert info.value.reason == reason and not (tmp_path / "out").exists()
+    report = convert_utkinect(src, tmp_path / "out", labels="original", progress=False, skip_bad=True)
+    assert report.written == good.written - 1 == 19 and dict(report.skipped) == {reason: 1}
+    ds, before = SkeletonDataset(tmp_path / "out"), SkeletonDataset(tmp_path / "good")
+    assert ds.meta["provenance"]["skipped"] == {reason: 1} and "s01_e01_walk" not in ds.sample_field("id")
+    assert ds.sample_field("end_frame") == before.sample_field("end_frame")[1:]
+    assert ds.sample_field("frame_ids") == before.sample_field("frame_ids")[1:]
+    assert ds.shape[2] == max(len(ids) for ids in ds.sample_field("frame_ids"))  # T: the longest kept segment

@@ -9,7 +9,9 @@ Source: a folder with ``joints_sXX_eYY.txt`` (subject ``XX`` 1-10, execution ``Y
   ``meta["provenance"]["repeated_frame_ids"]``). Frame ids must not go back.
 * The label file: a line ``sXX_eYY``, then one ``action: start end`` line per action, inclusive video frame
   ids. A range given as ``NaN NaN`` (``s10_e02 carry`` in the published files) is a segment the authors did
-  not annotate: it is left out and counted as ``no frame range in the label file``.
+  not annotate: it is left out and counted as ``no frame range in the label file``. Every other range is two
+  integer frame ids, start <= end, within the video's skeleton frame ids (first to last id of its joint file:
+  every range of both published label files is, with at least 6 frames to spare).
 
 A segment is the skeleton frames whose id lies in its range. Output: ``data.npy`` (N, 3, ``frames``, 20, 1),
 labels in :data:`ACTIONS` order, per-sample fields ``id`` (``s01_e01_walk``), ``subject``, ``execution``,
@@ -18,8 +20,10 @@ each kept skeleton frame: the sampling is irregular). Benchmark ``xsub``: odd su
 even subjects test (99). A small dataset: a smoke test of real motion, not a benchmark.
 
 Corrupt input raises :class:`~mgclr.data.convert.common.ConversionError` naming the file and line: a
-malformed or inconsistent label file always (it is not one source among many), a bad skeleton file or an
-empty segment unless ``skip_bad`` (then every segment of that file is skipped and counted).
+malformed or inconsistent label file always (it is not one source among many), a bad frame range (not
+integers, negative, beyond any video, start after end, outside the video's frame ids), a bad skeleton file or
+an empty segment unless ``skip_bad`` (then that segment, or every segment of that file, is skipped and
+counted).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ NORMALISATION = ("coordinates in metres, Kinect v1 camera space; every present p
                  "of the segment's first frame where it is present; missing points (exactly 0, 0, 0) "
                  "stay zero")
 _UNANNOTATED = "no frame range in the label file"
+BAD_RANGE = "bad frame range"
+OUTSIDE = "frame range outside the video"
 _VIDEO = re.compile(r"^s(\d{2})_e(\d{2})$")
 
 
@@ -68,11 +74,14 @@ class Segment:
         return int(self.video[5:7])
 
 
-def read_labels(path: Union[str, Path]) -> Tuple[List[Segment], List[Tuple[str, str]]]:
+def read_labels(path: Union[str, Path], skipped: Optional[List[Tuple[str, str]]] = None
+                ) -> Tuple[List[Segment], List[Tuple[str, str]]]:
     """A UTKinect label file -> (annotated segments, ``(reason, message)`` of the unannotated ``NaN NaN`` ones).
 
     Raises :class:`ConversionError` naming the line for anything else that is not ``sXX_eYY`` or
-    ``action: start end`` with integer ids, start <= end, an action of :data:`ACTIONS` given once per video.
+    ``action: start end`` with integer ids (0 to 1e6), start <= end, an action of :data:`ACTIONS` given once
+    per video. ``skipped`` (a list, for ``skip_bad``): a line whose frame range is bad is appended to it as
+    ``(reason, message)`` and left out instead (reason :data:`BAD_RANGE`); the rest always raises.
     """
     path = Path(path)
     if not path.is_file():
@@ -107,23 +116,37 @@ def read_labels(path: Union[str, Path]) -> Tuple[List[Segment], List[Tuple[str, 
         if all(t.lower() == "nan" for t in tokens):
             unannotated.append((_UNANNOTATED, f"{path}: {where}: {video} {action}: NaN NaN"))
             continue
-        values = []
-        for token in tokens:
-            try:
-                value = float(token)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value) or value != int(value) or value < 0:
-                raise ConversionError(path, where, f"frame id {token!r} is not a non-negative integer (or both NaN)",
-                                      "bad label file")
-            values.append(int(value))
-        start, end = values
-        if start > end:
-            raise ConversionError(path, where, f"start {start} is after end {end}", "bad label file")
+        try:
+            start, end = _frame_range(tokens, path, where)
+        except ConversionError as exc:
+            if skipped is None:
+                raise
+            skipped.append((exc.reason, str(exc)))
+            continue
         segments.append(Segment(video, action, start, end, number))
     if not actions_of:
         raise ConversionError(path, "", "no video in it", "bad label file")
     return segments, unannotated
+
+
+def _frame_range(tokens: Sequence[str], path: Path, where: str) -> Tuple[int, int]:
+    values = []
+    for token in tokens:
+        try:
+            value = float(token)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value != int(value) or value < 0:
+            raise ConversionError(path, where, f"frame id {token!r} is not a non-negative integer (or both NaN)",
+                                  BAD_RANGE)
+        if value > PLAUSIBLE:
+            raise ConversionError(path, where, f"frame id {token!r} is beyond {PLAUSIBLE:g}, implausible for a video "
+                                               f"frame", BAD_RANGE)
+        values.append(int(value))
+    start, end = values
+    if start > end:
+        raise ConversionError(path, where, f"start {start} is after end {end}", BAD_RANGE)
+    return start, end
 
 
 def read_joints(path: Union[str, Path]) -> Tuple[np.ndarray, np.ndarray, int]:
@@ -180,7 +203,8 @@ def convert_utkinect(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: 
     label_file = src / LABEL_FILES[labels] if isinstance(labels, str) and labels in LABEL_FILES else Path(labels)
     if isinstance(labels, str) and labels not in LABEL_FILES and not label_file.is_file():
         raise ValueError(f"labels: expected 'modified', 'original' or a label file, got {labels!r}")
-    segments, unannotated = read_labels(label_file)
+    bad_ranges: List[Tuple[str, str]] = []
+    segments, unannotated = read_labels(label_file, bad_ranges if skip_bad else None)
     if frames is not None and (isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1):
         raise ValueError(f"frames: expected a positive int or None, got {frames!r}")
 
@@ -199,13 +223,23 @@ def convert_utkinect(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: 
             joints[video] = exc
     provenance["files"] = len(joints)
 
+    def outside(segment: Segment) -> Optional[ConversionError]:
+        """The error of a range that does not lie within the video's frame ids (it would take frames of the
+        segments after it, or none), else None."""
+        ids = joints[segment.video][0]
+        if ids[0] <= segment.start and segment.end <= ids[-1]:
+            return None
+        return ConversionError(label_file, f"line {segment.line}", f"{segment.video} {segment.action}: frames "
+                               f"{segment.start}..{segment.end} are not within the frame ids of joints_"
+                               f"{segment.video}.txt ({ids[0]}..{ids[-1]})", OUTSIDE)
+
     def frames_of(segment: Segment) -> Tuple[np.ndarray, np.ndarray]:
         ids, xyz = joints[segment.video]
         keep = (ids >= segment.start) & (ids <= segment.end)
         return ids[keep], xyz[keep]
 
-    longest = max((len(frames_of(s)[0]) for s in segments if not isinstance(joints[s.video], ConversionError)),
-                  default=1)
+    longest = max((len(frames_of(s)[0]) for s in segments
+                   if not isinstance(joints[s.video], ConversionError) and outside(s) is None), default=1)
     frames = int(frames) if frames is not None else max(1, longest)
     cut_key = f"cut_to_{frames}_frames"
     provenance[cut_key] = 0
@@ -214,6 +248,9 @@ def convert_utkinect(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: 
     def parse(segment: Segment) -> List[Sample]:
         if isinstance(joints[segment.video], ConversionError):
             raise joints[segment.video]
+        error = outside(segment)
+        if error is not None:
+            raise error
         ids, xyz = frames_of(segment)
         if len(ids) == 0:
             raise ConversionError(label_file, f"line {segment.line}", f"{segment.video} {segment.action}: no "
@@ -235,4 +272,5 @@ def convert_utkinect(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: 
                          normalise=centre_on_joint_spec(SPINE, "spine")),
         split_of=lambda s: {"xsub": "train" if s.fields["subject"] % 2 == 1 else "test"},
         provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad, overwrite=overwrite,
-        progress=progress, splits=splits, describe=lambda s: f"{s.video} {s.action}", skipped_before=unannotated)
+        progress=progress, splits=splits, describe=lambda s: f"{s.video} {s.action}",
+        skipped_before=unannotated + bad_ranges)
