@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import data_dir
 from mgclr.data.convert.common import ConversionError
 from mgclr.data.convert.imigue import XSUB_TRAIN_SUBJECTS, class_names, convert_imigue, xsub_part
 from mgclr.data.format import SkeletonDataset
@@ -513,3 +514,21 @@ def test_overwrite_removes_the_old_timelines_first(tmp_path):
     assert not (tmp_path / "out" / "timelines.json").exists()  # no timelines of a dataset that is gone
     with pytest.raises(Exception, match="meta.json: missing"):
         SkeletonDataset(tmp_path / "out")
+
+
+def test_the_packaged_protocol_is_the_published_one():
+    """The MG cross-subject split (37 / 35 subjects) and the emotion videos shipped in the package are those
+    of the iMiGUE protocol file in ../shared (when it is there)."""
+    from mgclr.data.convert.imigue import PROTOCOL
+
+    xsub = PROTOCOL["mg_recognition_cross_subject"]
+    assert len(xsub["train_subjects"]) == 37 and len(xsub["test_subjects"]) == 35
+    assert sorted(XSUB_TRAIN_SUBJECTS) == xsub["train_subjects"]
+    assert [s for s in range(1, 73) if xsub_part(s) == "test"] == xsub["test_subjects"]
+    emotion = PROTOCOL["emotion_videos"]
+    assert len(emotion["train"]) == 102 and len(emotion["test"]) == 100 and not set(emotion["train"]) & set(
+        emotion["test"])
+    published = data_dir() / "imigue_official_splits.json"
+    if not published.is_file():
+        pytest.skip(f"the protocol file is not in {published.parent} (../shared/data)")
+    assert json.loads(published.read_text()) == PROTOCOL

@@ -279,9 +279,15 @@ def test_read_pyskl(tmp_path):
     train = read_pyskl(tmp_path / "a.pkl", "xsub_train")
     assert train.shape == (2, 3, 8, 17, 2) and list(train.lengths) == [5, 8] and list(train.labels) == [0, 1]
     a = content["annotations"][1]
-    np.testing.assert_array_equal(train.x[1, :2], a["keypoint"].transpose(3, 1, 2, 0))
+    raw = read_pyskl(tmp_path / "a.pkl", "xsub_train", normalise=None)
+    np.testing.assert_array_equal(raw.x[1, :2], a["keypoint"].transpose(3, 1, 2, 0))
+    # pyskl's PreNormalize2D with the clip's img_shape (h, w) = (480, 640)
+    np.testing.assert_allclose(train.x[1, 0], (a["keypoint"][..., 0].transpose(1, 2, 0) - 320) / 320, rtol=1e-6)
+    np.testing.assert_allclose(train.x[1, 1], (a["keypoint"][..., 1].transpose(1, 2, 0) - 240) / 240, rtol=1e-6)
     np.testing.assert_array_equal(train.x[1, 2], a["keypoint_score"].transpose(1, 2, 0))  # score -> channel 3
     assert not train.x[0, :, 5:].any() and not train.x[0, ..., 1].any()  # padding
+    assert train.axes == {"up": "-y", "left": "+x", "handedness": None} and train.coord_channels == 2
+    assert train.sample_field("id") == ["v0", "v1"] and train.sample_field("img_shape") == [[480, 640]] * 2
     test = read_pyskl(tmp_path / "a.pkl", "xsub_val", frames=2)
     assert test.shape == (1, 3, 2, 17, 1) and list(test.lengths) == [2]
     with pytest.raises(ValueError, match=r"split: 'xview_train' is not in .*\['xsub_train', 'xsub_val'\]"):
@@ -297,8 +303,103 @@ def test_read_pyskl_errors(tmp_path):
     content["annotations"][1]["keypoint"] = content["annotations"][1]["keypoint"][:, :, :5]
     with open(tmp_path / "b.pkl", "wb") as fh:
         pickle.dump(content, fh)
-    with pytest.raises(DatasetError, match=r"annotation 1 has shape \(3, 8, 5, 2\), the first has C=3, V=17"):
+    with pytest.raises(DatasetError, match=r"annotation 1 \(v1\) has V=5 keypoints, the first has 17"):
         read_pyskl(tmp_path / "b.pkl", "xsub_train")
     (tmp_path / "c.pkl").write_bytes(b"\x80\x04garbage")
     with pytest.raises(DatasetError, match="c.pkl: cannot be read"):
         read_pyskl(tmp_path / "c.pkl", "xsub_train")
+
+
+def hrnet_annotations():
+    """pyskl's real 2-D structure (tools/data, as in its ntu60_hrnet.pkl): float16 keypoints in image pixels,
+    y down, clips of different image sizes, the split table of frame_dir names."""
+    rng = np.random.default_rng(5)
+    annotations = []
+    for i, ((h, w), M, T) in enumerate([((1080, 1110), 1, 12), ((1308, 1080), 2, 9), ((1080, 1920), 1, 7)]):
+        name = f"S001C001P00{i + 1}R001A0{i + 1:02d}"
+        pixels = np.stack([rng.uniform(0.3 * w, 0.7 * w, (M, T, 17)), rng.uniform(0.1 * h, 0.9 * h, (M, T, 17))], -1)
+        score = rng.uniform(0.2, 1.0, (M, T, 17))
+        pixels[0, 0, 3], score[0, 0, 3] = 0, 0  # an undetected keypoint: (0, 0), score 0
+        annotations.append({"frame_dir": name, "label": i, "img_shape": (h, w), "original_shape": (h, w),
+                            "total_frames": T, "keypoint": pixels.astype(np.float16),
+                            "keypoint_score": score.astype(np.float16)})
+    return {"split": {"xsub_train": [a["frame_dir"] for a in annotations[:2]],
+                      "xsub_val": [annotations[2]["frame_dir"]]}, "annotations": annotations}
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
+def test_pyskl_pickles_of_every_protocol_read_alike(tmp_path, protocol):
+    """mmcv.dump (pyskl's tools/data) writes protocol 2: NumPy arrays' bytes go through _codecs.encode;
+    protocol 5 through _frombuffer. All read, to the same values."""
+    content = hrnet_annotations()
+    with open(tmp_path / "a.pkl", "wb") as fh:
+        pickle.dump(content, fh, protocol=protocol)
+    ds = read_pyskl(tmp_path / "a.pkl", "xsub_train")
+    a = content["annotations"][1]
+    h, w = a["img_shape"]
+    kp = a["keypoint"].astype(np.float32)
+    expected = np.stack([(kp[..., 0] - w / 2) / (w / 2), (kp[..., 1] - h / 2) / (h / 2)])  # PreNormalize2D
+    expected[:, 0, 0, 3] = 0  # but the undetected keypoint stays missing (pyskl: -1, -1)
+    np.testing.assert_allclose(ds.x[1, :2, :9], expected.transpose(0, 2, 3, 1), rtol=1e-6)
+    assert -1 <= ds.x[:, :2].min() and ds.x[:, :2].max() <= 1  # every clip on one scale, whatever its size
+    assert (ds.x[0, :, 0, 3, 0] == 0).all()  # the undetected keypoint stays missing (pyskl: -1, -1)
+    assert ds.sample_field("img_shape") == [[1080, 1110], [1308, 1080]]
+
+
+def test_protocol_2_bytes_allow_latin1_only_and_code_stays_refused(tmp_path):
+    from mgclr.data.format import _safe_pickle
+
+    path = tmp_path / "x.pkl"
+    path.write_bytes(pickle.dumps({"b": b"\x00\xffraw"}, protocol=2))
+    assert _safe_pickle(path) == {"b": b"\x00\xffraw"}
+    rot13 = b"\x80\x02c_codecs\nencode\nX\x03\x00\x00\x00abcX\x05\x00\x00\x00rot13\x86R."
+    path.write_bytes(rot13)
+    with pytest.raises(DatasetError, match=r"refusing _codecs.encode\(str, 'rot13'\)"):
+        _safe_pickle(path)
+    for module, name in (("os", "system"), ("_codecs", "decode"), ("builtins", "eval"), ("subprocess", "call")):
+        path.write_bytes(b"\x80\x02c" + f"{module}\n{name}\n".encode() + b"X\x04\x00\x00\x00echo\x85R.")
+        with pytest.raises(DatasetError, match=f"refusing to unpickle {module}.{name}"):
+            _safe_pickle(path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.update(keypoint=a["keypoint"][0]), r"annotation 0 \(S001C001P001R001A001\): keypoint: expected "
+                                                    r"\(M, T, V, C\) with C 2 or 3, got shape \(12, 17, 2\)"),
+    (lambda a: a.update(img_shape=(1080,)), r"img_shape: expected \(height, width\) in pixels, got \(1080,\)"),
+    (lambda a: a.update(img_shape=(0, 1920)), r"img_shape: expected \(height, width\)"),
+    (lambda a: a.update(keypoint_score=a["keypoint_score"][:, :3]), r"keypoint_score: expected shape \(1, 12, 17\)"),
+    (lambda a: a.pop("label"), r"annotation 0 \(S001C001P001R001A001\): label: missing"),
+])
+def test_pyskl_annotation_faults_are_named(tmp_path, change, message):
+    content = hrnet_annotations()
+    change(content["annotations"][0])
+    with open(tmp_path / "a.pkl", "wb") as fh:
+        pickle.dump(content, fh, protocol=2)
+    with pytest.raises(DatasetError, match=message):
+        read_pyskl(tmp_path / "a.pkl", "xsub_train")
+
+
+def test_pyskl_without_img_shape_uses_pyskls_default(tmp_path):
+    content = hrnet_annotations()
+    del content["annotations"][0]["img_shape"]
+    with open(tmp_path / "a.pkl", "wb") as fh:
+        pickle.dump(content, fh, protocol=2)
+    ds = read_pyskl(tmp_path / "a.pkl", "xsub_train")
+    kp = content["annotations"][0]["keypoint"].astype(np.float32)
+    np.testing.assert_allclose(ds.x[0, 0, 1:, :, 0], ((kp[0, 1:, :, 0] - 960) / 960), rtol=1e-6)  # 1920 wide
+    assert ds.sample_field("img_shape")[0] == [1080, 1920]
+
+
+def test_show_draws_a_pyskl_clip_upright(tmp_path):
+    """Image y grows down: drawn through the declared axes, the nose is above the ankles."""
+    from mgclr.viz import load_sample, project
+
+    content = hrnet_annotations()
+    kp = content["annotations"][2]["keypoint"]
+    kp[..., 0, 1], kp[..., 15:17, 1] = 200, 950  # nose high in the image (small y), ankles low
+    with open(tmp_path / "a.pkl", "wb") as fh:
+        pickle.dump(content, fh, protocol=2)
+    sample = load_sample(tmp_path / "a.pkl", split="xsub_val")
+    assert sample.info.layout.name == "coco17" and sample.info.axes["up"] == "-y"
+    screen = project(sample.x, 2, axes=sample.info.axes)
+    assert (screen[:, 0, 0, 1] > screen[:, 15, 0, 1]).all()

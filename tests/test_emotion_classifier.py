@@ -84,7 +84,7 @@ def test_save_load_same_predictions_and_odd_inputs(videos, tmp_path):
         assert probs.shape == (2, 2) and torch.isfinite(probs).all()
         assert loaded.unknown_labels(odd) == 1
     (tmp_path / "x.pt").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="cannot be read"):
+    with pytest.raises(ValueError, match=r"x.pt: not an mgclr checkpoint \(not written by torch.save\)$"):
         EmotionModel.load(tmp_path / "x.pt")
 
 
@@ -143,3 +143,59 @@ def test_cli_emotion_demo_train_eval(tmp_path, capsys):
     assert main(["emotion", "eval", str(tmp_path / "none.pt"), str(timelines)]) == 2
     with pytest.raises(SystemExit):
         main(["emotion"])
+
+
+def imigue_like(videos, protocol, *, drop=(), width=4):
+    """Timelines named as mgclr prepare imigue names iMiGUE's videos ("0001"), with outcomes giving the
+    protocol's 51 / 51 and 50 / 50, plus a video outside the protocol."""
+    import dataclasses
+
+    wins = iter(t for t in videos if t.outcome == "win")
+    loses = iter(t for t in videos if t.outcome == "lose")
+    named = []
+    for part in ("train", "test"):
+        ids = protocol["emotion_videos"][part]
+        for k, number in enumerate(ids):
+            source = next(wins) if k < len(ids) // 2 else next(loses)
+            if number not in drop:
+                named.append(dataclasses.replace(source, video=str(number).zfill(width)))
+    return named + [dataclasses.replace(videos[0], video="0999")]
+
+
+def test_official_split_is_the_protocols_and_the_default_for_imigue(videos, tmp_path):
+    from mgclr.data.convert.imigue import PROTOCOL
+    from mgclr.emotion.classifier import choose_split, holds_official_videos, official_split
+
+    timelines = imigue_like(videos, PROTOCOL)
+    split = official_split(timelines)
+    assert split.protocol == "official" and len(split.train) == 102 and len(split.test) == 100
+    assert [int(v) for v in split.train] == PROTOCOL["emotion_videos"]["train"]
+    assert [int(v) for v in split.test] == PROTOCOL["emotion_videos"]["test"]
+    assert choose_split(timelines) == split  # auto: the timelines hold the protocol's videos
+    assert choose_split(timelines, "random", seed=3).protocol == "random"
+    assert official_split(imigue_like(videos, PROTOCOL, width=1)).train[0] == "1"  # "1" and "0001" alike
+    assert Split.load(split.save(tmp_path / "split.json")) == split
+    partial = imigue_like(videos, PROTOCOL, drop=(9, 10))
+    assert not holds_official_videos(partial)  # not iMiGUE's whole protocol: auto draws a balanced split
+    with pytest.raises(ValueError, match=r"split: official: 2 of the iMiGUE protocol's 100 test videos are not in "
+                                         r"the timelines \(first: \[9, 10\]\)"):
+        official_split(partial)
+    import dataclasses
+
+    flipped = [dataclasses.replace(t, outcome="lose") if t.video == "0001" else t for t in timelines]
+    with pytest.raises(ValueError, match=r"102 train videos 50 win, 52 lose; the protocol has 51 of each"):
+        official_split(flipped)
+
+
+def test_cli_emotion_train_on_imigue_timelines_uses_the_protocol(videos, tmp_path, capsys):
+    from mgclr.data.convert.imigue import PROTOCOL
+
+    write_timelines(tmp_path / "timelines.json", imigue_like(videos, PROTOCOL))
+    assert main(["emotion", "train", str(tmp_path / "timelines.json"), str(tmp_path / "out"), "--model", "bag",
+                 "--no-plots"]) == 0
+    assert "102 training / 100 test videos, the iMiGUE protocol's videos" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "out" / "split.json").read_text())
+    assert saved["protocol"] == "official" and [int(v) for v in saved["test"]] == PROTOCOL["emotion_videos"]["test"]
+    assert main(["emotion", "train", str(tmp_path / "timelines.json"), str(tmp_path / "r"), "--model", "bag",
+                 "--no-plots", "--split", "random"]) == 0
+    assert "a balanced random draw" in capsys.readouterr().out

@@ -487,20 +487,20 @@ def _cmd_show(args) -> int:
             title = f"{args.augment} on {sample.caption}"
             viz.augmentation_gallery(sample.x, sample.length, info.layout, pipeline, out, views=args.views,
                                      seed=args.seed, frames=args.strip_frames, coord_channels=info.coord_channels,
-                                     title=title)
+                                     title=title, axes=info.axes)
             if extra:
                 views = viz.augment_views(pipeline, sample.x, sample.length, args.views, args.seed)
                 panels = [(sample.x, sample.length)] + [(v, n) for v, n, _, _ in views]
                 names = ["original"] + [f"view {i + 1}" for i in range(len(views))]
                 for path in extra:
                     viz.animate(panels, info.layout, path, coord_channels=info.coord_channels, titles=names,
-                                suptitle=title, fps=args.fps)
+                                suptitle=title, fps=args.fps, axes=info.axes)
         else:
             viz.frame_strip(sample.x, sample.length, info.layout, out, frames=args.strip_frames,
-                            coord_channels=info.coord_channels, fps=info.fps, title=sample.caption)
+                            coord_channels=info.coord_channels, fps=info.fps, title=sample.caption, axes=info.axes)
             for path in extra:
                 viz.animate([(sample.x, sample.length)], info.layout, path, coord_channels=info.coord_channels,
-                            suptitle=sample.caption, fps=args.fps)
+                            suptitle=sample.caption, fps=args.fps, axes=info.axes)
     except (ConfigError, ValueError, FileNotFoundError, ImportError, RuntimeError) as exc:
         return _config_error("show", exc)
     for path in [out] + extra:
@@ -569,17 +569,17 @@ def _cmd_emotion(args) -> int:
             print(f"demo: {time.perf_counter() - started:.1f} s; results in {args.output}")
         else:
             timelines = read_timelines(args.timelines, load_class_names(args.class_names) if args.class_names else None)
-            split = Split.load(args.split) if args.split else None
             if args.emotion_command == "train":
                 models = ("gru", "bag") if args.model == "both" else (args.model,)
-                report = run_emotion(timelines, Path(args.out), models=models, split=split, seed=args.seed,
+                report = run_emotion(timelines, Path(args.out), models=models, split=args.split, seed=args.seed,
                                      train_per_outcome=args.train_per_outcome,
                                      test_per_outcome=args.test_per_outcome, plots=not args.no_plots,
                                      **_emotion_config(args))
                 print(format_report(report))
                 print(f"\nmodels, split and report in {args.out}")
             else:
-                report = evaluate_checkpoint(Path(args.checkpoint), timelines, split)
+                report = evaluate_checkpoint(Path(args.checkpoint), timelines, Split.load(args.split) if args.split
+                                             else None)
                 print(format_report(report))
     except (FileNotFoundError, TimelineError, ValueError) as exc:
         return _config_error(f"emotion {args.emotion_command}", exc)
@@ -636,13 +636,16 @@ def _add_emotion_commands(sub) -> None:
         p.set_defaults(func=_cmd_emotion)
         return p
 
-    tr = common(esub.add_parser("train", help="balanced split, both models, report (accuracy with 95 %% CI, "
-                                              "confusion, MGs toward win/lose)"))
+    tr = common(esub.add_parser("train", help="the iMiGUE protocol's split (or a balanced one), both models, report "
+                                              "(accuracy with 95 %% CI, confusion, MGs toward win/lose)"))
     tr.add_argument("timelines", help="timelines JSON (mgclr recognize, or mgclr prepare imigue's timelines.json)")
     tr.add_argument("out", help="folder for the models, split.json and the report")
     tr.add_argument("--model", choices=("gru", "bag", "both"), default="both",
                     help="GRU over the MG sequence, bag-of-MGs logistic regression, or both (default)")
-    tr.add_argument("--split", default=None, help="a saved split.json instead of drawing one")
+    tr.add_argument("--split", default="auto", metavar="auto|official|random|SPLIT_JSON",
+                    help="official: the iMiGUE protocol's 102 / 100 videos; random: a balanced draw from --seed "
+                         "(--train/test-per-outcome); a saved split.json; auto (default): official when the "
+                         "timelines hold the protocol's videos (mgclr prepare imigue), else random")
     tr.add_argument("--train-per-outcome", type=int, default=51, help="training videos per outcome (default 51)")
     tr.add_argument("--test-per-outcome", type=int, default=50, help="test videos per outcome (default 50)")
     ev = common(esub.add_parser("eval", help="a trained model on the test videos of a split"), training=False)
@@ -669,13 +672,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "parameters drawn for it), or a video's micro-gesture timeline (--timeline, with --predicted "
                     "a second row). Needs matplotlib (pip install 'mgclr[train]').")
     show.add_argument("source", nargs="?", default=None,
-                      help="an mgclr dataset folder, a .npy (C, T, V[, M]) / (N, C, T, V, M) or a .npz with x "
-                           "(default: the synthetic generator)")
+                      help="an mgclr dataset folder, a .npy (C, T, V[, M]) / (N, C, T, V, M), a .npz with x, or a "
+                           "pyskl annotation .pkl (default: the synthetic generator)")
     show.add_argument("--sample", type=int, default=0, help="which sequence (default 0)")
-    show.add_argument("--split", default=None, help="a dataset folder's part (train, xsub/test, ...)")
+    show.add_argument("--split", default=None,
+                      help="a dataset folder's part (train, xsub/test, ...) or a pyskl split (xsub_val, ...)")
     show.add_argument("--layout", default=None,
-                      help="the joints of a .npy / .npz: a name (mgclr layouts), or a YAML file with a custom "
-                           "layout or an experiment config giving data.layout; the synthetic data: imigue22 or ntu25")
+                      help="the joints of a .npy / .npz / .pkl: a name (mgclr layouts), or a YAML file with a custom "
+                           "layout or an experiment config giving data.layout (a pyskl .pkl of 17 2-D keypoints: "
+                           "coco17 by default); the synthetic data: imigue22 or ntu25")
     show.add_argument("--coord-channels", type=int, choices=(2, 3), default=None,
                       help="leading coordinate channels of a .npy / .npz (default min(C, 3))")
     show.add_argument("--augment", default=None, metavar="PRESET|OPS|YAML",

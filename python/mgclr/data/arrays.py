@@ -4,7 +4,7 @@ fused augmentation runs on the training device, on the whole batch)."""
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -26,10 +26,13 @@ def class_fraction(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray
 class ArrayDataset(Dataset):
     """``x`` (N, C, T, V, M), ``lengths`` (N,), ``labels`` (N,): NumPy arrays, possibly memory-mapped.
     Items are ``(x (C, T, V, M) float32 tensor, length, label)``; batches collate to tensors.
-    ``coord_channels``: how many leading channels are coordinates, when the source says (None: unknown)."""
+    ``coord_channels``: how many leading channels are coordinates, when the source says (None: unknown);
+    ``axes``: which way they point (:mod:`mgclr.data.axes`), when the source says; ``samples``: per-sample
+    columns the source carries (``{"id": [N], "img_shape": [N], ...}``, read with :meth:`sample_field`)."""
 
     def __init__(self, x: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
-                 coord_channels: Optional[int] = None) -> None:
+                 coord_channels: Optional[int] = None, axes: Optional[Mapping[str, Any]] = None,
+                 samples: Optional[Mapping[str, Sequence[Any]]] = None) -> None:
         if x.ndim != 5:
             raise ValueError(f"x: expected an (N, C, T, V, M) array, got shape {x.shape}")
         if lengths.shape != (x.shape[0],) or labels.shape != (x.shape[0],):
@@ -45,6 +48,11 @@ class ArrayDataset(Dataset):
                              f"max {lengths.max()}")
         self.x, self.lengths, self.labels = x, lengths, labels
         self.coord_channels = coord_channels
+        self.axes = dict(axes) if axes is not None else None
+        self.samples: Dict[str, List[Any]] = {k: list(v) for k, v in (samples or {}).items()}
+        for name, column in self.samples.items():
+            if len(column) != x.shape[0]:
+                raise ValueError(f"samples[{name!r}]: expected {x.shape[0]} values (N), got {len(column)}")
 
     @property
     def shape(self) -> Tuple[int, int, int, int, int]:
@@ -53,6 +61,12 @@ class ArrayDataset(Dataset):
 
     def __len__(self) -> int:
         return self.x.shape[0]
+
+    def sample_field(self, name: str) -> List[Any]:
+        """A per-sample column (``id``, ``img_shape``, ...)."""
+        if name not in self.samples:
+            raise KeyError(f"no per-sample field {name!r}; this dataset has {sorted(self.samples)}")
+        return self.samples[name]
 
     def __getitem__(self, i: int) -> Tuple[torch.Tensor, int, int]:
         return torch.from_numpy(np.array(self.x[i], dtype=np.float32)), int(self.lengths[i]), \
@@ -69,6 +83,7 @@ class SubsetDataset(Dataset):
         self.labels = np.asarray(dataset.labels)[self.indices]
         self.lengths = np.asarray(dataset.lengths)[self.indices]
         self.coord_channels = getattr(dataset, "coord_channels", None)
+        self.axes = getattr(dataset, "axes", None)
 
     @property
     def shape(self) -> Tuple[int, int, int, int, int]:

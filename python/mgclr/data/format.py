@@ -8,6 +8,7 @@
     meta.json     {"format": 1, "layout", "coord_channels", "channel_names", "fps", "class_names",
                    "normalisation" (what was done to the coordinates, in words),
                    "normalise" (the same as a spec that can be applied again, mgclr.data.normalise, or null),
+                   "axes" ({"up", "left", "handedness"}: which way the coordinate axes point, mgclr.data.axes),
                    "samples": {"id": [N], "subject": [N], "view": [N], "video": [N], ...: columns},
                    "splits": {benchmark: {"train": [indices], "test": [indices]}},
                    "provenance": {"converter", "version", "source", "files", "skipped": {reason: count}, ...},
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pickle
 import warnings
@@ -46,6 +48,7 @@ from torch.utils.data import Dataset
 from .._files import atomic_path, write_json_atomic
 from .._validation import check_int
 from ..skeleton import Layout, is_builtin, layout_from_spec
+from .axes import check_axes
 from .info import DatasetInfo
 from .normalise import check_normalise_spec
 
@@ -83,12 +86,14 @@ class DatasetWriter:
         coord_channels: how many leading channels are coordinates; ``channel_names`` name all C.
         fps: frames per second of the source, when known.
         normalise: the normalisation the converter applied, as a spec (:mod:`mgclr.data.normalise`), or None.
+        axes: which way the written coordinates point (:mod:`mgclr.data.axes`); every converter says.
     """
 
     def __init__(self, folder: Union[str, Path], *, channels: int, frames: int, joints: int, persons: int,
                  layout: Union[str, Layout], class_names: Sequence[str], coord_channels: int = 3,
                  channel_names: Optional[Sequence[str]] = None, fps: Optional[float] = None,
-                 normalise: Optional[Dict[str, Any]] = None, overwrite: bool = False) -> None:
+                 normalise: Optional[Dict[str, Any]] = None, axes: Optional[Dict[str, Any]] = None,
+                 overwrite: bool = False) -> None:
         self.folder = Path(folder)
         self.shape = tuple(check_int(n, v, low=1) for n, v in (("channels", channels), ("frames", frames),
                                                                  ("joints", joints), ("persons", persons)))
@@ -109,6 +114,7 @@ class DatasetWriter:
             ["x", "y", "z", "confidence"][:channels] if channels <= 4 else [f"c{i}" for i in range(channels)]
         self.fps = fps
         self.normalise = check_normalise_spec(normalise)
+        self.axes = check_axes(axes, self.coord_channels, "axes")
         self._partial = self.folder / ".data.npy.partial"
         self._file = open(self._partial, "wb")
         self._file.write(b"\0" * _HEADER_BYTES)
@@ -187,7 +193,8 @@ class DatasetWriter:
         meta = {"format": FORMAT_VERSION, "num_samples": N, "layout": self.layout.name,
                 "coord_channels": self.coord_channels,
                 "channel_names": self.channel_names, "fps": self.fps, "class_names": self.class_names,
-                "normalisation": normalisation, "normalise": self.normalise, "samples": self.samples,
+                "normalisation": normalisation, "normalise": self.normalise, "axes": self.axes,
+                "samples": self.samples,
                 "splits": {b: {p: [int(i) for i in idx] for p, idx in parts.items()} for b, parts in splits.items()},
                 "provenance": provenance,
                 # checked on every add: SkeletonDataset trusts it while data.npy is this file (size and time)
@@ -380,7 +387,7 @@ class SkeletonDataset(Dataset):
             return DatasetInfo(layout=layout, channels=C, coord_channels=meta.get("coord_channels", min(C, 3)),
                                persons=M, frames=T, class_names=tuple(meta["class_names"]),
                                channel_names=tuple(meta.get("channel_names") or ()), fps=meta.get("fps"),
-                               normalise=meta.get("normalise"), source=str(meta_path))
+                               normalise=meta.get("normalise"), source=str(meta_path), axes=meta.get("axes"))
         except KeyError as exc:
             raise DatasetError(f"{meta_path}: {exc.args[0]}: missing") from None
         except ValueError as exc:
@@ -427,14 +434,21 @@ class SkeletonDataset(Dataset):
 
 
 class _SafeUnpickler(pickle.Unpickler):
-    """Unpickles plain containers, numbers, strings and NumPy arrays, and nothing that runs code; an array
-    asks for no more memory than ``max_bytes`` (an honest pickle carries its arrays' bytes, so a file cannot
-    hold an array larger than itself: ``_reconstruct(ndarray, (10**13,), 'b')`` is refused, not allocated)."""
+    """Unpickles plain containers, numbers, strings, bytes and NumPy arrays, and nothing that runs code; an
+    array asks for no more memory than ``max_bytes`` (an honest pickle carries its arrays' bytes, so a file
+    cannot hold an array larger than itself: ``_reconstruct(ndarray, (10**13,), 'b')`` is refused, not
+    allocated).
+
+    Every protocol is read. Protocols 0-2 (``mmcv.dump``'s default, so every pyskl ``tools/data`` file) store
+    bytes -- an array's data among them -- as ``_codecs.encode(text, "latin1")``: that one call is allowed,
+    with exactly those argument types and that codec (a text codec cannot reach anything else). Protocol 5
+    stores arrays through NumPy's ``_frombuffer`` on bytes the file holds."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
                ("numpy._core.multiarray", "scalar"), ("builtins", "set"), ("builtins", "frozenset"),
-               ("collections", "OrderedDict")}
+               ("collections", "OrderedDict"), ("_codecs", "encode"), ("numpy.core.numeric", "_frombuffer"),
+               ("numpy._core.numeric", "_frombuffer")}
 
     def __init__(self, file, max_bytes: int) -> None:
         super().__init__(file)
@@ -443,7 +457,11 @@ class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name} (only data is read from these files)")
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_bytes
         found = super().find_class(module, name)
+        if name == "_frombuffer":
+            return _frombuffer_of_bytes(found)
         if name != "_reconstruct":
             return found
         limit = self.max_bytes
@@ -460,6 +478,24 @@ class _SafeUnpickler(pickle.Unpickler):
             return found(subtype, shape, dtype)
 
         return bounded_reconstruct
+
+
+def _latin1_bytes(text: Any, encoding: Any = "latin1") -> bytes:
+    """``_codecs.encode`` as protocols 0-2 use it for bytes: a str and the latin-1 codec, nothing else."""
+    if not isinstance(text, str) or not isinstance(encoding, str) or \
+            encoding.lower().replace("_", "-") not in ("latin1", "latin-1", "iso-8859-1"):
+        raise pickle.UnpicklingError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}) (protocol 0-2 "
+                                     f"bytes are encode(str, 'latin1'))")
+    return text.encode("latin1")
+
+
+def _frombuffer_of_bytes(frombuffer):
+    def checked(buffer, dtype, shape, order):
+        if not isinstance(buffer, (bytes, bytearray, memoryview, pickle.PickleBuffer)):
+            raise pickle.UnpicklingError(f"refusing _frombuffer over a {type(buffer).__name__}")
+        return frombuffer(buffer, dtype, shape, order)
+
+    return checked
 
 
 def _safe_pickle(path: Path) -> Any:
@@ -525,14 +561,33 @@ def _integer_labels(values: Any, file: Path) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def read_pyskl(path: Union[str, Path], split: str, frames: Optional[int] = None):
-    """A pyskl annotation pickle (``{"split": {name: [frame_dir, ...]}, "annotations": [{"frame_dir",
-    "label", "keypoint" (M, T, V, C), "total_frames", ...}]}``) -> :class:`~mgclr.data.ArrayDataset` of the
-    samples of ``split``, zero-padded to ``frames`` (default: the longest). 2-D keypoints with
-    ``keypoint_score`` get the score as a third channel."""
+PYSKL_IMAGE_SHAPE = (1080, 1920)  # pyskl's PreNormalize2D default (h, w) for an annotation without img_shape
+_PYSKL_NORMALISE = ("pyskl", None)
+
+
+def read_pyskl(path: Union[str, Path], split: Optional[str], frames: Optional[int] = None,
+               normalise: Optional[str] = "pyskl"):
+    """A pyskl annotation pickle -> :class:`~mgclr.data.ArrayDataset` of the samples of ``split`` (None: all),
+    zero-padded to ``frames`` (default: the longest).
+
+    The file (as pyskl's ``tools/data`` write it, through ``mmcv.dump``: pickle protocol 2, or any later one):
+    ``{"split": {name: [frame_dir, ...]}, "annotations": [{"frame_dir", "label", "img_shape" (h, w),
+    "original_shape", "total_frames", "keypoint" (M, T, V, C), "keypoint_score" (M, T, V)}]}``. 2-D keypoints
+    get the score as a third channel (``coord_channels`` 2).
+
+    ``normalise="pyskl"`` (default) does what pyskl's ``PreNormalize2D`` feeds its models: 2-D pixels become
+    ``x' = (x - w/2) / (w/2)``, ``y' = (y - h/2) / (h/2)`` with each clip's own ``img_shape`` (pyskl's default
+    1080 x 1920 when absent), so every clip spans [-1, 1] whatever its image size; y still grows downward
+    (the dataset's ``axes`` say so: up is -y). One departure: a point at exactly (0, 0) with score 0 (nobody
+    detected, or a padded person) stays 0, mgclr's mark of a missing point, where pyskl would move it to
+    (-1, -1). ``normalise=None`` keeps the pixels. 3-D keypoints (pyskl's NTU ``3danno`` files: Kinect camera
+    space, metres) are kept as they are. Per-sample fields: ``id`` (``frame_dir``) and ``img_shape``."""
     from .arrays import ArrayDataset
+    from .axes import IMAGE, KINECT
 
     path = Path(path)
+    if normalise not in _PYSKL_NORMALISE:
+        raise ValueError(f"normalise: expected 'pyskl' or None, got {normalise!r}")
     content = _safe_pickle(path)
     if not isinstance(content, dict) or "annotations" not in content:
         raise DatasetError(f"{path}: expected a dict with 'annotations' (a pyskl annotation file)")
@@ -545,31 +600,71 @@ def read_pyskl(path: Union[str, Path], split: str, frames: Optional[int] = None)
     items = [a for a in content["annotations"] if names is None or a.get("frame_dir") in names]
     if not items:
         raise DatasetError(f"{path}: no annotation in split {split!r}")
-    arrays, lengths, labels = [], [], []
+    arrays, lengths, labels, ids, shapes = [], [], [], [], []
     coord_channels = None
     for i, a in enumerate(items):
         try:
-            kp = np.asarray(a["keypoint"], dtype=np.float32)
-            coord_channels = min(kp.shape[-1], 3) if kp.ndim == 4 else None
-            if "keypoint_score" in a and kp.shape[-1] == 2:
-                kp = np.concatenate([kp, np.asarray(a["keypoint_score"], dtype=np.float32)[..., None]], axis=-1)
-            arrays.append(kp.transpose(3, 1, 2, 0))  # (M, T, V, C) -> (C, T, V, M)
+            kp, shape = _pyskl_keypoints(a, normalise)
+            if coord_channels is not None and kp.shape[0] != arrays[0].shape[0]:
+                raise ValueError(f"keypoint: C={kp.shape[0]} (with scores), the first annotation has "
+                                 f"{arrays[0].shape[0]}")
+            coord_channels = coord_channels or (2 if "keypoint_score" in a or kp.shape[0] == 2 else 3)
+            arrays.append(kp)
             total = a.get("total_frames", kp.shape[1])
             if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or not 1 <= total <= kp.shape[1]:
                 raise ValueError(f"total_frames: expected an integer in 1..{kp.shape[1]} (the keypoint frames), got "
                                  f"{total!r}")
             lengths.append(int(total))
             labels.append(a["label"])
+            ids.append(str(a.get("frame_dir", i)))
+            shapes.append(shape)
         except (KeyError, ValueError, TypeError) as exc:
-            raise DatasetError(f"{path}: annotation {i} ({a.get('frame_dir', '?')}): {exc}") from None
+            what = f"{exc.args[0]}: missing" if isinstance(exc, KeyError) else str(exc)
+            raise DatasetError(f"{path}: annotation {i} ({a.get('frame_dir', '?') if isinstance(a, dict) else '?'}): "
+                               f"{what}") from None
     C, V = arrays[0].shape[0], arrays[0].shape[2]
     T = frames or max(x.shape[1] for x in arrays)
     M = max(x.shape[3] for x in arrays)
     x = np.zeros((len(arrays), C, T, V, M), dtype=np.float32)
     for n, a in enumerate(arrays):
-        if a.shape[0] != C or a.shape[2] != V:
-            raise DatasetError(f"{path}: annotation {n} has shape {a.shape}, the first has C={C}, V={V}")
+        if a.shape[2] != V:
+            raise DatasetError(f"{path}: annotation {n} ({ids[n]}) has V={a.shape[2]} keypoints, the first has {V}")
         t = min(a.shape[1], T)
         x[n, :, :t, :, :a.shape[3]] = a[:, :t]
         lengths[n] = min(lengths[n], t)  # frames= cut the sample
-    return ArrayDataset(x, np.asarray(lengths, dtype=np.int64), _integer_labels(labels, path), coord_channels)
+    return ArrayDataset(x, np.asarray(lengths, dtype=np.int64), _integer_labels(labels, path), coord_channels,
+                        axes=IMAGE if coord_channels == 2 else KINECT, samples={"id": ids, "img_shape": shapes})
+
+
+def _pyskl_keypoints(a: Any, normalise: Optional[str]) -> Tuple[np.ndarray, List[float]]:
+    """One annotation's keypoints as (C, T, V, M) float32 (scores as the last channel), normalised, and the
+    (h, w) it was normalised by."""
+    if not isinstance(a, dict):
+        raise TypeError(f"expected a dict, got {type(a).__name__}")
+    kp = np.asarray(a["keypoint"], dtype=np.float32)
+    if kp.ndim != 4 or kp.shape[-1] not in (2, 3):
+        raise ValueError(f"keypoint: expected (M, T, V, C) with C 2 or 3, got shape {kp.shape}")
+    shape = a.get("img_shape", PYSKL_IMAGE_SHAPE)
+    if not (isinstance(shape, (tuple, list)) and len(shape) == 2 and
+            all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and
+                math.isfinite(v) and v > 0 for v in shape)):
+        raise ValueError(f"img_shape: expected (height, width) in pixels, got {shape!r}")
+    h, w = float(shape[0]), float(shape[1])
+    if kp.shape[-1] == 2:
+        score = None
+        if "keypoint_score" in a:
+            score = np.asarray(a["keypoint_score"], dtype=np.float32)
+            if score.shape != kp.shape[:3]:
+                raise ValueError(f"keypoint_score: expected shape {kp.shape[:3]} (M, T, V of keypoint), got "
+                                 f"{score.shape}")
+        missing = (kp == 0).all(axis=-1) & (score == 0 if score is not None else True)
+        if normalise == "pyskl":
+            kp = np.stack([(kp[..., 0] - w / 2) / (w / 2), (kp[..., 1] - h / 2) / (h / 2)], axis=-1)
+            kp[missing] = 0.0
+        if score is not None:
+            kp = np.concatenate([kp, score[..., None]], axis=-1)
+    elif "keypoint_score" in a:
+        raise ValueError(f"keypoint_score: given with 3-D keypoints {kp.shape}; pyskl pairs scores with 2-D ones")
+    if not np.isfinite(kp).all():
+        raise ValueError("keypoint: holds NaN or inf")
+    return np.ascontiguousarray(kp.transpose(3, 1, 2, 0)), [h, w]  # (M, T, V, C) -> (C, T, V, M)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ..skeleton import Layout, is_builtin, layout_from_spec
+from .axes import check_axes
 from .normalise import check_normalise_spec
 
 __all__ = ["DatasetInfo", "check_agrees"]
@@ -37,6 +38,8 @@ class DatasetInfo:
         class_names: one per label, in label order.
         fps: frames per second of the frame numbers, or None when the source does not say.
         normalise: the converter's normalisation spec (:mod:`mgclr.data.normalise`) or None.
+        axes: which way the coordinate axes point (:mod:`mgclr.data.axes`: up, the person's left,
+            handedness), or None when the source does not say.
         source: where the description came from, for error messages ("data/imigue/meta.json").
     """
 
@@ -50,6 +53,7 @@ class DatasetInfo:
     fps: Optional[float] = None
     normalise: Optional[Dict[str, Any]] = None
     source: str = "the dataset"
+    axes: Optional[Dict[str, Any]] = None
 
     def __post_init__(self) -> None:
         where = self.source
@@ -72,6 +76,7 @@ class DatasetInfo:
                 raise ValueError(f"{where}: fps: expected a finite value > 0 or none, got {self.fps!r}")
             object.__setattr__(self, "fps", fps)
         object.__setattr__(self, "normalise", check_normalise_spec(self.normalise, f"{where}: normalise"))
+        object.__setattr__(self, "axes", check_axes(self.axes, self.coord_channels, where))
 
     @property
     def num_joints(self) -> int:
@@ -95,7 +100,7 @@ class DatasetInfo:
                 "channels": self.channels, "coord_channels": self.coord_channels,
                 "channel_names": list(self.channel_names), "persons": self.persons, "frames": self.frames,
                 "class_names": list(self.class_names), "fps": self.fps, "normalise": self.normalise,
-                "source": self.source}
+                "axes": self.axes, "source": self.source}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "dataset description") -> DatasetInfo:
@@ -105,7 +110,8 @@ class DatasetInfo:
             return cls(layout=layout_from_spec(data["layout"], f"{where}: layout"), channels=data["channels"],
                        coord_channels=data["coord_channels"], persons=data["persons"], frames=data["frames"],
                        class_names=tuple(data["class_names"]), channel_names=tuple(data.get("channel_names") or ()),
-                       fps=data.get("fps"), normalise=data.get("normalise"), source=data.get("source", where))
+                       fps=data.get("fps"), normalise=data.get("normalise"), source=data.get("source", where),
+                       axes=data.get("axes"))
         except KeyError as exc:
             raise ValueError(f"{where}: {exc.args[0]}: missing") from None
 

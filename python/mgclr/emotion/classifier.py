@@ -12,8 +12,10 @@ Two models over a :class:`~mgclr.emotion.timeline.Timeline`:
 
 Outcome indices follow :data:`~mgclr.emotion.timeline.OUTCOMES`: 0 = win, 1 = lose.
 
-The paper's split (102 training videos, 51 won and 51 lost; 100 test videos, 50 / 50) is drawn by
-:func:`balanced_split` from a seed and saved, so every model and rerun sees the same videos. Accuracy comes
+The split is the iMiGUE protocol's (:func:`official_split`: the 102 training videos, 51 won and 51 lost, and
+100 test videos, 50 / 50, that the protocol PDF published with the dataset lists) whenever the timelines hold
+those videos; otherwise, or on request, one as balanced is drawn by :func:`balanced_split` from a seed
+(:func:`choose_split`). It is saved, so every model and rerun sees the same videos. Accuracy comes
 with a 95 % Wilson interval (100 test videos give about +/- 10 points: differences smaller than that are not
 evidence), beside the majority baseline (the training set's most frequent outcome).
 
@@ -37,10 +39,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._files import write_json_atomic
-from ..train.checkpoint import load_checkpoint, save_checkpoint
+from ..train.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .timeline import OUTCOMES, Timeline
 
-__all__ = ["EmotionConfig", "EmotionModel", "Split", "balanced_split", "evaluate", "train_emotion",
+__all__ = ["SPLIT_CHOICES", "EmotionConfig", "EmotionModel", "Split", "balanced_split", "choose_split", "evaluate",
+           "holds_official_videos", "official_split", "train_emotion",
            "wilson_interval"]
 
 MODELS = ("gru", "bag")
@@ -80,13 +83,18 @@ class EmotionConfig:
 # ------------------------------------------------------------------------------------------------ split
 
 
+SPLIT_CHOICES = ("auto", "official", "random")
+
+
 @dataclass
 class Split:
-    """Video names of the training and test videos, and how they were drawn."""
+    """Video names of the training and test videos, and how they were chosen (``protocol``: ``"official"``,
+    the iMiGUE protocol's; ``"random"``, drawn from ``seed``; None: given by hand)."""
 
     train: List[str]
     test: List[str]
     seed: Optional[int] = None
+    protocol: Optional[str] = None
 
     def save(self, path: Union[str, Path]) -> Path:
         return write_json_atomic(path, dataclasses.asdict(self), indent=1)
@@ -98,7 +106,8 @@ class Split:
             raise FileNotFoundError(f"split: {path} does not exist")
         try:
             data = json.loads(path.read_text())
-            split = cls(list(map(str, data["train"])), list(map(str, data["test"])), data.get("seed"))
+            split = cls(list(map(str, data["train"])), list(map(str, data["test"])), data.get("seed"),
+                        data.get("protocol"))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"split: {path}: expected JSON with lists 'train' and 'test' ({exc})") from None
         both = set(split.train) & set(split.test)
@@ -130,7 +139,61 @@ def balanced_split(timelines: Sequence[Timeline], train_per_outcome: int = 51, t
         chosen = rng.permutation(names)[:need].tolist()
         train += chosen[:train_per_outcome]
         test += chosen[train_per_outcome:]
-    return Split(sorted(train), sorted(test), seed)
+    return Split(sorted(train), sorted(test), seed, "random")
+
+
+def _video_number(name: str) -> Optional[int]:
+    return int(name) if name.isdigit() else None
+
+
+def official_split(timelines: Sequence[Timeline]) -> Split:
+    """The iMiGUE protocol's emotion split, on ``timelines`` named by video number (``"298"`` or ``"0298"``,
+    as ``mgclr prepare imigue`` writes them). A protocol video missing from the timelines, or outcomes that do
+    not give the protocol's 51 / 51 and 50 / 50, is an error naming them."""
+    from ..data.convert.imigue import PROTOCOL
+
+    protocol = PROTOCOL["emotion_videos"]
+    by_number = {_video_number(t.video): t for t in timelines if _video_number(t.video) is not None}
+    parts = {}
+    for part, per_outcome in (("train", 51), ("test", 50)):
+        missing = [v for v in protocol[part] if v not in by_number]
+        if missing:
+            raise ValueError(f"split: official: {len(missing)} of the iMiGUE protocol's {len(protocol[part])} {part} "
+                             f"videos are not in the timelines (first: {missing[:5]}); convert every video with "
+                             f"mgclr prepare imigue, or use --split random")
+        chosen = [by_number[v] for v in protocol[part]]
+        counts = {o: sum(t.outcome == o for t in chosen) for o in OUTCOMES}
+        if any(n != per_outcome for n in counts.values()):
+            raise ValueError(f"split: official: the timelines give the protocol's {len(chosen)} {part} videos "
+                             f"{', '.join(f'{n} {o}' for o, n in counts.items())}; the protocol has {per_outcome} of "
+                             f"each (are the outcomes those of the iMiGUE label file?)")
+        parts[part] = [t.video for t in chosen]
+    return Split(parts["train"], parts["test"], None, "official")
+
+
+def holds_official_videos(timelines: Sequence[Timeline]) -> bool:
+    """Whether ``timelines`` name every video of the iMiGUE protocol's emotion split (by number)."""
+    from ..data.convert.imigue import PROTOCOL
+
+    numbers = {_video_number(t.video) for t in timelines}
+    return all(v in numbers for part in ("train", "test") for v in PROTOCOL["emotion_videos"][part])
+
+
+def choose_split(timelines: Sequence[Timeline], split: Union[Split, str, Path, None] = "auto", *, seed: int = 0,
+                 train_per_outcome: int = 51, test_per_outcome: int = 50) -> Split:
+    """The split to train and test on: a :class:`Split` as given; ``"official"``: :func:`official_split`;
+    ``"random"``: :func:`balanced_split` from ``seed``; ``"auto"`` (or None): the official one when the
+    timelines hold the protocol's videos (iMiGUE's), else a random one; any other string or path: a saved
+    ``split.json``."""
+    if isinstance(split, Split):
+        return split
+    if split is None or split == "auto":
+        split = "official" if holds_official_videos(timelines) else "random"
+    if split == "official":
+        return official_split(timelines)
+    if split == "random":
+        return balanced_split(timelines, train_per_outcome, test_per_outcome, seed)
+    return Split.load(split)
 
 
 def _targets(timelines: Sequence[Timeline], what: str) -> torch.Tensor:
@@ -285,7 +348,7 @@ class EmotionModel:
         if state.get("kind") != KIND:
             raise ValueError(f"checkpoint: {path} is not an emotion model (write one with mgclr emotion train)")
         model = cls(EmotionConfig(**state["config"]), state["class_names"])
-        model.network.load_state_dict(state["state"])
+        load_weights(model.network, state.get("state"), path, "state")
         return model
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
 import torch
 
 from .._files import write_json_atomic, write_text_atomic
-from .classifier import EmotionConfig, EmotionModel, Split, balanced_split, evaluate, train_emotion
+from .classifier import EmotionConfig, EmotionModel, Split, choose_split, evaluate, train_emotion
 from .synthetic import synthetic_timelines, synthetic_transcript
 from .timeline import OUTCOMES, Timeline, write_timelines
 
@@ -40,20 +40,21 @@ def write_plots(result: Dict[str, Any], out_dir: Path, tag: str) -> Dict[str, st
 
 
 def run_emotion(timelines: Sequence[Timeline], out_dir: Path, *, models: Sequence[str] = ("gru", "bag"),
-                split: Optional[Split] = None, seed: int = 0, train_per_outcome: int = 51,
+                split: Union[Split, str, Path, None] = "auto", seed: int = 0, train_per_outcome: int = 51,
                 test_per_outcome: int = 50, plots: bool = True, **config: Any) -> Dict[str, Any]:
-    """Train and evaluate ``models`` on ``split`` (default: :func:`balanced_split` from ``seed``); writes
+    """Train and evaluate ``models`` on ``split`` (:func:`~mgclr.emotion.classifier.choose_split`: by default
+    the iMiGUE protocol's when the timelines hold its videos, else a balanced one drawn from ``seed``); writes
     ``split.json``, ``emotion_<model>.pt``, ``report.json`` / ``report.md`` and the plots to ``out_dir``.
     ``config``: :class:`EmotionConfig` fields shared by the models (epochs, hidden, ...)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    if split is None:
-        split = balanced_split(timelines, train_per_outcome, test_per_outcome, seed)
+    split = choose_split(timelines, split, seed=seed, train_per_outcome=train_per_outcome,
+                         test_per_outcome=test_per_outcome)
     split.save(out_dir / "split.json")
     train, test = split.select(timelines)
     report: Dict[str, Any] = {"train_videos": len(train), "test_videos": len(test),
-                              "split": str(out_dir / "split.json"), "models": {}}
+                              "split": str(out_dir / "split.json"), "split_protocol": split.protocol, "models": {}}
     for name in models:
         model = train_emotion(train, EmotionConfig(model=name, seed=seed, **config))
         model.save(out_dir / f"emotion_{name}.pt")
@@ -77,8 +78,15 @@ def evaluate_checkpoint(path: Path, timelines: Sequence[Timeline], split: Option
     return {"models": {model.config.model: evaluate(model, test, train)}, "test_videos": len(test)}
 
 
+_PROTOCOL_WORDS = {"official": "the iMiGUE protocol's videos", "random": "a balanced random draw"}
+
+
 def format_report(report: Dict[str, Any]) -> str:
-    lines = ["| model | accuracy | 95 % CI | majority baseline | test videos |", "|---|---|---|---|---|"]
+    lines = []
+    if "train_videos" in report:
+        lines += [f"split: {report['train_videos']} training / {report['test_videos']} test videos, "
+                  f"{_PROTOCOL_WORDS.get(report.get('split_protocol'), 'as given')}", ""]
+    lines += ["| model | accuracy | 95 % CI | majority baseline | test videos |", "|---|---|---|---|---|"]
     for name, r in report["models"].items():
         lo, hi = r["ci95"]
         lines.append(f"| {name} | {100 * r['accuracy']:.1f} | {100 * lo:.1f}-{100 * hi:.1f} | "
@@ -109,7 +117,7 @@ def run_demo(out_dir: Path, *, videos: int = 202, separation: float = 0.5, seed:
         write_json_atomic(out_dir / "transcripts" / "masked" / f"{t.video}.json", masked, indent=1)
     per_outcome = min(videos // 2, 101)
     train_per = min(51, (per_outcome + 1) // 2)
-    report = run_emotion(timelines, out_dir, seed=seed, train_per_outcome=train_per,
+    report = run_emotion(timelines, out_dir, split="random", seed=seed, train_per_outcome=train_per,
                          test_per_outcome=min(50, per_outcome - train_per), plots=plots, **config)
     report["timelines"] = str(out_dir / "timelines.json")
     report["transcripts"] = str(out_dir / "transcripts")

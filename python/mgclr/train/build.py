@@ -9,6 +9,7 @@ and a config that says otherwise is an error naming the key and both values.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import math
@@ -22,9 +23,11 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..augment import Pipeline, pipeline_from_config
+from ..ops.transforms import Flip
 from ..augment.config import PRESETS
 from ..data import ArrayDataset, generate
 from ..data.arrays import SubsetDataset, class_fraction
+from ..data.axes import CANONICAL, check_axes, lateral_channel
 from ..data.format import DatasetError, SkeletonDataset, read_pyskl, read_skeletonclr
 from ..data.info import DatasetInfo, check_agrees
 from ..models import (
@@ -66,7 +69,7 @@ def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
                         seed=data.synthetic_seed + 1)
         info = DatasetInfo(layout=layout, channels=3, coord_channels=3, persons=persons, frames=data.frames,
                            class_names=train.class_names, channel_names=("x", "y", "z"), fps=train.fps,
-                           source="the synthetic generator (data.source: synthetic)")
+                           source="the synthetic generator (data.source: synthetic)", axes=CANONICAL)
         return (_train_fraction(data, ArrayDataset(train.x, train.lengths, train.labels)),
                 ArrayDataset(test.x, test.lengths, test.labels), info)
     if data.path is None:
@@ -108,6 +111,11 @@ def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
         check_agrees("data.num_persons", data.num_persons, info, "persons", "M of data.npy")
         check_agrees("data.coord_channels", data.coord_channels, info, "coord_channels",
                      "channels " + ", ".join(info.channel_names))
+        if data.axes is not None:
+            configured = check_axes(data.axes, info.coord_channels, "data")
+            if info.axes is None:  # a dataset written before meta.json said: the config says for it
+                info = dataclasses.replace(info, axes=configured)
+            check_agrees("data.axes", configured, info, "axes")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     for split, dataset in zip(splits, (train, test)):
@@ -140,7 +148,8 @@ def _describe(data: DataConfig, path: Path, train: ArrayDataset, names) -> Datas
     if coord > C:
         raise ConfigError(f"data.coord_channels: {coord} coordinate channels, but {path} has C={C}")
     return DatasetInfo(layout=layout, channels=C, coord_channels=coord, persons=M, frames=T, class_names=names,
-                       source=f"{path} (data.source {data.source!r}) and the config")
+                       source=f"{path} (data.source {data.source!r}) and the config",
+                       axes=getattr(train, "axes", None))
 
 
 def _read_arrays(folder: Path, split: str) -> ArrayDataset:
@@ -254,9 +263,14 @@ def build_pipeline(key: str, spec: Dict[str, Any], info: DatasetInfo, two_views:
     spec = resolve_augment(key, spec, info)
     spec.setdefault("two_views", two_views)
     try:
-        return pipeline_from_config(spec)
+        pipeline = pipeline_from_config(spec)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: {exc}") from None
+    lateral = lateral_channel(info.axes)
+    if lateral not in (None, 0) and any(isinstance(op, Flip) and op.mirror_x for op in pipeline.modules()):
+        raise ConfigError(f"{key}: flip with mirror_x negates x as the left-right axis, but the dataset "
+                          f"({info.source}) says the person's left is {info.axes['left']}")
+    return pipeline
 
 
 def _holds_auto(spec: Any) -> bool:

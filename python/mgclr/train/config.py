@@ -34,6 +34,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
+from ..data.axes import check_axes
 from ..models import ENCODERS, INPUT_MODALITIES, METHODS
 from ..skeleton import layout_from_spec
 
@@ -85,7 +86,9 @@ class DataConfig:
     ``layout`` is required and ``coord_channels`` defaults to 3 (pyskl's 2-D keypoints with scores: 2).
     ``layout`` is a layout name (``mgclr layouts``) or a custom layout ``{name, joints, bones, center[,
     left_right]}`` (bones and centre by joint name or index). ``synthetic`` defaults to ``imigue22``, one
-    person; ``frames`` is the length the synthetic data is generated at.
+    person; ``frames`` is the length the synthetic data is generated at. ``axes`` (``{up, left, handedness}``,
+    :mod:`mgclr.data.axes`) says which way the coordinates point, like a dataset's ``meta.json``: for
+    ``arrays`` and ``skeletonclr`` files (pyskl's reader knows its own: image axes), else it must agree.
     """
 
     source: str = "synthetic"
@@ -93,6 +96,7 @@ class DataConfig:
     train_split: Optional[str] = None
     test_split: Optional[str] = None
     layout: Any = None  # a name, a custom layout mapping, or None (the dataset's)
+    axes: Optional[Dict[str, Any]] = None  # {up, left, handedness}, or None (the dataset's, or unknown)
     frames: int = bounded(48, gt=0)
     num_persons: Optional[int] = bounded(None, gt=0)
     coord_channels: Optional[int] = bounded(None, ge=2, le=3)
@@ -546,6 +550,12 @@ def _check_section(path: str, config) -> None:
         try:
             layout_from_spec(config.layout, f"{where}layout")
         except (TypeError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
+    if isinstance(config, DataConfig) and config.axes is not None:
+        coords = config.coord_channels or (2 if config.axes.get("handedness") is None else 3)
+        try:
+            check_axes(config.axes, coords, where.rstrip(".") or "data")
+        except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if isinstance(config, EncoderConfig):
         _check_encoder_args(f"{where}args", config)

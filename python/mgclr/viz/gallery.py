@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import Any, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -84,9 +84,11 @@ def augment_views(pipeline: Pipeline, x: np.ndarray, length: int, views: int, se
 def augmentation_gallery(x: np.ndarray, length: int, layout: Union[str, Layout], pipeline: Pipeline,
                          path: Union[str, Path], *, views: int = 4, seed: int = 0, frames: int = 6,
                          coord_channels: int = 3, title: Optional[str] = None, gif: Optional[Union[str, Path]] = None,
-                         view: Tuple[float, float] = DEFAULT_VIEW, fps: float = 15.0) -> Path:
+                         view: Tuple[float, float] = DEFAULT_VIEW, fps: float = 15.0,
+                         axes: Optional[Mapping[str, Any]] = None) -> Path:
     """A PNG with the original sample (top row) and ``views`` augmented views below it, ``frames`` frames each,
-    every view's drawn parameters printed beside it. ``gif``: also an animation of the same panels."""
+    every view's drawn parameters printed beside it. ``gif``: also an animation of the same panels. ``axes``:
+    the data's declared axes (:mod:`mgclr.data.axes`)."""
     plots.require("augmentation_gallery")
     layout = get_layout(layout)
     made = augment_views(pipeline, x, length, views, seed)
@@ -96,7 +98,7 @@ def augmentation_gallery(x: np.ndarray, length: int, layout: Union[str, Layout],
         pair = "q" if index == 0 else "k"
         label = f"view {i + 1}" + (f" ({pair} of call {i // 2 + 1})" if pipeline.two_views else "")
         rows.append((v, n, label, [f"{n} valid frames"] + describe_params(params, index, 0, layout)))
-    projected = [(project(r[0], coord_channels, view)[:r[1]], _present(r[0])[:r[1]]) for r in rows]
+    projected = [(project(r[0], coord_channels, view, axes)[:r[1]], _present(r[0])[:r[1]]) for r in rows]
     all_points = np.concatenate([p for p, _ in projected], axis=0)
     all_present = np.concatenate([m for _, m in projected], axis=0)
     limits = _limits(all_points, all_present)
@@ -123,5 +125,5 @@ def augmentation_gallery(x: np.ndarray, length: int, layout: Union[str, Layout],
     plt.close(fig)
     if gif is not None:
         animate([(r[0], r[1]) for r in rows], layout, gif, coord_channels=coord_channels, fps=fps,
-                titles=[r[2] for r in rows], suptitle=title, view=view)
+                titles=[r[2] for r in rows], suptitle=title, view=view, axes=axes)
     return Path(path)

@@ -1,8 +1,9 @@
 """Skeleton sequences as pictures: a strip of frames (PNG) and an animation (GIF, or MP4 through ffmpeg).
 
-mgclr's coordinates are y up, x to the person's left (the viewer's right for a person facing the camera) and,
-in 3-D, z toward the camera. 2-D data (``coord_channels == 2``: iMiGUE's OpenPose x, y) is drawn as it is;
-3-D data is turned by a fixed view (``azimuth`` about the vertical axis, then ``elevation``) and projected
+Coordinates are first turned into mgclr's canonical frame (:mod:`mgclr.data.axes`: x to the person's left,
+i.e. the viewer's right for a person facing the camera, y up and, in 3-D, z the way the person faces) from the
+axes the data declares (``axes``: a dataset's ``meta["axes"]``; None: already canonical). 2-D data
+(``coord_channels == 2``: iMiGUE's OpenPose x, y) is then drawn as it is; 3-D data is turned by a fixed view (``azimuth`` about the vertical axis, then ``elevation``) and projected
 orthographically, the same view for every frame and every panel so that motion, not the camera, moves. Each
 person has its own colour; a person absent from a frame (all its coordinates zero, as the converters write
 them) is not drawn there. Axis limits cover the whole valid sequence, so a panel shows where the body moved.
@@ -13,11 +14,12 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .._files import atomic_path
+from ..data.axes import canonical_matrix
 from ..skeleton import Layout, get_layout
 from ..train import plots
 
@@ -27,10 +29,14 @@ PERSON_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
 DEFAULT_VIEW = (10.0, 25.0)  # (elevation, azimuth) in degrees
 
 
-def project(x: np.ndarray, coord_channels: int, view: Tuple[float, float] = DEFAULT_VIEW) -> np.ndarray:
-    """``x (C, T, V, M)`` -> ``(T, V, M, 2)`` screen coordinates (right, up): 2-D data as it is, 3-D data turned
-    by ``view = (elevation, azimuth)`` degrees and projected orthographically."""
+def project(x: np.ndarray, coord_channels: int, view: Tuple[float, float] = DEFAULT_VIEW,
+            axes: Optional[Mapping[str, Any]] = None) -> np.ndarray:
+    """``x (C, T, V, M)`` -> ``(T, V, M, 2)`` screen coordinates (right, up): the coordinates in the canonical
+    frame (from ``axes``, the data's declared axes; None: canonical already), then 2-D data as it is, 3-D data
+    turned by ``view = (elevation, azimuth)`` degrees and projected orthographically."""
     x = np.asarray(x, dtype=np.float64)
+    if axes is not None:
+        x = np.einsum("ij,j...->i...", canonical_matrix(axes, coord_channels), x[:coord_channels])
     if coord_channels == 2:
         return np.stack([x[0], x[1]], axis=-1)
     elevation, azimuth = (math.radians(a) for a in view)
@@ -88,13 +94,13 @@ def _panel(ax, limits) -> None:
 
 def frame_strip(x: np.ndarray, length: int, layout: Union[str, Layout], path: Union[str, Path], *,
                 frames: int = 8, coord_channels: int = 3, fps: Optional[float] = None, title: Optional[str] = None,
-                view: Tuple[float, float] = DEFAULT_VIEW) -> Path:
+                view: Tuple[float, float] = DEFAULT_VIEW, axes: Optional[Mapping[str, Any]] = None) -> Path:
     """A PNG of ``frames`` frames of one sequence ``x (C, T, V, M)`` (valid frames ``[0, length)``) side by side,
-    each labelled with its frame index (and time, given ``fps``)."""
+    each labelled with its frame index (and time, given ``fps``); ``axes``: the data's declared axes."""
     plots.require("frame_strip")
     layout = get_layout(layout)
     x, length = np.asarray(x), int(length)
-    points, present = project(x, coord_channels, view)[:length], _present(x)[:length]
+    points, present = project(x, coord_channels, view, axes)[:length], _present(x)[:length]
     limits = _limits(points, present)
     picked = sample_frames(length, frames)
     plt = plots.pyplot()
@@ -118,7 +124,7 @@ def ffmpeg_available() -> bool:
 def animate(panels: Sequence[Tuple[np.ndarray, int]], layout: Union[str, Layout], path: Union[str, Path], *,
             coord_channels: int = 3, fps: float = 15.0, titles: Optional[Sequence[str]] = None,
             suptitle: Optional[str] = None, view: Tuple[float, float] = DEFAULT_VIEW, columns: Optional[int] = None,
-            max_frames: int = 120) -> Path:
+            max_frames: int = 120, axes: Optional[Mapping[str, Any]] = None) -> Path:
     """An animation of one or more sequences side by side, ``panels = [(x (C, T, V, M), length), ...]``, played
     together (each holds its last valid frame once it ends). The suffix of ``path`` picks the format: ``.gif``
     (Pillow) or ``.mp4`` (needs ``ffmpeg`` on PATH). At most ``max_frames`` frames, evenly sampled."""
@@ -135,7 +141,7 @@ def animate(panels: Sequence[Tuple[np.ndarray, int]], layout: Union[str, Layout]
     prepared = []
     for x, length in panels:
         x = np.asarray(x)
-        points, present = project(x, coord_channels, view)[:int(length)], _present(x)[:int(length)]
+        points, present = project(x, coord_channels, view, axes)[:int(length)], _present(x)[:int(length)]
         prepared.append((points, present, _limits(points, present)))
     longest = max(len(p[0]) for p in prepared)
     steps = sample_frames(longest, max_frames)

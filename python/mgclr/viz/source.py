@@ -10,7 +10,8 @@ from typing import Optional, Union
 import numpy as np
 
 from ..data import generate
-from ..data.format import SkeletonDataset
+from ..data.axes import CANONICAL
+from ..data.format import SkeletonDataset, read_pyskl
 from ..data.info import DatasetInfo
 from ..skeleton import layout_from_spec
 
@@ -35,6 +36,9 @@ def load_sample(source: Optional[Union[str, Path]] = None, *, sample: int = 0, s
     * None: the synthetic generator (``layout`` ``imigue22`` or ``ntu25``, ``frames`` long, ``seed``);
     * an mgclr dataset folder (``split``: a part such as ``train`` or ``xsub/test``; None: every sample); its
       ``meta.json`` gives the layout, the coordinate channels, fps and class names;
+    * a pyskl annotation pickle (``.pkl``; ``split``: a name in its ``split`` table, None: every clip), read
+      by :func:`~mgclr.data.format.read_pyskl` (normalised like pyskl, image axes: drawn upright); ``layout``
+      defaults to ``coco17`` for 17 2-D keypoints (pyskl's HRNet files);
     * a ``.npy`` of ``(C, T, V[, M])`` or ``(N, C, T, V, M)``, or a ``.npz`` with such an ``x`` (optional
       ``length`` / ``lengths``, ``fps``): ``layout`` is then required (the file does not say): a name, or a
       YAML file with a custom layout or an experiment config whose ``data.layout`` is one; ``coord_channels``
@@ -46,7 +50,7 @@ def load_sample(source: Optional[Union[str, Path]] = None, *, sample: int = 0, s
         data = generate(sample + 1, layout=layout or "imigue22", frames=frames, seed=seed)
         info = DatasetInfo(layout=layout_from_spec(layout or "imigue22"), channels=3, coord_channels=3, persons=1,
                            frames=frames, class_names=data.class_names, channel_names=("x", "y", "z"), fps=data.fps,
-                           source="the synthetic generator")
+                           source="the synthetic generator", axes=CANONICAL)
         label = int(data.labels[sample])
         return Sample(np.asarray(data.x[sample]), int(data.lengths[sample]), info,
                       f"synthetic sample {sample} ({data.class_names[label]}, seed {seed})")
@@ -60,7 +64,31 @@ def load_sample(source: Optional[Union[str, Path]] = None, *, sample: int = 0, s
         info = dataset.info
         return Sample(np.asarray(x, dtype=np.float32), int(length), info,
                       f"{path.name}{f' {split}' if split else ''} sample {sample} ({info.class_names[int(label)]})")
+    if path.suffix == ".pkl":
+        return _from_pyskl(path, sample, split, layout)
     return _from_file(path, sample, layout, coord_channels)
+
+
+def _from_pyskl(path: Path, sample: int, split: Optional[str], layout: Optional[str]) -> Sample:
+    if not path.is_file():
+        raise FileNotFoundError(f"source: {path} does not exist")
+    dataset = read_pyskl(path, split)
+    if sample >= len(dataset):
+        raise ValueError(f"sample: {path}{f' ({split})' if split else ''} holds {len(dataset)} clips, got index "
+                         f"{sample}")
+    _, C, T, V, M = dataset.shape
+    if layout is None and not (V == 17 and dataset.coord_channels == 2):
+        raise ValueError(f"--layout: {path} holds {V} {dataset.coord_channels}-D keypoints; give their layout "
+                         f"(mgclr layouts)")
+    spec = _layout(layout) if layout is not None else layout_from_spec("coco17")
+    if V != spec.num_joints:
+        raise ValueError(f"--layout: {spec.name} has {spec.num_joints} joints, {path} has V = {V}")
+    info = DatasetInfo(layout=spec, channels=C, coord_channels=dataset.coord_channels, persons=M, frames=T,
+                       class_names=tuple(str(i) for i in range(int(dataset.labels.max()) + 1)), source=str(path),
+                       axes=dataset.axes)
+    x, length, label = dataset[sample]
+    return Sample(x.numpy(), int(length), info,
+                  f"{path.name} clip {dataset.sample_field('id')[sample]} (label {label})")
 
 
 def _layout(value):
@@ -86,7 +114,7 @@ def _from_file(path: Path, sample: int, layout: Optional[str], coord_channels: O
     if not path.is_file():
         raise FileNotFoundError(f"source: {path} is neither a dataset folder nor a file")
     if path.suffix not in (".npy", ".npz"):
-        raise ValueError(f"source: expected an mgclr dataset folder, a .npy or a .npz file, got {path}")
+        raise ValueError(f"source: expected an mgclr dataset folder, a .npy, a .npz or a pyskl .pkl file, got {path}")
     if layout is None:
         raise ValueError(f"--layout: {path} does not say which joints it holds; give a layout (mgclr layouts)")
     fps, lengths = None, None

@@ -100,8 +100,9 @@ What was verified, and where
   numbered from 0; 21,068 files for video 298. In that frame the ``hand_right`` wrist (213, 628) lies at
   BODY_25 RWrist (173, 631): in the JSON, left and right are the person's sides, as in OpenPose.
 * The official converter keeps at most the last 90 frames of a clip (``max_frame = 90``); we keep every
-  frame (T is the longest clip). The xsub subject list is the one given in the project brief; the MG class
-  names are not in the official tools, hence ``MG1`` ... ``MG31``.
+  frame (T is the longest clip). The xsub subjects (37 train, 35 test) and the emotion split's videos are the
+  protocol PDF's (:data:`PROTOCOL`, ``imigue_protocol.json`` in the package); the MG class names are not in
+  the official tools, hence ``MG1`` ... ``MG31``.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ...emotion.timeline import MGEvent, Timeline, TimelineError, normalise_outcome, write_timelines
+from ..axes import CANONICAL_2D
 from ..normalise import NormalisationError, normalise_openpose_video, openpose_video_spec
 from .common import (
     IMPLAUSIBLE,
@@ -136,8 +138,8 @@ from .common import (
     sorted_files,
 )
 
-__all__ = ["IMIGUE_FPS", "NON_MG_LABEL", "NON_MG_NAME", "NUM_CLASSES", "NUM_MG_CLASSES", "XSUB_TRAIN_SUBJECTS",
-           "class_names", "convert_imigue", "xsub_part"]
+__all__ = ["IMIGUE_FPS", "NON_MG_LABEL", "NON_MG_NAME", "NUM_CLASSES", "NUM_MG_CLASSES", "PROTOCOL",
+           "XSUB_TRAIN_SUBJECTS", "class_names", "convert_imigue", "xsub_part"]
 
 IMIGUE_FPS = 25.0  # start_frame / start_time of the official label CSV
 NUM_MG_CLASSES = 31  # MG ids 1-31 in the official label CSV
@@ -145,9 +147,11 @@ NON_MG_LABEL = 99  # the non-MG clips; the official reader folds them into class
 FOLDED_NON_MG_LABEL = 32
 NUM_CLASSES = NUM_MG_CLASSES + 1  # the benchmark: 31 MGs and the non-MG class
 NON_MG_NAME = "non_mg"
-NUM_SUBJECTS = 72
-XSUB_TRAIN_SUBJECTS = frozenset((2, 4, 5, 6, 9, 10, 12, 13, 14, 15, 17, 18, 20, 21, 22, 23, 25, 28, 29, 30, 31, 35,
-                                 36, 38, 39, 41, 42, 43, 44, 46, 47, 48, 52, 53, 59, 61, 62))
+NUM_SUBJECTS = 72  # 37 + 35 in the protocol
+# The iMiGUE evaluation protocol (the PDF published with the dataset): the MG cross-subject split's 37 training
+# and 35 test subjects, and the emotion split's 102 training and 100 test videos, shipped with the package.
+PROTOCOL: Dict[str, Any] = json.loads((Path(__file__).with_name("imigue_protocol.json")).read_text())
+XSUB_TRAIN_SUBJECTS = frozenset(PROTOCOL["mg_recognition_cross_subject"]["train_subjects"])
 STANDARD_FPS = (23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0)
 MAX_FRAMES = 10**6  # frames per video (11 hours at 25 fps; iMiGUE's longest has 21,068): a bound on allocation
 _NON_MG_POLICIES = ("class", "drop")
@@ -751,7 +755,8 @@ def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bo
         "imigue", dst, sources, parse,
         writer_args={"channels": 3, "frames": longest, "joints": len(_TO_IMIGUE22), "persons": 1,
                      "layout": "imigue22", "class_names": names, "coord_channels": 2,
-                     "channel_names": ["x", "y", "confidence"], "fps": fps, "normalise": openpose_video_spec()},
+                     "channel_names": ["x", "y", "confidence"], "fps": fps, "normalise": openpose_video_spec(),
+                     "axes": CANONICAL_2D},
         split_of=lambda s: {"xsub": xsub_part(s.fields.get("subject"))}, provenance=provenance,
         normalisation=openpose_video_spec()["description"], skip_bad=skip_bad, overwrite=overwrite,
         progress=progress, splits=splits,

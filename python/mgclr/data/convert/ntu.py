@@ -50,6 +50,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..axes import NTU_2S_AGCN
 from ..normalise import ntu_pre_normalise as pre_normalise
 from ..normalise import ntu_spec
 from .common import (
@@ -496,7 +497,7 @@ def convert_ntu(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
         "ntu", dst, sources, parse,
         writer_args=dict(channels=3, frames=frames, joints=NUM_JOINTS, persons=PERSONS, layout="ntu25",
                          class_names=list(class_names), coord_channels=3, channel_names=["x", "y", "z"], fps=FPS,
-                         normalise=ntu_spec()),
+                         normalise=ntu_spec(), axes=NTU_2S_AGCN),
         split_of=split_of, provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad,
         overwrite=overwrite, progress=progress, splits=splits,
         skipped_before=unreadable + [(_LISTED, f"{p}: {_LISTED} ({missing_source})") for p in listed])

@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..axes import KINECT
 from ..normalise import centre_on_joint, centre_on_joint_spec
 from .common import (
     IMPLAUSIBLE,
@@ -204,7 +205,7 @@ def convert_nw_ucla(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: b
         "nw_ucla", dst, files, parse,
         writer_args=dict(channels=3, frames=frames, joints=NUM_JOINTS, persons=1, layout="kinect20",
                          class_names=ACTIONS, coord_channels=3, fps=None,
-                         normalise=centre_on_joint_spec(SPINE, "spine")),
+                         normalise=centre_on_joint_spec(SPINE, "spine"), axes=KINECT),
         split_of=lambda s: {"xview": "train" if s.fields["view"] in TRAIN_VIEWS else "test"},
         provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad, overwrite=overwrite,
         progress=progress, splits=splits, skipped_before=unreadable)

@@ -53,6 +53,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..axes import KINECT
 from ..normalise import centre_on_joint, centre_on_joint_spec
 from .common import (
     PLAUSIBLE,
@@ -238,7 +239,8 @@ def convert_smg(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool 
         writer_args={"channels": 3, "frames": longest, "joints": NUM_JOINTS, "persons": 1, "layout": "ntu25",
                      "class_names": [f"MG{k}" for k in range(1, NUM_CLASSES + 1)], "coord_channels": 3,
                      "channel_names": ["x", "y", "z"], "fps": fps_values.pop() if len(fps_values) == 1 else None,
-                     "normalise": centre_on_joint_spec(_SPINE_SHOULDER, "spine_shoulder")},
+                     "normalise": centre_on_joint_spec(_SPINE_SHOULDER, "spine_shoulder"),
+                     "axes": KINECT},
         split_of=lambda s: {"xsub": xsub_part(s.fields.get("subject"))}, provenance=provenance,
         normalisation=normalisation, skip_bad=skip_bad, overwrite=overwrite, progress=progress, splits=splits,
         describe=lambda r: str(r.skeleton), skipped_before=unreadable)

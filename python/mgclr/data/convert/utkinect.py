@@ -36,6 +36,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..axes import KINECT
 from ..normalise import centre_on_joint, centre_on_joint_spec
 from .common import PLAUSIBLE, ConversionError, ConversionReport, Sample, iter_lines, parse_floats, run_conversion
 
@@ -269,7 +270,7 @@ def convert_utkinect(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: 
         "utkinect", dst, segments, parse,
         writer_args=dict(channels=3, frames=frames, joints=NUM_JOINTS, persons=1, layout="kinect20",
                          class_names=ACTIONS, coord_channels=3, fps=None,
-                         normalise=centre_on_joint_spec(SPINE, "spine")),
+                         normalise=centre_on_joint_spec(SPINE, "spine"), axes=KINECT),
         split_of=lambda s: {"xsub": "train" if s.fields["subject"] % 2 == 1 else "test"},
         provenance=provenance, normalisation=NORMALISATION, skip_bad=skip_bad, overwrite=overwrite,
         progress=progress, splits=splits, describe=lambda s: f"{s.video} {s.action}",
