@@ -403,3 +403,10 @@ def test_show_draws_a_pyskl_clip_upright(tmp_path):
     assert sample.info.layout.name == "coco17" and sample.info.axes["up"] == "-y"
     screen = project(sample.x, 2, axes=sample.info.axes)
     assert (screen[:, 0, 0, 1] > screen[:, 15, 0, 1]).all()
+
+
+def test_writer_names_a_file_where_its_folder_would_be(tmp_path):
+    (tmp_path / "f").write_text("x")
+    for folder in (tmp_path / "f", tmp_path / "f" / "sub"):
+        with pytest.raises(FileExistsError, match=r"folder: .*f is a file, not a folder"):
+            DatasetWriter(folder, channels=3, frames=2, joints=25, persons=1, layout="ntu25", class_names=["a"])

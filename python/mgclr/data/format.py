@@ -75,6 +75,20 @@ class DatasetWarning(UserWarning):
 # -------------------------------------------------------------------------------------------------- writer
 
 
+def require_folder(path: Union[str, Path], key: str = "folder") -> None:
+    """``path`` must be a folder or not exist yet, and so must be each folder above it: a file there is named
+    (``KEY: PATH is a file, not a folder``), never an ``[Errno 17] File exists`` from creating the folder."""
+    path = Path(path)
+    for place in (path, *path.parents):
+        if os.path.lexists(place):
+            if not place.is_dir():
+                what = ("a file, not a folder" if place.is_file() else
+                        "a broken link, not a folder" if place.is_symlink() else "not a folder")
+                inside = "" if place == path else f" (it would hold {path})"
+                raise FileExistsError(f"{key}: {place} is {what}{inside}; choose another destination folder")
+            return
+
+
 class DatasetWriter:
     """Write samples one at a time into an mgclr dataset folder.
 
@@ -100,6 +114,7 @@ class DatasetWriter:
         self.layout = layout_from_spec(layout, "layout")
         if self.layout.num_joints != joints:
             raise ValueError(f"joints: layout {self.layout.name!r} has {self.layout.num_joints} joints, got {joints}")
+        require_folder(self.folder)
         if (self.folder / "meta.json").exists() and not overwrite:
             raise FileExistsError(f"{self.folder}: a dataset is already there; pass overwrite=True (--overwrite)")
         self._created_folder = not self.folder.exists()

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 import numpy as np
 
-from ..format import MAX_ABS_VALUE, DatasetWriter
+from ..format import MAX_ABS_VALUE, DatasetWriter, require_folder
 
 __all__ = ["ConversionError", "ConversionReport", "Sample", "parse_floats", "run_conversion"]
 
@@ -228,17 +228,9 @@ UNREADABLE_FOLDER = "unreadable folder"
 
 
 def check_dst_folder(dst: Union[str, Path]) -> None:
-    """``dst`` must be a folder or not exist yet, and so must be each folder above it: a file there is named
-    (``dst: PATH is a file, not a folder``), never an ``[Errno 17] File exists`` from creating the folder."""
-    path = Path(dst)
-    for place in (path, *path.parents):
-        if os.path.lexists(place):
-            if not place.is_dir():
-                what = ("a file, not a folder" if place.is_file() else
-                        "a broken link, not a folder" if place.is_symlink() else "not a folder")
-                inside = "" if place == path else f" (it would hold {dst})"
-                raise FileExistsError(f"dst: {place} is {what}{inside}; choose another destination folder")
-            return
+    """``dst`` must be a folder or not exist yet, and so must be each folder above it (checked before anything
+    is read: :func:`~mgclr.data.format.require_folder`)."""
+    require_folder(dst, "dst")
 
 
 def check_destination(src: Union[str, Path], dst: Union[str, Path]) -> None:
