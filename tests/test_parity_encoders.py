@@ -422,12 +422,33 @@ def test_load_published_checks_the_graph(small_stgcn):
         mgclr.load_published(dict(sd, A=torch.ones(3, 25, 25)), "stgcn")
 
 
+class _Payload:
+    """Pickles as a call of os.system (a hostile checkpoint)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
 def test_load_published_files(small_stgcn, tmp_path):
     bad = tmp_path / "corrupt.pt"
     bad.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(ValueError, match=r"corrupt\.pt'?: torch\.load cannot read it as a state_dict") as info:
+    with pytest.raises(ValueError, match=r"corrupt\.pt'?: not a state_dict file \(not written by torch\.save\)$"
+                       ) as info:
         mgclr.load_published(bad, "stgcn")
     assert "\n" not in str(info.value)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty\.pt'?: not a state_dict file \(empty file\)$"):
+        mgclr.load_published(tmp_path / "empty.pt", "stgcn")
+    torch.save({"state_dict": {"A": _Payload(tmp_path / "ran")}}, tmp_path / "payload.pt")
+    with pytest.raises(ValueError, match=r"payload\.pt'?: not a state_dict file \(it holds \w+\.system: only tensors "
+                                         r"and plain data are read\)$") as info:
+        mgclr.load_published(tmp_path / "payload.pt", "stgcn")
+    assert "weights_only" not in str(info.value) and not (tmp_path / "ran").exists()
     with pytest.raises(FileNotFoundError, match=r"state_dict_or_path: no such file .*absent\.pt"):
         mgclr.load_published(tmp_path / "absent.pt", "stgcn")
     torch.save([1, 2, 3], tmp_path / "list.pt")

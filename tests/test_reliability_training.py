@@ -5,6 +5,7 @@ evaluation commands. Before, such runs finished with exit 0 and NaN weights."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import numpy as np
@@ -131,3 +132,159 @@ def test_output_that_is_a_file(arrays, capsys):
     assert main(["pretrain", str(arrays / "tiny.yaml"), "--set", f"data.path={arrays}", "--set",
                  f"output={arrays / 'taken'}", "--no-progress"]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err and (arrays / "taken").read_text() == "mine"
+
+
+# --------------------------------------------------------------------------- issue 27: files that are not checkpoints
+
+
+class _Payload:
+    """Pickles as a call of os.system: what a hostile checkpoint carries."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _not_checkpoints(marker):
+    import os
+    import pickle
+
+    def torch_save(path):
+        torch.save({"format": 1, "model": _Payload(marker)}, path)
+
+    return {
+        "random bytes": (lambda p: p.write_bytes(np.random.default_rng(1).bytes(4096)), r"not written by torch\.save"),
+        "pickle, os.system": (lambda p: p.write_bytes(pickle.dumps(_Payload(marker))), r"not written by torch\.save"),
+        "pickle 2, os.system": (lambda p: p.write_bytes(pickle.dumps(_Payload(marker), protocol=2)),
+                                r"it holds posix\.system: only tensors and plain data are read"
+                                if os.name == "posix" else "it holds"),
+        "torch.save, os.system": (torch_save, r"it holds (posix|nt)\.system: only tensors and plain data are read"),
+        "empty": (lambda p: p.write_bytes(b""), r"empty file"),
+        "truncated": (None, r"the file ends early"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_not_checkpoints("x")))
+def test_a_file_that_is_not_a_checkpoint_is_one_line_and_runs_nothing(arrays, capsys, case):
+    from mgclr.emotion.classifier import EmotionModel
+    from mgclr.models import load_published
+    from mgclr.train.recognizer import Recognizer
+
+    marker = arrays / "payload_ran"
+    write, reason = _not_checkpoints(marker)[case]
+    pretrain(config_for(arrays), show_progress=False, max_steps=1)
+    path = arrays / "run" / "checkpoint.pt"
+    if write is None:
+        path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    else:
+        write(path)
+    argv = ["--set", f"data.path={arrays}", "--set", f"output={arrays / 'run'}"]
+    for command in (["pretrain", str(arrays / "tiny.yaml"), *argv, "--resume", "--no-progress"],
+                    ["knn", str(arrays / "tiny.yaml"), *argv, "--checkpoint", str(path), "--no-progress"],
+                    ["recognize", str(path), str(arrays / "train_x.npy")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err  # one line: no traceback, no torch essay
+        assert "weights_only" not in err and "trust" not in err
+        assert re.search(rf"checkpoint\.pt: not an mgclr checkpoint \({reason}", err), err
+    for load in (load_checkpoint, Recognizer.load, EmotionModel.load):
+        with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not an mgclr checkpoint \({reason}"):
+            load(path)
+    with pytest.raises(ValueError, match=rf"checkpoint\.pt'?: not a state_dict file \({reason}"):
+        load_published(path, "stgcn")
+    assert not marker.exists()  # the payload never ran
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_names_the_file_and_the_keys(arrays, capsys):
+    config = config_for(arrays)
+    pretrain(config, show_progress=False, max_steps=1)
+    path = arrays / "run" / "checkpoint.pt"
+    state = load_checkpoint(path)
+    model = state["model"]
+    names = [k for k in model if "encoder_q" in k]
+    for name in names[:4]:  # four renamed: four missing, four unexpected
+        model["renamed." + name] = model.pop(name)
+    del model[names[4]]  # and one more missing
+    save_checkpoint(path, {k: v for k, v in state.items() if k != "format"})
+    before = path.read_bytes()
+    argv = ["--set", f"data.path={arrays}", "--set", f"output={arrays / 'run'}", "--no-progress"]
+    assert main(["pretrain", str(arrays / "tiny.yaml"), *argv, "--resume"]) == 2  # before: a RuntimeError traceback
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{path}: model does not fit the MultiStreamMoCo" in err
+    assert f"5 missing: {names[0]}, {names[1]}, {names[2]}, ... (2 more)" in err
+    assert f"4 unexpected: renamed.{names[0]}" in err and "(1 more)" in err
+    assert main(["knn", str(arrays / "tiny.yaml"), *argv]) == 2
+    assert "5 missing" in capsys.readouterr().err
+    assert path.read_bytes() == before  # nothing was written over it
+    # a tensor of another shape is named with both shapes
+    fresh = build_model(config, load_splits(config.data)[2]).state_dict()
+    state["model"] = {**fresh, names[0]: torch.zeros(3, 3)}
+    save_checkpoint(path, {k: v for k, v in state.items() if k != "format"})
+    assert main(["pretrain", str(arrays / "tiny.yaml"), *argv, "--resume"]) == 2
+    assert f"1 of another shape: {names[0]} (3, 3) (expected {tuple(fresh[names[0]].shape)})" in \
+        capsys.readouterr().err
+
+
+def test_a_recognizer_whose_weights_do_not_fit(arrays):
+    from mgclr.train.recognizer import Recognizer, RecognizerStream
+
+    config = config_for(arrays)
+    info = load_splits(config.data)[2]
+    rec = Recognizer({"joint": RecognizerStream(config.model.streams["joint"])}, info, "linear")
+    path = rec.save(arrays / "rec.pt")
+    state = load_checkpoint(path)
+    state["classifiers"]["joint"] = {"weight": torch.zeros(3, 3)}
+    save_checkpoint(path, {k: v for k, v in state.items() if k != "format"})
+    with pytest.raises(ValueError, match=r"rec\.pt: classifiers\.joint does not fit the Linear its config describes "
+                                         r"\(1 missing: bias; 1 of another shape: weight \(3, 3\) \(expected "):
+        Recognizer.load(path)
+    del state["encoders"]
+    save_checkpoint(path, {k: v for k, v in state.items() if k != "format"})
+    with pytest.raises(ValueError, match=r"rec\.pt: has no encoders\.joint"):
+        Recognizer.load(path)
+
+
+@pytest.mark.parametrize("edit, message", [
+    ({"step": -5}, r"step: expected a whole number >= 0, got -5"),  # before: StopIteration
+    ({"step": 2.5}, r"step: expected a whole number >= 0, got 2\.5"),
+    ({"step": "1"}, r"step: expected a whole number >= 0, got '1'"),
+    ({"step": 500}, r"step: 500, beyond the 2 steps of this run \(2 epochs of 1 steps\)"),  # before: exit 0
+    ({"epoch": 7}, r"epoch: 7, but step 1 is in epoch 1"),
+    ({"epoch": -1}, r"epoch: expected a whole number >= 0, got -1"),
+])
+def test_resume_refuses_a_step_that_does_not_fit_the_run(arrays, capsys, edit, message):
+    pretrain(config_for(arrays), show_progress=False, max_steps=1)
+    path = arrays / "run" / "checkpoint.pt"
+    state = load_checkpoint(path)
+    assert (state["step"], state["epoch"]) == (1, 1)
+    save_checkpoint(path, {**{k: v for k, v in state.items() if k != "format"}, **edit})
+    argv = ["pretrain", str(arrays / "tiny.yaml"), "--set", f"data.path={arrays}", "--set",
+            f"output={arrays / 'run'}", "--no-progress", "--resume"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(rf"--resume: .*checkpoint\.pt: {message}", err), err
+    with pytest.raises(ValueError, match=message):
+        pretrain(config_for(arrays), show_progress=False, resume=True)
+
+
+def test_resume_at_the_end_of_the_run_trains_nothing_and_says_so(arrays, capsys):
+    config = config_for(arrays)
+    pretrain(config, show_progress=False)
+    path = arrays / "run" / "checkpoint.pt"
+    before = path.read_bytes()
+    argv = ["pretrain", str(arrays / "tiny.yaml"), "--set", f"data.path={arrays}", "--set",
+            f"output={arrays / 'run'}", "--no-progress", "--resume"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == (f"nothing left to train: {path} is at step 2, the end of the run (2 epochs of 1 steps; "
+                           f"raise pretrain.epochs to train on)")
+    assert path.read_bytes() == before  # no step was taken, nothing rewritten
+    result = pretrain(config_for(arrays, "pretrain.epochs=4"), show_progress=False, resume=True, max_steps=2)
+    assert result.nothing_left == f"{path} is at step 2, and --max-steps is 2" and result.steps == 2
+    result = pretrain(config_for(arrays, "pretrain.epochs=3"), show_progress=False, resume=True)
+    assert result.nothing_left is None and result.steps == 3  # more epochs: it trains on

@@ -165,6 +165,9 @@ def _cmd_pretrain(args) -> int:
                           profile_steps=args.profile, show_progress=not args.no_progress)
     except (ConfigError, FileExistsError, FileNotFoundError, ValueError, NonFiniteLossError) as exc:
         return _config_error("pretrain", exc)
+    if result.nothing_left:  # --resume of a finished run
+        print(f"nothing left to train: {result.nothing_left}")
+        return 0
     for note in result.recipe if args.no_progress else ():  # with the progress bar they came first
         print(f"recipe: {note}")
     print(f"{result.steps} steps, {result.epochs_done} epochs, {result.samples_per_second:,.0f} samples/s; "

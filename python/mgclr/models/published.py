@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._files import NotATorchFile, read_torch_file
 from ..skeleton import adjacency, available_layouts, get_layout
 from .agcn import AGCN, AGCN_STRIDES
 from .isc_bigru import ISCBiGRU
@@ -88,11 +89,9 @@ def _read(source: Union[str, os.PathLike]) -> Mapping:
     if not path.is_file():
         raise FileNotFoundError(f"state_dict_or_path: no such file {str(path)!r}")
     try:
-        loaded = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets one clear line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise ValueError(f"{str(path)!r}: torch.load cannot read it as a state_dict ({type(exc).__name__}: "
-                         f"{first[:200]})") from None
+        loaded = read_torch_file(path, map_location="cpu")
+    except NotATorchFile as exc:  # any unreadable file gets one clear line
+        raise ValueError(f"{str(path)!r}: not a state_dict file ({exc.reason})") from None
     if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
         loaded = loaded["state_dict"]  # a training checkpoint {'epoch', 'state_dict', 'optimizer', ...} (ISC)
     if not isinstance(loaded, Mapping):

@@ -1,21 +1,23 @@
 """Checkpoints -- of pretraining runs, recognizers and emotion models alike: written atomically (a temporary
 file in the same folder, then a rename, so a run killed while writing leaves the previous checkpoint intact)
-and read with ``torch.load(weights_only=True)`` (no pickled code runs). The resolved config is saved as
+and read with ``torch.load(weights_only=True)`` (no pickled code runs; a file that is not a checkpoint is one
+line, ``<path>: not an mgclr checkpoint (<reason>)``). The resolved config is saved as
 ``config.yaml`` beside a run's checkpoints, and inside them (:mod:`mgclr.train.run`)."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import yaml
+from torch import nn
 
-from .._files import atomic_path, write_text_atomic
+from .._files import NotATorchFile, atomic_path, read_torch_file, write_text_atomic
 
-__all__ = ["CheckpointWriteError", "first_non_finite", "latest_checkpoint", "load_checkpoint", "save_checkpoint",
-           "save_config"]
+__all__ = ["CheckpointWriteError", "first_non_finite", "latest_checkpoint", "load_checkpoint", "load_weights",
+           "save_checkpoint", "save_config"]
 
 FORMAT = 1
 
@@ -54,16 +56,56 @@ def load_checkpoint(path: Union[str, Path], map_location: Optional[Union[str, to
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint: {path} does not exist")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
-    except Exception as exc:  # truncated, not a checkpoint, or holding objects weights_only refuses
-        raise ValueError(f"checkpoint: {path} cannot be read as an mgclr checkpoint: {exc}") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"checkpoint: {path} is not an mgclr checkpoint of format {FORMAT}")
+        state = read_torch_file(path, map_location=map_location, mmap=mmap)
+    except NotATorchFile as exc:  # empty, truncated, foreign, or holding objects the safe loader refuses
+        raise ValueError(f"{path}: not an mgclr checkpoint ({exc.reason})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: not an mgclr checkpoint (a torch file holding a {type(state).__name__}, not "
+                         f"mgclr's mapping)")
+    if state.get("format") != FORMAT:
+        why = (f"format {state['format']!r}; this mgclr reads format {FORMAT}" if "format" in state else
+               "a torch file without mgclr's 'format' entry: published weights are read by "
+               "mgclr.models.load_published")
+        raise ValueError(f"{path}: not an mgclr checkpoint ({why})")
     missing = [key for key in require if key not in state]
     if missing:
         raise ValueError(f"checkpoint: {path} has no {', '.join(missing)} (it has {', '.join(sorted(state))}): not "
                          f"a pretraining checkpoint, or an incomplete one")
     return state
+
+
+def _some(keys: List[str], shown: int = 3) -> str:
+    return ", ".join(keys[:shown]) + (f", ... ({len(keys) - shown} more)" if len(keys) > shown else "")
+
+
+def load_weights(module: nn.Module, state: Any, path: Union[str, Path], what: str = "model") -> nn.Module:
+    """``module.load_state_dict(state)`` (strict) for the entry ``what`` of the checkpoint at ``path``; weights
+    that do not fit the module (missing or unexpected names, other shapes: a damaged or edited file) are one
+    ValueError naming the file, the entry and a few of the names of each kind with their counts."""
+    if state is None:
+        raise ValueError(f"{path}: has no {what} (an incomplete checkpoint)")
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{path}: {what}: expected a state_dict (a mapping of names to tensors), got "
+                         f"{type(state).__name__}")
+    expected = module.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [str(k) for k in state if k not in expected]
+    other = [f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})" for k, v in expected.items()
+             if isinstance(state.get(k), torch.Tensor) and isinstance(v, torch.Tensor) and state[k].shape != v.shape]
+    not_tensors = [f"{k} ({type(state[k]).__name__})" for k, v in expected.items()
+                   if k in state and isinstance(v, torch.Tensor) and not isinstance(state[k], torch.Tensor)]
+    problems = [f"{len(keys)} {kind}: {_some(keys)}" for kind, keys in (
+        ("missing", missing), ("unexpected", unexpected), ("of another shape", other),
+        ("not tensors", not_tensors)) if keys]
+    if not problems:
+        try:
+            module.load_state_dict(state)
+            return module
+        except RuntimeError as exc:  # whatever else load_state_dict finds: its first line of detail
+            detail = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            problems = [(detail[1] if len(detail) > 1 else detail[0] if detail else type(exc).__name__)[:300]]
+    raise ValueError(f"{path}: {what} does not fit the {type(module).__name__} its config describes ("
+                     + "; ".join(problems) + f"; {len(expected)} entries expected): a damaged or edited checkpoint")
 
 
 def first_non_finite(tensors: Dict[str, Any]) -> Optional[str]:

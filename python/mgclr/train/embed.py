@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..data.info import DatasetInfo
 from ..models import MultiStreamMoCo, StreamEncoder
 from .build import build_model, build_pipeline, load_splits
-from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint
+from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, load_weights
 from .config import ConfigError, ExperimentConfig, load_config
 from .metrics import progress
 from .run import check_same_data, config_for_checkpoint
@@ -48,7 +48,7 @@ def load_run(run: Union[str, Path], checkpoint: Optional[Union[str, Path]] = Non
     if bad is not None:
         raise ValueError(f"checkpoint: {path} holds non-finite weights ({bad} has NaN or inf)")
     model = build_model(config, info)
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], path)
     return config, info, model.to(device).eval()
 
 

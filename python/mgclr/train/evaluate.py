@@ -33,7 +33,7 @@ from ..data.arrays import class_fraction
 from ..data.info import DatasetInfo
 from ..models import MultiStreamMoCo
 from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
-from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint
+from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, load_weights
 from .config import ConfigError, ExperimentConfig, OptimConfig, fusion_combinations, load_config
 from .metrics import progress
 from .plots import confusion_counts
@@ -91,7 +91,7 @@ def load_pretrained(config: ExperimentConfig, device: torch.device, checkpoint: 
     if bad is not None:
         raise ValueError(f"checkpoint: {path} holds non-finite weights ({bad} has NaN or inf): nothing to evaluate")
     model = build_model(config, info)
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], path)
     return model.to(device).eval()
 
 

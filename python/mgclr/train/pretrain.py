@@ -38,7 +38,7 @@ from ..augment import Pipeline
 from ..models import METHODS, MultiStreamMoCo
 from ..profiling import range as nvtx_range
 from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, make_views, sgd
-from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, save_checkpoint, save_config
+from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, load_weights, save_checkpoint, save_config
 from .config import ConfigError, ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
 from .evaluate import knn_monitor
@@ -82,6 +82,7 @@ class PretrainResult:
     train_samples: int = 0
     recipe: List[str] = field(default_factory=list)  # what mgclr.train.recipe chose, and why
     model: Optional[MultiStreamMoCo] = None  # the trained model (this rank's copy)
+    nothing_left: Optional[str] = None  # resumed at the end of the run: why nothing was trained
 
 
 def _autocast(device: torch.device, enabled: bool):
@@ -204,6 +205,26 @@ def _check_same_steps(config: ExperimentConfig, state: Dict[str, Any], path) -> 
                           f"--overwrite for another)")
 
 
+def _resume_position(state: Dict[str, Any], path: Path, steps_per_epoch: int, epochs: int):
+    """(epoch, step) of a checkpoint to resume, checked against the run: whole numbers, the step within the
+    run's ``epochs * steps_per_epoch`` steps (a step at the end means nothing is left to train) and the epoch
+    the one that step falls in (a checkpoint written at the end of an epoch may still name that epoch)."""
+    epoch, step = state["epoch"], state["step"]
+    for key, value in (("step", step), ("epoch", epoch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"--resume: {path}: {key}: expected a whole number >= 0, got {value!r} (a damaged or "
+                             f"edited checkpoint)")
+    run_steps = epochs * steps_per_epoch
+    if step > run_steps:
+        raise ValueError(f"--resume: {path}: step: {step}, beyond the {run_steps} steps of this run ({epochs} epochs "
+                         f"of {steps_per_epoch} steps); a checkpoint of another run, or pretrain.epochs below the "
+                         f"{math.ceil(step / steps_per_epoch)} it was trained to")
+    if not epoch * steps_per_epoch <= step <= (epoch + 1) * steps_per_epoch:
+        raise ValueError(f"--resume: {path}: epoch: {epoch}, but step {step} is in epoch {step // steps_per_epoch} "
+                         f"(of {steps_per_epoch} steps each): a damaged or edited checkpoint")
+    return epoch, step
+
+
 def _rng_state(device: torch.device) -> Dict[str, Any]:
     state = {"torch": torch.get_rng_state()}
     if device.type == "cuda":
@@ -223,7 +244,9 @@ def pretrain(config: ExperimentConfig, *, resume: bool = False, overwrite: bool 
 
     Args:
         resume: continue from ``output/checkpoint.pt`` (an error when there is none). The model's shapes come
-            from the checkpoint; ``config.yaml`` is rewritten with the resolved config (e.g. more epochs).
+            from the checkpoint; ``config.yaml`` is rewritten with the resolved config (e.g. more epochs). A
+            checkpoint at the end of the run (or at ``max_steps``) trains nothing and writes no checkpoint: the
+            result's ``nothing_left`` says so; a step or epoch that does not fit the run is an error naming it.
         overwrite: ``output`` holds a run: remove it and start over. Without ``resume`` or ``overwrite``, an
             ``output`` that holds a run is an error.
         max_steps: stop after this many optimiser steps in total (a checkpoint is written there), e.g.
@@ -290,15 +313,24 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         if bad is not None:
             raise ValueError(f"--resume: {path} holds non-finite weights ({bad} has NaN or inf); resume from an "
                              f"earlier checkpoint, or start over with --overwrite")
-        model.load_state_dict(state["model"])
+        load_weights(model, state["model"], path)
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"], device)
-        epoch, step = int(state["epoch"]), int(state["step"])
+        epoch, step = _resume_position(state, path, steps_per_epoch, config.pretrain.epochs)
         if process.main:
             truncate_metrics(out_dir, step)  # what was logged after the checkpoint is logged again
     if process.main:
         save_config(out_dir, config_to_dict(config))
     record = checkpoint_record(config, info)
+    total_steps = config.pretrain.epochs * steps_per_epoch
+    if max_steps is not None:
+        total_steps = min(total_steps, max_steps)
+    if state is not None and step >= total_steps:  # a finished run resumed: say so, train nothing, write nothing
+        why = (f"the end of the run ({config.pretrain.epochs} epochs of {steps_per_epoch} steps; raise "
+               f"pretrain.epochs to train on)" if step >= config.pretrain.epochs * steps_per_epoch
+               else f"and --max-steps is {max_steps}")
+        return PretrainResult(out_dir, step, epoch, train_samples=len(train_set), recipe=recipe, model=model,
+                              nothing_left=f"{path} is at step {step}, {why}")
 
     log = MetricsLog(out_dir, enabled=process.main, tensorboard=config.pretrain.tensorboard)
     result = PretrainResult(out_dir, step, epoch, train_samples=len(train_set), recipe=recipe)
@@ -307,9 +339,6 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     if recipe and show_progress and process.main:  # what was chosen, before the run starts (beside the bar)
         for note in recipe:
             print(f"recipe: {note}", file=sys.stderr)
-    total_steps = config.pretrain.epochs * steps_per_epoch
-    if max_steps is not None:
-        total_steps = min(total_steps, max_steps)
     bar = progress(total_steps, f"pretrain {config.name}", show_progress and process.main, initial=step)
     profiler = None
     if profile_steps:

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..data.info import DatasetInfo
 from .build import build_pipeline, build_stream_encoder
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .config import ConfigError, StreamConfig, _from_mapping
 
 __all__ = ["Recognizer", "RecognizerStream"]
@@ -177,8 +177,10 @@ class Recognizer(nn.Module):
             raise ValueError(f"checkpoint: {path}: {exc}") from None
         rec = cls(streams, info, state["protocol"])
         for name in streams:
-            rec.encoders[name].load_state_dict(state["encoders"][name])
-            rec.classifiers[name].load_state_dict(state["classifiers"][name])
+            for part, modules in (("encoders", rec.encoders), ("classifiers", rec.classifiers)):
+                held = state.get(part)
+                load_weights(modules[name], held.get(name) if isinstance(held, dict) else None, path,
+                             f"{part}.{name}")
         return rec.eval()
 
     def describe(self) -> Dict[str, Any]:
