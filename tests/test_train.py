@@ -188,6 +188,28 @@ def test_knn_predict_and_topk():
     assert topk_accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]), (1, 2)) == {1: 0.5, 2: 1.0}
 
 
+def test_knn_k_beyond_the_training_samples_is_refused_by_name(tiny, tmp_path, capsys):
+    train = torch.randn(5, 4)
+    with pytest.raises(ConfigError, match=r"^k: 6 neighbours, but train \(the training features\) has 5 samples; "
+                                          r"give k <= 5$"):
+        knn_predict(train, torch.arange(5) % 2, torch.randn(2, 4), 6, 2)
+    assert knn_predict(train, torch.arange(5) % 2, torch.randn(2, 4), 5, 2).shape == (2, 2)  # k = N is fine
+    config = tiny("knn.k=[1, 100000]")  # 96 training samples
+    message = r"knn.k\[1\]: 100000 neighbours, but the training split of .* has 96 samples; give k <= 96"
+    with pytest.raises(ConfigError, match=message):  # before: reported as k=100000, computed with 96
+        knn_eval(config, torch.device("cpu"), random_init=True)
+    from mgclr.cli import main
+
+    yaml_path = tmp_path / "tiny.yaml"
+    assert main(["knn", str(yaml_path), "--set", f"output={tmp_path / 'run'}", "--set", "knn.k=[100000]",
+                 "--random-init", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "knn.k[0]: 100000 neighbours" in err and "give k <= 96" in err
+    with pytest.raises(ConfigError, match=r"pretrain.knn_k: 97 neighbours, but .* has 96 samples"):
+        pretrain(tiny("pretrain.knn_every=1", "pretrain.knn_k=97", out="fresh"), show_progress=False)
+    assert not (tmp_path / "fresh" / "checkpoint.pt").exists()  # refused before any step
+
+
 def test_label_subset_is_per_class_and_seeded():
     labels = torch.arange(40) % 4
     subset = _label_subset(labels.numpy(), 0.1, seed=0)

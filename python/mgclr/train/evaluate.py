@@ -40,9 +40,9 @@ from .plots import confusion_counts
 from .recipe import resolve_recipe
 from .run import check_same_data, config_for_checkpoint
 
-__all__ = ["evaluation_config", "extract_features", "finetune_eval", "fuse_eval", "fuse_scores", "fusion_sources",
-           "knn_eval", "knn_monitor", "knn_predict", "linear_eval", "load_pretrained", "resampled_joints",
-           "ridge_floor", "split_fingerprint", "topk_accuracy"]
+__all__ = ["check_knn_k", "evaluation_config", "extract_features", "finetune_eval", "fuse_eval", "fuse_scores",
+           "fusion_sources", "knn_eval", "knn_monitor", "knn_predict", "linear_eval", "load_pretrained",
+           "resampled_joints", "ridge_floor", "split_fingerprint", "topk_accuracy"]
 
 
 # ------------------------------------------------------------------------------------------------- basics
@@ -128,18 +128,29 @@ def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] 
 def knn_predict(train: torch.Tensor, train_labels: torch.Tensor, test: torch.Tensor, k: int, num_classes: int,
                 temperature: float = 0.1, chunk: int = 1024) -> torch.Tensor:
     """Class scores (M, num_classes) of cosine kNN: k = 1 votes for the nearest neighbour; k > 1 weights
-    each of the k nearest by exp(cos / temperature)."""
+    each of the k nearest by exp(cos / temperature). ``k`` at most the number of training samples (more is
+    an error, not a silent k = N)."""
+    check_knn_k("k", k, train.shape[0], "train (the training features)")
     train = F.normalize(train, dim=1)
     test = F.normalize(test, dim=1)
     scores = []
     for start in range(0, test.shape[0], chunk):
         sim = test[start:start + chunk] @ train.t()
-        top_sim, top_idx = sim.topk(min(k, train.shape[0]), dim=1)
+        top_sim, top_idx = sim.topk(k, dim=1)
         weights = torch.ones_like(top_sim) if k == 1 else (top_sim / temperature).exp()
         votes = torch.zeros(sim.shape[0], num_classes)
         votes.scatter_add_(1, train_labels[top_idx], weights)
         scores.append(votes)
     return torch.cat(scores)
+
+
+def check_knn_k(key: str, k, samples: int, where: str = "the training split") -> None:
+    """``k`` neighbours must exist: an int from 1 to the ``samples`` of ``where``; else a ConfigError naming
+    ``key`` and both numbers (a larger k would silently be k = ``samples``, and reported as k)."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"{key}: expected an int >= 1, got {k!r}")
+    if k > samples:
+        raise ConfigError(f"{key}: {k} neighbours, but {where} has {samples} samples; give k <= {samples}")
 
 
 def _num_classes(info: DatasetInfo, *label_sets: torch.Tensor) -> int:
@@ -212,6 +223,8 @@ def knn_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optiona
              random_init: bool = False, log=None, show_progress: bool = False) -> Dict[str, Dict[str, float]]:
     """{stream: {"k=1": top-1, "k=20": top-1, ...}} on the test split."""
     config, train_set, test_set, info = _splits(config)
+    for i, k in enumerate(config.knn.k):  # before any encoder runs
+        check_knn_k(f"knn.k[{i}]", k, len(train_set), f"the training split of {info.source}")
     model = load_pretrained(config, device, checkpoint, random_init, info)
     out = {}
     bar = progress(len(model.streams), "knn", show_progress, unit="stream")

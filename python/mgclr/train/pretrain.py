@@ -41,7 +41,7 @@ from .build import build_model, build_pretrain_pipelines, learning_rate, load_sp
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, load_weights, save_checkpoint, save_config
 from .config import ConfigError, ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
-from .evaluate import knn_monitor
+from .evaluate import check_knn_k, knn_monitor
 from .metrics import MetricsLog, progress, truncate_metrics
 from .recipe import resolve_recipe
 from .run import check_same_data, checkpoint_record, config_for_checkpoint, prepare_run_folder
@@ -272,6 +272,8 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     train_set, test_set, info = load_splits(config.data)
     config, recipe = resolve_recipe(config, train_set)
     _warn_unreached_schedules(config)
+    if config.pretrain.knn_every:  # the monitor's neighbours must exist (said before any step)
+        check_knn_k("pretrain.knn_k", config.pretrain.knn_k, len(train_set), f"the training split of {info.source}")
     state = None
     if resume:
         path = latest_checkpoint(out_dir)
