@@ -14,6 +14,14 @@
 #ifndef MGCLR_VERSION
 #define MGCLR_VERSION "unknown"
 #endif
+// The architectures nvcc built (CMakeLists.txt, cmake/MgclrCudaArchs.cmake): real ones (SASS) and virtual
+// ones (PTX), comma-separated numbers such as "75,80,90"; "?" when CMake could not tell.
+#ifndef MGCLR_CUDA_SASS
+#define MGCLR_CUDA_SASS ""
+#endif
+#ifndef MGCLR_CUDA_PTX
+#define MGCLR_CUDA_PTX ""
+#endif
 // mgclr._C, or the test-only mgclr._C_emu: the same bindings over the emulation build of the CUDA sources.
 #ifndef MGCLR_MODULE_NAME
 #define MGCLR_MODULE_NAME _C
@@ -29,6 +37,8 @@ py::dict build_info() {
 #if defined(MGCLR_WITH_CUDA)
   info["cuda_compiled"] = true;
   info["cuda_archs"] = MGCLR_CUDA_ARCHS;
+  info["cuda_sass"] = MGCLR_CUDA_SASS;
+  info["cuda_ptx"] = MGCLR_CUDA_PTX;
 #if defined(MGCLR_CUDA_EMULATION)
   info["cuda_emulated"] = true;
 #else
@@ -40,6 +50,8 @@ py::dict build_info() {
 #else
   info["cuda_compiled"] = false;
   info["cuda_archs"] = "";
+  info["cuda_sass"] = "";
+  info["cuda_ptx"] = "";
   info["cuda_runtime_version"] = 0;
 #endif
 #if defined(MGCLR_WITH_OPENMP)

@@ -324,7 +324,7 @@ __global__ void __launch_bounds__(kThreads) online_update_kernel(T* scores, int6
 
 void check_launch(const char* what) {
   cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
+  if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cuda_error_text(err));
 }
 
 template <typename T, bool TF32>
