@@ -388,11 +388,16 @@ def test_auto_on_cuda_never_picks_a_kernel_that_cannot_launch(monkeypatch, D, dt
     from mgclr.ops import infonce
 
     monkeypatch.setattr(_ext, "cuda_compiled", lambda: True)
+    monkeypatch.setattr(_ext, "cuda_device_coverage", lambda index=None: _ext.Coverage("native", "sm_80"))
     monkeypatch.setattr(infonce, "_cuda_shared_optin", lambda device: optin)
     assert infonce._resolve_impl("auto", torch.device("cuda", 0), 256, 16384, D, dtype) == expected
     monkeypatch.setattr(infonce, "_attention_available", lambda device, dtype: False)
     fallback = infonce._resolve_impl("auto", torch.device("cuda", 0), 256, 16384, D, dtype)
     assert fallback == ("fused" if infonce.cuda_fused_fits(D, dtype, False, optin) else "chunked")
+    # A GPU that no built kernel covers (e.g. sm_70 with the default architectures): the reference, never
+    # a launch that fails.
+    monkeypatch.setattr(_ext, "cuda_device_coverage", lambda index=None: _ext.Coverage("none", None))
+    assert infonce._resolve_impl("auto", torch.device("cuda", 0), 256, 16384, D, dtype) == "reference"
 
 
 @pytest.mark.parametrize("size, dtype, tf32", [

@@ -51,10 +51,24 @@ def _cmd_info(args) -> int:
     info = build_info()
     if args.json:
         print(json.dumps(info, indent=2))
-    else:
-        width = max(len(k) for k in info)
-        for key, value in info.items():
-            print(f"{key:<{width}}  {value}")
+        return 0
+    how = {"native": "native ({} SASS)", "ptx": "PTX JIT from {} (compiled by the driver on first use, then cached)",
+           "unknown": "unknown (the build did not record its architectures)",
+           "none": "NOT covered: no kernel runs here; rebuild with MGCLR_CUDA_ARCHITECTURES={}"}
+    rows = []
+    for key, value in info.items():
+        if key == "gpus":
+            for gpu in value:
+                cc = gpu["capability"].replace(".", "")
+                cover = how[gpu["coverage"]].format(gpu["image"] or cc) if info["cuda_compiled"] else "no CUDA kernels"
+                rows.append((f"gpu {gpu['index']}", f"{gpu['name']}, compute capability {gpu['capability']}: {cover}"))
+            if not value:
+                rows.append(("gpus", "none visible to torch"))
+        else:
+            rows.append((key, ", ".join(map(str, value)) or "-" if isinstance(value, list) else value))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
     return 0
 
 

@@ -365,7 +365,7 @@ def _resolve_impl(impl: str, device: torch.device, N: int = 1, K: int = 1, D: in
         # until a GPU measurement says otherwise; float64 has none, so mgclr's kernels where they launch.
         if _attention_available(device, dtype):
             return "attention"
-        if _ext._C is None or not _ext.cuda_compiled():
+        if _ext._C is None or not _ext.cuda_compiled() or _ext.cuda_device_coverage(device.index).kind == "none":
             return "reference"
         return "fused" if cuda_fused_fits(D, dtype, tf32, _cuda_shared_optin(device)) else "chunked"
     return _resolve_cpu(N * K, with_stats)
