@@ -327,6 +327,28 @@ def test_fail_fast_stops_sending_after_a_refusal(server):
     assert len(server.requests) == 3 and all("HTTP 400" in c.error for c in done)
 
 
+def test_fail_fast_setup_stops_only_when_the_setup_is_wrong(server):
+    """Issue 27, item 13: ``fail_fast="setup"`` (what ``mgclr llm infer`` uses) sends on after a server error or
+    a refused prompt, and stops only when the key, URL or model is wrong (401 / 403 / 404)."""
+    statuses = iter([500, 400, 200, 404])
+
+    def answer(body):
+        status = next(statuses)
+        if status == 200:
+            return Reply('{"win": 70, "lose": 30}')
+        return Reply(status=status, body={"error": {"message": f"status {status}"}})
+
+    server.answer = answer
+    backend = make_backend(server, concurrency=1, max_retries=0)
+    done = backend.chat_many([req(f"q{i}") for i in range(6)], fail_fast="setup")
+    assert len(server.requests) == 4  # sent on after the 500 and the 400, not after the 404
+    assert [c.status if c.error else 200 for c in done[:4]] == [500, 400, 200, 404]
+    assert all(c.error.startswith("not sent: an earlier request failed") for c in done[4:])
+    assert backend.stats.errors == 3 and backend.stats.not_sent == 2
+    with pytest.raises(ValueError, match="fail_fast: expected True, False or 'setup', got 'yes'"):
+        backend.chat_many([req("q")], fail_fast="yes")
+
+
 def test_malformed_answer_keeps_the_raw_text(server):
     from mgclr.emotion.llm import ParseError, parse_prediction
 

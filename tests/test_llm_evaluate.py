@@ -175,13 +175,61 @@ def test_acc_at_k_follows_its_definition():
     # repeat 0 says win (wrong); first 3: win, lose, failed -> 1-1, mean win 55 > 45 -> win (wrong);
     # all 5: win, lose, -, lose, win -> 2-2, mean win (80+30+40+90)/4 = 60 -> win (wrong)
     assert s["acc_at"] == {"1": 0.0, "3": 0.0, "5": 0.0}
-    assert s["accuracy_per_repeat"] == [0.0, 1.0, 0.0, 1.0, 0.0] and s["accuracy_mean"] == pytest.approx(0.4)
-    assert s["accuracy_std"] == pytest.approx(0.4898979)
-    assert (s["call_errors"], s["parse_errors"], s["parsed"]) == (1, 0, 4)
-    assert report["unparsed"] == [{"video": "lose_clear", "mode": "text", "repeat": 2, "why": "HTTP 500 (scripted)"}]
+    # the failed repeat 2 is no answer: left out of the mean, not counted as wrong
+    assert s["accuracy_per_repeat"] == [0.0, 1.0, None, 1.0, 0.0] and s["accuracy_mean"] == pytest.approx(0.5)
+    assert s["accuracy_std"] == pytest.approx(0.5)
+    assert (s["call_errors"], s["failed"], s["answered"], s["parse_errors"], s["parsed"]) == (1, 1, 4, 0, 4)
+    assert report["failed"] == [{"video": "lose_clear", "mode": "text", "repeat": 2, "why": "HTTP 500 (scripted)"}]
+    assert report["unparsed"] == []  # a failed call is not an unparsed answer
     script[("lose_clear", "text", 2)] = "Lose: 95%"
     records, _ = run_inference(ScriptedBackend(script), transcripts, timelines, ["text"], 5)
     assert summarise(records)["summary"]["text"]["acc_at"] == {"1": 0.0, "3": 1.0, "5": 1.0}
+
+
+def test_failed_calls_are_failures_never_answers():
+    """Issue 27, item 13: a failed call used to stop the run (the rest not sent), count as a wrong answer in the
+    accuracy, and turn a video text-only got right into an "MG hurt" reversal."""
+    transcripts, timelines = synthetic_inputs()
+    truth = {t.video: t.outcome for t in timelines if t.outcome and t.video in transcripts}
+    right = {"win": '{"win": 80, "lose": 20}', "lose": '{"win": 20, "lose": 80}'}
+    script = {(v, m, r): right[o] for v, o in truth.items() for m in MODES for r in range(3)}
+    for r in range(3):
+        script[("win_clear", "text+mg", r)] = LLMError("HTTP 500 (scripted)", 500, 1, True)  # every MG call fails
+        script[("win_hurt", "text+mg", r)] = right["lose"]  # a real "MG hurt"
+    script[("lose_clear", "text+mg", 1)] = LLMError("timeout (scripted)", None, 1, True)
+    backend = ScriptedBackend(script)
+    records, _ = run_inference(backend, transcripts, timelines, MODES, 3)
+    assert len(records) == 30 and backend.stats.requests == 30 and backend.stats.not_sent == 0  # all were sent
+    assert backend.stats.errors == 4
+    report = summarise(records)
+    text, mg = report["summary"]["text"], report["summary"]["text+mg"]
+    assert text["accuracy_mean"] == 1.0 and text["failed"] == 0
+    # text+MG: repeat 0 and 2 answered 4 videos (3 right), repeat 1 answered 3 (2 right); win_clear never
+    assert mg["accuracy_per_repeat"] == [0.75, pytest.approx(2 / 3), 0.75]
+    assert mg["acc_at"] == {"1": 0.75, "3": 0.75} and mg["majority_accuracy"] == 0.75
+    assert (mg["answered"], mg["failed"], mg["call_errors"], mg["videos_answered"]) == (11, 4, 4, 4)
+    assert [c["video"] for c in report["reversals"]["mg_hurt"]] == ["win_hurt"]  # before: win_clear too
+    assert report["reversals"]["mg_helped"] == []
+    assert report["reversals"]["left_out"] == [{"video": "win_clear", "no_answer_in": ["text+mg"]}]
+    assert [(f["video"], f["repeat"]) for f in report["failed"]] == [("lose_clear", 1), ("win_clear", 0),
+                                                                      ("win_clear", 1), ("win_clear", 2)]
+    assert report["unparsed"] == []
+    per_video = {row["video"]: row for row in report["per_video"]}
+    assert per_video["win_clear"]["text+mg_answered"] is False and per_video["win_clear"]["text+mg_vote"] is None
+    md = report_markdown(report)
+    assert "| parsed / answered | accuracy % (mean ± std over repeats) | Acc@1 % | Acc@3 % | failed calls |" in md
+    assert "| text | 15 / 15 | 100.0 ± 0.0 | 100.0 | 100.0 | 0 of 15 |" in md
+    assert "| text+mg | 11 / 11 | 72.2 ± 3.9 | 75.0 | 75.0 | 4 of 15 |" in md
+    assert "## Opposite reversals: text-only right, text+MG wrong (1)" in md
+    assert "Left out of the reversals (1; every call of a mode failed): win_clear (no text+mg answer)" in md
+    assert "## Failed calls (4)" in md and "| win_clear | text+mg | 2 | HTTP 500 (scripted) |" in md
+    # a failure that says the setup is wrong (HTTP 401/403/404) still stops the rest: they would all fail so
+    script[("lose_clear", "text", 0)] = LLMError("HTTP 401 (scripted)", 401, 1, False)
+    backend = ScriptedBackend(script)
+    backend.concurrency = 1
+    records, _ = run_inference(backend, transcripts, timelines, MODES, 3)
+    assert backend.stats.errors == 1 and backend.stats.not_sent == 29
+    assert summarise(records)["summary"]["text"]["accuracy_mean"] is None  # nothing answered: no number
 
 
 def test_unparsed_answers_keep_their_raw_text():

@@ -25,7 +25,11 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from ..._files import write_json_atomic
 from .prompts import ChatRequest
 
-__all__ = ["BackendStats", "ChatBackend", "Completion", "DiskCache", "LLMError", "request_key"]
+__all__ = ["SETUP_STATUSES", "BackendStats", "ChatBackend", "Completion", "DiskCache", "LLMError", "request_key"]
+
+# HTTP statuses that say the setup is wrong, not the request: the key (401, 403), the URL or the model (404).
+# Every other request to that endpoint would be refused alike, so ``chat_many(fail_fast="setup")`` stops there.
+SETUP_STATUSES = (401, 403, 404)
 
 
 class LLMError(ValueError):
@@ -188,15 +192,19 @@ class ChatBackend:
         return done.text
 
     def chat_many(self, requests: Sequence[ChatRequest], concurrency: Optional[int] = None,
-                  fail_fast: bool = True, on_done: Optional[Callable[[int, Completion], None]] = None
+                  fail_fast: Union[bool, str] = True, on_done: Optional[Callable[[int, Completion], None]] = None
                   ) -> List[Completion]:
         """A :class:`Completion` per request, in the order given, at most ``concurrency`` (default the backend's)
-        in flight at once; identical requests (same key) are sent once. With ``fail_fast``, once a request
-        fails for good the ones not yet sent are not sent (their error says so): a wrong model name or key
-        would fail them all the same way, each after its own retries. ``on_done(index, completion)`` is called
-        (one call at a time) as each request is answered, so a caller can keep every answer as it comes (a run
-        killed later loses none). A ``KeyboardInterrupt`` stops at once: nothing more is sent, the requests in
-        flight are abandoned, and the interrupt propagates."""
+        in flight at once; identical requests (same key) are sent once. ``fail_fast``: once a request fails for
+        good, the ones not yet sent are not sent (their error says so) -- ``True``: after any failure;
+        ``"setup"``: only after a failure that says the setup is wrong (HTTP 401 / 403 / 404,
+        :data:`SETUP_STATUSES`: a wrong key, URL or model would fail them all the same way, each after its own
+        retries), any other failure is recorded and the rest are sent; ``False``: never.
+        ``on_done(index, completion)`` is called (one call at a time) as each request is answered, so a caller
+        can keep every answer as it comes (a run killed later loses none). A ``KeyboardInterrupt`` stops at once:
+        nothing more is sent, the requests in flight are abandoned, and the interrupt propagates."""
+        if fail_fast not in (True, False, "setup"):
+            raise ValueError(f"fail_fast: expected True, False or 'setup', got {fail_fast!r}")
         workers = self.concurrency if concurrency is None else concurrency
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"concurrency: expected an int >= 1, got {workers!r}")
@@ -235,7 +243,8 @@ class ChatBackend:
                 done = Completion(None, f"not sent: an earlier request failed ({failure[0][:200]})", False, 0, key)
             else:
                 done = self._send(request, key)
-                if done.error is not None and fail_fast:
+                if done.error is not None and (fail_fast is True or (fail_fast == "setup"
+                                                                     and done.status in SETUP_STATUSES)):
                     with self._lock:
                         failure.append(done.error)
                     stop.set()

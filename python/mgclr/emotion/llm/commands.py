@@ -161,18 +161,24 @@ def mask(inputs: Sequence[PathLike], output: PathLike, options: BackendOptions, 
 
 # ------------------------------------------------------------------------------------------------------ infer
 
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
 def _print_report(report: Dict[str, object]) -> None:
     for mode in report["modes"]:
         s = report["summary"][mode]
-        accs = "  ".join(f"Acc@{k} {100 * v:.1f}" for k, v in s["acc_at"].items())
-        print(f"  {mode:<8} accuracy {100 * s['accuracy_mean']:.1f} ± {100 * s['accuracy_std']:.1f} %  {accs}  "
-              f"(parsed {s['parsed']}/{s['answers']}, call errors {s['call_errors']}, "
+        accs = "  ".join(f"Acc@{k} {_pct(v)}" for k, v in s["acc_at"].items())
+        print(f"  {mode:<8} accuracy {_pct(s['accuracy_mean'])} ± {_pct(s['accuracy_std'])} %  {accs}  "
+              f"(parsed {s['parsed']}/{s['answered']} answered, failed calls {s['failed']} (left out), "
               f"normalised {s['normalised']})")
     rev = report["reversals"]
     if rev["mg_helped"] or rev["mg_hurt"]:
         cited = ", ".join(f"{n} ({k})" for n, k in list(rev["cited_in_mg_helped"].items())[:6]) or "none"
         print(f"  reversals: MG helped {len(rev['mg_helped'])}, MG hurt {len(rev['mg_hurt'])}; "
               f"MGs cited where MG helped: {cited}")
+    if rev.get("left_out"):
+        print(f"  {len(rev['left_out'])} video(s) left out of the reversals (every call of a mode failed)")
     if report["skipped"]:
         print(f"  skipped {len(report['skipped'])} videos (reasons in the report)")
 

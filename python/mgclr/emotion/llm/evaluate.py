@@ -7,16 +7,20 @@ so a report made later from the JSONL (``mgclr llm report``) uses the current pa
 
 Definitions (ours -- the paper does not spell out its exact ones):
 
-* **accuracy** of a mode, per repeat r: the fraction of videos whose r-th answer names the true outcome; an
-  unparsed answer, a failed call or a 50/50 answer counts as wrong. Reported as mean +- std over the R
-  repeats (population std, ddof=0, so R=1 gives 0).
-* **Acc@k**: the accuracy of the majority vote over the first k repeats of each video. Only parsed answers
-  that name an outcome vote; a tie in votes goes to the outcome with the higher mean confidence over the
-  parsed answers among those k; a video with no vote (or a tie also in confidence) counts as wrong. Reported
-  for k in (1, 3, 5) where k <= R.
+* **failed call**: a request the backend could not answer (its record has an ``error``: refused, timed out,
+  not sent after a setup error) or one with no record at all. A failed call is not an answer: it is left out
+  of every number below, and the report counts the failures of each mode.
+* **accuracy** of a mode, per repeat r: the fraction of the videos answered in repeat r whose answer names the
+  true outcome; an unparsed answer or a 50/50 answer counts as wrong. Reported as mean +- std over the
+  repeats with at least one answer (population std, ddof=0, so R=1 gives 0).
+* **Acc@k**: the accuracy of the majority vote over the first k repeats of each video, over the videos with
+  at least one answer among those k. Only parsed answers that name an outcome vote; a tie in votes goes to
+  the outcome with the higher mean confidence over the parsed answers among those k; a video with no vote
+  (or a tie also in confidence) counts as wrong. Reported for k in (1, 3, 5) where k <= R.
 * **situation reversal**: with each mode's majority vote over all R repeats, a video that text-only gets wrong
   and text+MG gets right (``mg_helped``), or the opposite (``mg_hurt``); each lists the MGs the text+MG answers
-  cited, with how many of the R answers cited each.
+  cited, with how many of the R answers cited each. A video with no answer in one of the two modes is no
+  reversal either way (``reversals["left_out"]`` lists it).
 """
 
 from __future__ import annotations
@@ -81,12 +85,14 @@ def run_inference(backend: ChatBackend, transcripts: Mapping[str, Transcript],
                   timelines: Union[Mapping[str, Timeline], Iterable[Timeline]], modes: Sequence[str] = MODES,
                   repeats: int = 1, *, temperature: Optional[float] = None, seed: Optional[int] = None,
                   max_tokens: Optional[int] = None, params: Optional[Mapping[str, Any]] = None,
-                  concurrency: Optional[int] = None, fail_fast: bool = True,
+                  concurrency: Optional[int] = None, fail_fast: Union[bool, str] = "setup",
                   on_record: Optional[Callable[[Dict[str, Any]], None]] = None
                   ) -> Tuple[List[Dict[str, Any]], Dict[str, str]]:
     """(records, skipped): one record per (video, mode, repeat), in that order; see the module docstring.
     ``on_record(record)`` is called as each answer arrives (in the order they arrive), e.g. to append it to
-    ``answers.jsonl`` (:class:`AnswerLog`) so that an interrupted run keeps what was answered."""
+    ``answers.jsonl`` (:class:`AnswerLog`) so that an interrupted run keeps what was answered. ``fail_fast``
+    (:meth:`~mgclr.emotion.llm.backend.ChatBackend.chat_many`): by default a failed request is recorded and
+    the others are still sent, unless the failure says the key, URL or model is wrong (``"setup"``)."""
     for mode in modes:
         if mode not in MODES:
             raise ValueError(f"modes: expected some of {MODES}, got {mode!r}")
@@ -178,46 +184,59 @@ def summarise(records: Sequence[Dict[str, Any]], ks: Sequence[int] = ACC_AT, rep
     videos = sorted(truth)
     modes = [m for m in MODES if any(mode == m for _, mode in grouped)]
     repeats = max((r["repeat"] for r in records), default=-1) + 1
+
+    def answers_of(video: str, mode: str, upto: int = repeats) -> List[Dict[str, Any]]:
+        """The answered calls (not failed, not missing) of the first ``upto`` repeats."""
+        slot = grouped.get((video, mode), {})
+        return [slot[rep] for rep in range(upto) if rep in slot and not slot[rep].get("error")]
+
     summary: Dict[str, Any] = {}
-    votes: Dict[str, Dict[str, Optional[str]]] = {}
+    votes: Dict[str, Dict[str, Optional[str]]] = {}  # mode -> {video: vote}, only videos with an answer
     for mode in modes:
         rows = [r for r in records if r["mode"] == mode]
         missing = [(v, rep) for v in videos for rep in range(repeats) if rep not in grouped.get((v, mode), {})]
-        per_repeat = []
+        per_repeat: List[Optional[float]] = []
         for rep in range(repeats):
             got = [grouped.get((v, mode), {}).get(rep) for v in videos]
-            per_repeat.append(sum(1 for g in got if g and g["correct"]) / len(videos) if videos else 0.0)
-        mean, std = _mean_std(per_repeat)
+            got = [g for g in got if g is not None and not g.get("error")]
+            per_repeat.append(sum(1 for g in got if g["correct"]) / len(got) if got else None)
+        mean, std = _mean_std([a for a in per_repeat if a is not None])
         acc_at: Dict[str, Optional[float]] = {}
         for k in ks:
             if k > repeats:
                 continue
-            right = 0
-            for v in videos:
-                window = [grouped.get((v, mode), {}).get(rep) for rep in range(k)]
-                right += majority_vote([w["prediction"] if w else None for w in window]) == truth[v]
-            acc_at[str(k)] = right / len(videos) if videos else 0.0
-        votes[mode] = {v: majority_vote([r["prediction"] for r in grouped.get((v, mode), {}).values()])
-                       for v in videos}
+            windows = [(v, answers_of(v, mode, k)) for v in videos]
+            counted = [(v, w) for v, w in windows if w]
+            right = sum(majority_vote([a["prediction"] for a in w]) == truth[v] for v, w in counted)
+            acc_at[str(k)] = right / len(counted) if counted else None
+        votes[mode] = {v: majority_vote([a["prediction"] for a in answers_of(v, mode)])
+                       for v in videos if answers_of(v, mode)}
+        failed = sum(1 for r in rows if r.get("error"))
         summary[mode] = {
-            "answers": len(rows), "parsed": sum(1 for r in rows if r["prediction"]),
-            "call_errors": sum(1 for r in rows if r.get("error")),
+            "answers": len(rows), "answered": len(rows) - failed, "parsed": sum(1 for r in rows if r["prediction"]),
+            "call_errors": failed, "failed": failed + len(missing),
             "parse_errors": sum(1 for r in rows if r.get("parse_error")),
             "abstained": sum(1 for r in rows if r["prediction"] and r["prediction"]["outcome"] is None),
             "normalised": sum(1 for r in rows if r["prediction"] and r["prediction"]["normalised"]),
-            "missing": len(missing), "accuracy_per_repeat": per_repeat, "accuracy_mean": mean, "accuracy_std": std,
-            "acc_at": acc_at, "majority_accuracy": (sum(votes[mode][v] == truth[v] for v in videos) / len(videos)
-                                                    if videos else None)}
-    reversals: Dict[str, Any] = {"mg_helped": [], "mg_hurt": [], "cited_in_mg_helped": {}, "cited_in_mg_hurt": {}}
+            "missing": len(missing), "videos_answered": len(votes[mode]), "accuracy_per_repeat": per_repeat,
+            "accuracy_mean": mean, "accuracy_std": std, "acc_at": acc_at,
+            "majority_accuracy": (sum(vote == truth[v] for v, vote in votes[mode].items()) / len(votes[mode])
+                                  if votes[mode] else None)}
+    reversals: Dict[str, Any] = {"mg_helped": [], "mg_hurt": [], "cited_in_mg_helped": {}, "cited_in_mg_hurt": {},
+                                 "left_out": []}
     if "text" in votes and "text+mg" in votes:
         for v in videos:
+            unanswered = [m for m in ("text", "text+mg") if v not in votes[m]]
+            if unanswered:  # a failed call is no answer: neither a help nor a hurt
+                reversals["left_out"].append({"video": v, "no_answer_in": unanswered})
+                continue
             text_ok, mg_ok = votes["text"][v] == truth[v], votes["text+mg"][v] == truth[v]
             if text_ok == mg_ok:
                 continue
-            answers = [r for r in grouped.get((v, "text+mg"), {}).values()]
+            answers = answers_of(v, "text+mg")
             cited = Counter(name for r in answers if r["prediction"] for name in r["prediction"]["cited_mgs"])
             case = {"video": v, "truth": truth[v], "text_vote": votes["text"][v], "text+mg_vote": votes["text+mg"][v],
-                    "text_mean_conf_truth": _mean_conf(grouped.get((v, "text"), {}).values(), truth[v]),
+                    "text_mean_conf_truth": _mean_conf(answers_of(v, "text"), truth[v]),
                     "text+mg_mean_conf_truth": _mean_conf(answers, truth[v]),
                     "cited_mgs": dict(cited.most_common()),
                     "timeline_mgs": sorted({n for r in answers for n in r.get("mg_names", [])})}
@@ -229,21 +248,27 @@ def summarise(records: Sequence[Dict[str, Any]], ks: Sequence[int] = ACC_AT, rep
         for which in ("mg_helped", "mg_hurt"):
             total = reversals[f"cited_in_{which}"]
             reversals[f"cited_in_{which}"] = dict(sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
-    unparsed = [{"video": r["video"], "mode": r["mode"], "repeat": r["repeat"],
-                 "why": r.get("error") or r.get("parse_error")} for r in records if not r["prediction"]]
-    return {"format": REPORT_FORMAT, "version": 1, "backend": dict(backend) if backend else
+    unparsed = [{"video": r["video"], "mode": r["mode"], "repeat": r["repeat"], "why": r.get("parse_error")}
+                for r in records if not r["prediction"] and not r.get("error")]
+    failed = [{"video": r["video"], "mode": r["mode"], "repeat": r["repeat"], "why": r["error"]}
+              for r in records if r.get("error")]
+    return {"format": REPORT_FORMAT, "version": 2, "backend": dict(backend) if backend else
             {"model": ", ".join(sorted({str(r.get("model")) for r in records}))},
             "videos": len(videos), "repeats": repeats, "modes": modes, "summary": summary, "reversals": reversals,
-            "per_video": [{"video": v, "truth": truth[v], **{f"{m}_vote": votes[m][v] for m in modes}} for v in videos],
-            "unparsed": unparsed, "skipped": dict(skipped or {}),
-            "definitions": {"accuracy": "per repeat, the fraction of videos answered correctly (unparsed, failed or "
-                                        "50/50 answers count as wrong); mean and population std over repeats",
-                            "acc_at_k": "accuracy of the majority vote over the first k repeats; only parsed "
-                                        "answers naming an outcome vote; vote ties go to the higher mean "
-                                        "confidence; no vote counts as wrong (our definition; the paper's exact "
-                                        "one is not available)",
+            "per_video": [{"video": v, "truth": truth[v], **{f"{m}_vote": votes[m].get(v) for m in modes},
+                           **{f"{m}_answered": v in votes[m] for m in modes}} for v in videos],
+            "unparsed": unparsed, "failed": failed, "skipped": dict(skipped or {}),
+            "definitions": {"failed": "a call the backend could not answer (or with no record): not an answer, "
+                                      "left out of every accuracy, Acc@k and reversal; counted per mode",
+                            "accuracy": "per repeat, the fraction of the videos answered in that repeat that were "
+                                        "answered correctly (unparsed or 50/50 answers count as wrong); mean and "
+                                        "population std over the repeats with an answer",
+                            "acc_at_k": "accuracy of the majority vote over the first k repeats, over the videos "
+                                        "answered among them; only parsed answers naming an outcome vote; vote "
+                                        "ties go to the higher mean confidence; no vote counts as wrong (our "
+                                        "definition; the paper's exact one is not available)",
                             "reversal": "majority over all repeats: text-only wrong and text+MG right (mg_helped) "
-                                        "or the opposite (mg_hurt)"}}
+                                        "or the opposite (mg_hurt); a video with no answer in a mode is left out"}}
 
 
 def _mean_conf(records: Iterable[Mapping[str, Any]], outcome: str) -> Optional[float]:
@@ -263,15 +288,19 @@ def report_markdown(report: Mapping[str, Any], max_rows: int = 30) -> str:
              f"Backend: {backend.get('model', '?')}" + (f" ({backend['backend']})" if "backend" in backend else "")
              + f"; {report['videos']} videos, "
              f"{report['repeats']} repeat(s) per video and mode.", "",
-             "| mode | parsed / answers | accuracy % (mean ± std over repeats) | "
-             + " | ".join(f"Acc@{k} %" for k in ks) + " |",
-             "|---|---|---|" + "---|" * len(ks)]
+             "| mode | parsed / answered | accuracy % (mean ± std over repeats) | "
+             + " | ".join(f"Acc@{k} %" for k in ks) + " | failed calls |",
+             "|---|---|---|" + "---|" * len(ks) + "---|"]
     for mode in report["modes"]:
         s = report["summary"][mode]
-        lines.append(f"| {mode} | {s['parsed']} / {s['answers']} | {_pct(s['accuracy_mean'])} ± "
-                     f"{_pct(s['accuracy_std'])} | " + " | ".join(_pct(s["acc_at"].get(str(k))) for k in ks) + " |")
+        answered = s.get("answered", s["answers"] - s["call_errors"])
+        failed = s.get("failed", s["call_errors"] + s["missing"])
+        lines.append(f"| {mode} | {s['parsed']} / {answered} | {_pct(s['accuracy_mean'])} ± "
+                     f"{_pct(s['accuracy_std'])} | " + " | ".join(_pct(s["acc_at"].get(str(k))) for k in ks)
+                     + f" | {failed} of {answered + failed} |")
     lines += ["", "Acc@k: majority vote over the first k repeats (our definition; see the JSON report's "
-              "'definitions').", ""]
+              "'definitions'). A failed call is not an answer: it is left out of every accuracy, Acc@k and "
+              "reversal.", ""]
     rev = report["reversals"]
     for which, title in (("mg_helped", "Situation reversals: text-only wrong, text+MG right"),
                          ("mg_hurt", "Opposite reversals: text-only right, text+MG wrong")):
@@ -289,6 +318,20 @@ def report_markdown(report: Mapping[str, Any], max_rows: int = 30) -> str:
             total = rev.get(f"cited_in_{which}", {})
             lines += ["", "MGs cited across these cases: "
                       + (", ".join(f"{n} ({k})" for n, k in total.items()) or "none"), ""]
+    left_out = rev.get("left_out", [])
+    if left_out:
+        lines += [f"Left out of the reversals ({len(left_out)}; every call of a mode failed): "
+                  + ", ".join(f"{c['video']} (no {' / '.join(c['no_answer_in'])} answer)" for c in left_out[:max_rows])
+                  + (f", ... {len(left_out) - max_rows} more" if len(left_out) > max_rows else ""), ""]
+    if report.get("failed"):
+        lines += [f"## Failed calls ({len(report['failed'])})", "", "| video | mode | repeat | why |",
+                  "|---|---|---|---|"]
+        for u in report["failed"][:max_rows]:
+            why = " ".join(str(u["why"]).split()).replace("|", "\\|")[:160]
+            lines.append(f"| {u['video']} | {u['mode']} | {u['repeat']} | {why} |")
+        if len(report["failed"]) > max_rows:
+            lines.append(f"| ... {len(report['failed']) - max_rows} more in the JSON report | | | |")
+        lines.append("")
     if report["unparsed"]:
         lines += [f"## Unparsed answers ({len(report['unparsed'])})", "", "| video | mode | repeat | why |",
                   "|---|---|---|---|"]
