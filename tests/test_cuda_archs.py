@@ -1,12 +1,15 @@
 """Which GPUs a build covers: the pure coverage rule (compute capability x SASS / PTX built), the one-line error
 a CUDA tensor gets on a GPU no kernel covers, `mgclr info`, CMake's record of what nvcc builds, and that record
-against the binary itself (the fatbin images inside mgclr._C, when it was built with CUDA)."""
+against the binary itself (the fatbin images inside mgclr._C, when it was built with CUDA). And a wheel built
+on one machine loading on another that lacks the system's OpenMP library."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -261,3 +264,28 @@ def test_real_gpu_runs_the_image_the_rule_names():
     loss = mgclr.ops.queue_infonce(q, q, queue, 0.1, impl="fused")
     expected = mgclr.ops.queue_infonce(q, q, queue, 0.1, impl="reference")
     torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_extension_loads_without_the_systems_libgomp():
+    """A wheel taken to a machine without a compiler often finds no libgomp.so.1 there (python:*-slim images);
+    mgclr._C then binds to the one torch's wheel carries (_ext imports torch and tries once more), whether or
+    not torch was imported first. The system's library is hidden in a private mount namespace."""
+    if not mgclr.build_info()["openmp"]:
+        pytest.skip("mgclr._C was built without OpenMP")
+    torch_gomp = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
+    if os.geteuid() != 0 or shutil.which("unshare") is None or not torch_gomp.exists():
+        pytest.skip("needs root, unshare and a torch wheel that carries lib/libgomp.so.1")
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+    listed = subprocess.run([ldconfig, "-p"], capture_output=True, text=True).stdout.splitlines()
+    system = [line.split("=>")[-1].strip() for line in listed if line.strip().startswith("libgomp.so.1 ")]
+    if not system:
+        pytest.skip("no system libgomp.so.1 to hide")
+    code = ("import mgclr._ext as e; assert e._C is not None, e._IMPORT_ERROR; "
+            "print(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'libgomp' in l}))")
+    script = 'mount --bind /dev/null "$2" || exit 77; exec "$0" -c "$1"'
+    run = subprocess.run(["unshare", "-m", "sh", "-c", script, sys.executable, code, os.path.realpath(system[0])],
+                         capture_output=True, text=True, timeout=300, cwd=str(ROOT / "tests"))
+    if run.returncode == 77:
+        pytest.skip(f"cannot mount in a private namespace here: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    assert str(torch_gomp.resolve()) in run.stdout or str(torch_gomp) in run.stdout, run.stdout

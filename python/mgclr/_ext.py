@@ -16,8 +16,18 @@ try:  # pragma: no cover - exercised by whichever build is installed
 
     _IMPORT_ERROR: Exception | None = None
 except ImportError as exc:  # pragma: no cover
-    _C = None
-    _IMPORT_ERROR = exc
+    # mgclr._C needs libgomp.so.1 (OpenMP), which a machine without a compiler (a slim container) may lack;
+    # torch's wheel carries one. Load torch, and with it that library, then try once more (a wheel built
+    # elsewhere then works there; tests/test_cuda_archs.py checks it with the system's libgomp hidden).
+    try:
+        import torch  # noqa: F401
+
+        from . import _C  # type: ignore[attr-defined]
+
+        _IMPORT_ERROR = None
+    except ImportError:
+        _C = None
+        _IMPORT_ERROR = exc
 
 
 try:  # pragma: no cover - only in a build with MGCLR_CUDA_EMULATION=ON (tests)
