@@ -208,6 +208,13 @@ def test_knn_k_beyond_the_training_samples_is_refused_by_name(tiny, tmp_path, ca
     with pytest.raises(ConfigError, match=r"pretrain.knn_k: 97 neighbours, but .* has 96 samples"):
         pretrain(tiny("pretrain.knn_every=1", "pretrain.knn_k=97", out="fresh"), show_progress=False)
     assert not (tmp_path / "fresh" / "checkpoint.pt").exists()  # refused before any step
+    # left out, the monitor's k is 20, or the split's size when smaller (the recipe says so)
+    small = pretrain(tiny("data.train_samples=16", "data.batch_size=8", "pretrain.knn_every=1", out="small"),
+                     show_progress=False, max_steps=1)
+    assert "pretrain.knn_k = 16: 20, but the training split holds 16 sequences (the monitor's neighbours)" in \
+        small.recipe and set(small.knn_random) == {"joint", "sequence"}
+    assert not any("knn_k" in note for note in pretrain(tiny("pretrain.knn_every=1", out="big"), show_progress=False,
+                                                           max_steps=1).recipe)
 
 
 def test_label_subset_is_per_class_and_seeded():

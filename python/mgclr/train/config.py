@@ -222,7 +222,7 @@ class PretrainConfig:
     compile: bool = False          # torch.compile the encoders
     grad_clip: Optional[float] = bounded(None, gt=0)  # the global gradient norm is clipped to this
     knn_every: int = bounded(0, ge=0)        # epochs between kNN monitor runs on the held-out split (0: off)
-    knn_k: int = bounded(20, gt=0)
+    knn_k: Optional[int] = bounded(None, gt=0)  # the monitor's k; left out: 20, or N when fewer (mgclr.train.recipe)
     checkpoint_every: int = bounded(1, gt=0)  # epochs between checkpoints (and one at the end)
     checkpoint_steps: int = bounded(0, ge=0)  # also every that many steps (0: off), for long epochs
     log_every: int = bounded(10, gt=0)        # steps between metric lines

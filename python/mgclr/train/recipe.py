@@ -15,6 +15,8 @@ split's size and sequence lengths, with the reason said (issue 17; the measureme
   nearest the median valid length, within [16, 64] -- views of about the length of the data, so that a crop
   keeps most of a short sequence and a long one is not cut to a fraction of a second.
 * **warm-up** (``pretrain.optim.warmup_epochs`` left out): 5 % of the steps.
+* **the kNN monitor's k** (``pretrain.knn_k`` left out): 20, or N when the training split holds fewer sequences
+  (a k given beyond N is refused by name: there are not that many neighbours).
 
 Every value a config gives is kept (the paper's configs give all of them). :func:`resolve_recipe` returns the
 config with every ``auto`` replaced and one line per choice; ``mgclr pretrain`` prints them, and the saved
@@ -38,6 +40,7 @@ MIN_STEPS = 1500
 MIN_QUEUE, MAX_QUEUE = 16, 16384
 MIN_FRAMES, MAX_FRAMES = 16, 64
 MIN_BATCH, MAX_BATCH = 8, 64
+KNN_K = 20
 
 
 def _median_length(train_set) -> int:
@@ -115,6 +118,11 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
             notes.append(f"pretrain.epochs = {epochs} ({epochs * per_epoch} steps): 100 epochs, at least {MIN_STEPS} "
                          f"steps ({per_epoch} per epoch: {n} sequences, batch {batch})")
         pretrain = dataclasses.replace(pretrain, epochs=epochs, steps=None)
+    if pretrain.knn_k is None:
+        pretrain = dataclasses.replace(pretrain, knn_k=min(KNN_K, n))
+        if n < KNN_K and pretrain.knn_every:
+            notes.append(f"pretrain.knn_k = {n}: {KNN_K}, but the training split holds {n} sequences (the monitor's "
+                         f"neighbours)")
     if pretrain.optim.warmup_epochs is None:
         warm = round(0.05 * pretrain.epochs, 3)
         pretrain = dataclasses.replace(pretrain, optim=dataclasses.replace(pretrain.optim, warmup_epochs=warm))
