@@ -56,7 +56,10 @@ SUPPORTED_LAYOUTS = ("ntu25", "imigue22")
 @dataclass
 class SyntheticMG:
     """``x`` (N, 3, T, V, M) float32 (frames past ``lengths`` are zero, persons past the first are absent,
-    all zero), ``lengths`` (N,) int64, ``labels`` (N,) int64 indices into ``class_names``."""
+    all zero), ``lengths`` (N,) int64, ``labels`` (N,) int64 indices into ``class_names``.
+    :func:`mgclr.data.synthetic_mg.generate_realistic` fills the rest: ``subjects`` (N,) int64 (who performs
+    each sample), ``durations`` (N,) int64 (each clip's length in frames at ``fps`` before it was resampled
+    to fit T) and ``coord_channels`` (2 for its 2-D form: x, y, confidence)."""
 
     x: np.ndarray
     lengths: np.ndarray
@@ -64,9 +67,19 @@ class SyntheticMG:
     class_names: Tuple[str, ...]
     layout: str
     fps: float = 30.0
+    subjects: Optional[np.ndarray] = None
+    durations: Optional[np.ndarray] = None
+    coord_channels: int = 3
 
 
 # ------------------------------------------------------------------------------------------ the body
+
+
+# face points around the head centre and the seated legs around the hips (metres, before the body size)
+_FACE = {"nose": (0.0, -0.02, 0.1), "left_eye": (0.032, 0.02, 0.085), "right_eye": (-0.032, 0.02, 0.085),
+         "left_ear": (0.075, 0.0, 0.0), "right_ear": (-0.075, 0.0, 0.0)}
+_SEATED = {"left_knee": (0.12, 0.02, 0.45), "right_knee": (-0.12, 0.02, 0.45), "left_ankle": (0.12, -0.42, 0.45),
+           "right_ankle": (-0.12, -0.42, 0.45), "left_foot": (0.12, -0.45, 0.55), "right_foot": (-0.12, -0.45, 0.55)}
 
 
 def _rest_torso(size: float) -> Dict[str, np.ndarray]:
@@ -167,10 +180,8 @@ def _sample(rng, label: int, T: int, L: int) -> Dict[str, np.ndarray]:
             y, z = pts[k][:, 1].copy(), pts[k][:, 2].copy()
             pts[k][:, 1], pts[k][:, 2] = c * y - s * z, s * y + c * z
     head_centre = pts["head"]
-    face = {"nose": (0.0, -0.02, 0.1), "left_eye": (0.032, 0.02, 0.085), "right_eye": (-0.032, 0.02, 0.085),
-            "left_ear": (0.075, 0.0, 0.0), "right_ear": (-0.075, 0.0, 0.0)}
     cp, sp = np.cos(pitch), np.sin(pitch)
-    for k, (dx, dy, dz) in face.items():
+    for k, (dx, dy, dz) in _FACE.items():
         pts[k] = head_centre + np.stack([np.full(L, dx), cp * dy - sp * dz, sp * dy + cp * dz], 1) * size
 
     rest = {1.0: np.array([0.13, 0.05, 0.3]) * size, -1.0: np.array([-0.13, 0.05, 0.3]) * size}
@@ -214,9 +225,7 @@ def _sample(rng, label: int, T: int, L: int) -> Dict[str, np.ndarray]:
         pts[f"{key}_elbow"], pts[f"{key}_wrist"] = elbow, wrist[side]
         for part, value in _hand_points(elbow, wrist[side], size, side, spread[side]).items():
             pts[f"{key}_{part}"] = value
-    seated = {"left_knee": (0.12, 0.02, 0.45), "right_knee": (-0.12, 0.02, 0.45), "left_ankle": (0.12, -0.42, 0.45),
-              "right_ankle": (-0.12, -0.42, 0.45), "left_foot": (0.12, -0.45, 0.55), "right_foot": (-0.12, -0.45, 0.55)}
-    for k, v in seated.items():
+    for k, v in _SEATED.items():
         pts[k] = np.repeat((np.asarray(v) * size)[None], L, axis=0)
     return pts
 
