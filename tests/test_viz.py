@@ -40,6 +40,23 @@ def test_frame_strip_of_synthetic_3d_and_of_2d_data_with_two_persons(tmp_path):
     assert size(path)[0] > 4 * 120
 
 
+def test_an_undetected_joint_and_its_bones_are_not_drawn():
+    """2-D data (iMiGUE, pyskl) marks an undetected joint all zero: no bone may run to the origin."""
+    plt = plots.pyplot()
+    layout = viz.load_sample(sample=0, frames=8).info.layout  # imigue22
+    x = np.random.default_rng(3).uniform(1.0, 2.0, size=(3, 4, layout.num_joints, 1))
+    missing = layout.bones[0][0]
+    x[:, :, missing] = 0  # x, y and confidence
+    fig, ax = plt.subplots()
+    points, present = viz.project(x, 2), viz.skeleton._present(x, 2)
+    viz.skeleton.draw_skeleton(ax, points[0], present[0], layout)
+    touching = sum(missing in bone for bone in layout.bones)
+    assert touching >= 1 and len(ax.lines) == len(layout.bones) - touching
+    drawn = np.concatenate([line.get_xydata() for line in ax.lines])
+    assert (np.abs(drawn) >= 1.0).all()  # nothing at the origin
+    plt.close(fig)
+
+
 def test_projection_keeps_2d_and_turns_3d():
     x = np.random.default_rng(1).normal(size=(3, 5, 4, 1))
     assert np.array_equal(viz.project(x, 2)[..., 0], x[0]) and np.array_equal(viz.project(x, 2)[..., 1], x[1])

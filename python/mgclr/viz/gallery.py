@@ -98,7 +98,8 @@ def augmentation_gallery(x: np.ndarray, length: int, layout: Union[str, Layout],
         pair = "q" if index == 0 else "k"
         label = f"view {i + 1}" + (f" ({pair} of call {i // 2 + 1})" if pipeline.two_views else "")
         rows.append((v, n, label, [f"{n} valid frames"] + describe_params(params, index, 0, layout)))
-    projected = [(project(r[0], coord_channels, view, axes)[:r[1]], _present(r[0])[:r[1]]) for r in rows]
+    projected = [(project(r[0], coord_channels, view, axes)[:r[1]], _present(r[0], coord_channels)[:r[1]])
+                 for r in rows]
     all_points = np.concatenate([p for p, _ in projected], axis=0)
     all_present = np.concatenate([m for _, m in projected], axis=0)
     limits = _limits(all_points, all_present)

@@ -48,9 +48,10 @@ def project(x: np.ndarray, coord_channels: int, view: Tuple[float, float] = DEFA
     return np.stack([rx, ry], axis=-1)
 
 
-def _present(x: np.ndarray) -> np.ndarray:
-    """(T, M) bool: the person has a non-zero coordinate somewhere in the frame."""
-    return np.abs(np.asarray(x)).sum(axis=(0, 2)) > 0
+def _present(x: np.ndarray, coord_channels: int) -> np.ndarray:
+    """(T, V, M) bool: the joint has a non-zero coordinate (an undetected joint, a missing person or a padded
+    frame is all zero, as the converters write them)."""
+    return np.abs(np.asarray(x)[:coord_channels]).sum(axis=0) > 0
 
 
 def sample_frames(length: int, count: int) -> List[int]:
@@ -60,9 +61,8 @@ def sample_frames(length: int, count: int) -> List[int]:
 
 
 def _limits(points: np.ndarray, present: np.ndarray, margin: float = 0.08):
-    """Square limits around every drawn point of the sequence."""
-    shown = points[present.nonzero()[0], :, present.nonzero()[1], :] if present.any() else points.reshape(-1, 2)
-    shown = shown.reshape(-1, 2)
+    """Square limits around every drawn point of the sequence (``points (T, V, M, 2)``, ``present (T, V, M)``)."""
+    shown = points[present] if present.any() else points.reshape(-1, 2)
     lo, hi = shown.min(axis=0), shown.max(axis=0)
     centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 1e-6) * (1 + margin)
     return (centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half)
@@ -70,15 +70,18 @@ def _limits(points: np.ndarray, present: np.ndarray, margin: float = 0.08):
 
 def draw_skeleton(ax, points: np.ndarray, present: np.ndarray, layout: Layout, *, alpha: float = 1.0,
                   linewidth: float = 1.6, joint_size: float = 6.0) -> None:
-    """One frame: ``points (V, M, 2)``, ``present (M,)``; bones as lines, joints as dots, a colour per person."""
+    """One frame: ``points (V, M, 2)``, ``present (V, M)``; bones between present joints as lines, present joints
+    as dots, a colour per person (an undetected joint and its bones are not drawn)."""
     for m in range(points.shape[1]):
-        if not present[m]:
+        seen = present[:, m]
+        if not seen.any():
             continue
         colour = PERSON_COLOURS[m % len(PERSON_COLOURS)]
         for child, parent in layout.bones:
-            ax.plot(points[[child, parent], m, 0], points[[child, parent], m, 1], color=colour, linewidth=linewidth,
-                    alpha=alpha, solid_capstyle="round")
-        ax.scatter(points[:, m, 0], points[:, m, 1], s=joint_size, color=colour, alpha=alpha, zorder=3,
+            if seen[child] and seen[parent]:
+                ax.plot(points[[child, parent], m, 0], points[[child, parent], m, 1], color=colour,
+                        linewidth=linewidth, alpha=alpha, solid_capstyle="round")
+        ax.scatter(points[seen, m, 0], points[seen, m, 1], s=joint_size, color=colour, alpha=alpha, zorder=3,
                    linewidths=0)
 
 
@@ -100,7 +103,7 @@ def frame_strip(x: np.ndarray, length: int, layout: Union[str, Layout], path: Un
     plots.require("frame_strip")
     layout = get_layout(layout)
     x, length = np.asarray(x), int(length)
-    points, present = project(x, coord_channels, view, axes)[:length], _present(x)[:length]
+    points, present = project(x, coord_channels, view, axes)[:length], _present(x, coord_channels)[:length]
     limits = _limits(points, present)
     picked = sample_frames(length, frames)
     plt = plots.pyplot()
@@ -141,7 +144,8 @@ def animate(panels: Sequence[Tuple[np.ndarray, int]], layout: Union[str, Layout]
     prepared = []
     for x, length in panels:
         x = np.asarray(x)
-        points, present = project(x, coord_channels, view, axes)[:int(length)], _present(x)[:int(length)]
+        points, present = (project(x, coord_channels, view, axes)[:int(length)],
+                           _present(x, coord_channels)[:int(length)])
         prepared.append((points, present, _limits(points, present)))
     longest = max(len(p[0]) for p in prepared)
     steps = sample_frames(longest, max_frames)
