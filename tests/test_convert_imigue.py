@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import data_dir
+
 from mgclr.data.convert.common import ConversionError
 from mgclr.data.convert.imigue import XSUB_TRAIN_SUBJECTS, class_names, convert_imigue, xsub_part
 from mgclr.data.format import SkeletonDataset

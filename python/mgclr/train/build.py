@@ -23,7 +23,6 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..augment import Pipeline, pipeline_from_config
-from ..ops.transforms import Flip
 from ..augment.config import PRESETS
 from ..data import ArrayDataset, generate
 from ..data.arrays import SubsetDataset, class_fraction
@@ -41,6 +40,7 @@ from ..models import (
     View,
     bone_parents,
 )
+from ..ops.transforms import Flip
 from ..skeleton import layout_from_spec
 from .config import ConfigError, DataConfig, ExperimentConfig, OptimConfig, StreamConfig
 

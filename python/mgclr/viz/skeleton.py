@@ -3,10 +3,12 @@
 Coordinates are first turned into mgclr's canonical frame (:mod:`mgclr.data.axes`: x to the person's left,
 i.e. the viewer's right for a person facing the camera, y up and, in 3-D, z the way the person faces) from the
 axes the data declares (``axes``: a dataset's ``meta["axes"]``; None: already canonical). 2-D data
-(``coord_channels == 2``: iMiGUE's OpenPose x, y) is then drawn as it is; 3-D data is turned by a fixed view (``azimuth`` about the vertical axis, then ``elevation``) and projected
-orthographically, the same view for every frame and every panel so that motion, not the camera, moves. Each
-person has its own colour; a person absent from a frame (all its coordinates zero, as the converters write
-them) is not drawn there. Axis limits cover the whole valid sequence, so a panel shows where the body moved.
+(``coord_channels == 2``: iMiGUE's OpenPose x, y) is then drawn as it is; 3-D data is turned by a fixed view
+(``azimuth`` about the vertical axis, then ``elevation``) and projected orthographically, the same view for
+every frame and every panel so that motion, not the camera, moves. Each person has its own colour; a joint
+absent from a frame (all its coordinates zero, as the converters write an undetected joint, a missing person
+or padding) is not drawn there, nor are its bones. Axis limits cover the whole valid sequence, so a panel
+shows where the body moved.
 """
 
 from __future__ import annotations
