@@ -128,7 +128,8 @@ def test_the_recipe_fills_what_the_config_leaves_out_and_keeps_what_it_gives():
     assert notes[0].startswith("data.batch_size = 32")
     pinned = parse_config({"data": {"batch_size": 16}, "augment": {"preset": "paper_best", "out_frames": 24},
                            "model": {"streams": {"joint": {"queue_size": 64}}},
-                           "pretrain": {"epochs": 3, "knn_k": 20, "optim": {"warmup_epochs": 0.0}}})
+                           "pretrain": {"epochs": 3, "knn_k": 20, "optim": {"warmup_epochs": 0.0}},
+                           "knn": {"k": [1, 20]}})
     same, notes = resolve_recipe(pinned, train)
     assert same == pinned and notes == []
     by_steps = resolve_recipe(parse_config({"data": {"batch_size": 16}, "pretrain": {"steps": 50}}), train)[0]

@@ -208,7 +208,12 @@ def test_knn_k_beyond_the_training_samples_is_refused_by_name(tiny, tmp_path, ca
     with pytest.raises(ConfigError, match=r"pretrain.knn_k: 97 neighbours, but .* has 96 samples"):
         pretrain(tiny("pretrain.knn_every=1", "pretrain.knn_k=97", out="fresh"), show_progress=False)
     assert not (tmp_path / "fresh" / "checkpoint.pt").exists()  # refused before any step
-    # left out, the monitor's k is 20, or the split's size when smaller (the recipe says so)
+    # left out, knn.k is [1, 20] and the monitor's k 20, 20 cut to the split's size when smaller (the recipe says so)
+    scores = knn_eval(tiny("data.train_samples=16", "data.batch_size=8"), torch.device("cpu"), random_init=True)
+    assert set(scores["joint"]) == {"k=1", "k=16"}  # the k used, reported as such
+    assert main(["knn", str(yaml_path), "--set", f"output={tmp_path / 'small_knn'}", "--set", "data.train_samples=16",
+                 "--set", "data.batch_size=8", "--random-init", "--no-progress"]) == 0
+    assert "k=16" in capsys.readouterr().out
     small = pretrain(tiny("data.train_samples=16", "data.batch_size=8", "pretrain.knn_every=1", out="small"),
                      show_progress=False, max_steps=1)
     assert "pretrain.knn_k = 16: 20, but the training split holds 16 sequences (the monitor's neighbours)" in \

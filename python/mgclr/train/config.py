@@ -266,7 +266,7 @@ class LinearConfig:
 
 @dataclass
 class KnnConfig:
-    k: List[int] = bounded(ge=1, default_factory=lambda: [1, 20])
+    k: Optional[List[int]] = bounded(None, ge=1)  # left out: [1, 20], 20 cut to N on a smaller split (the recipe)
     temperature: float = bounded(0.1, gt=0)  # weights exp(cos / temperature) of the weighted vote (k > 1)
 
 
@@ -544,7 +544,7 @@ def _check_section(path: str, config) -> None:
             raise ConfigError(f"{where}milestones: expected increasing epochs, got {config.milestones}")
     if isinstance(config, PretrainConfig) and config.steps is not None and config.epochs is not None:
         raise ConfigError(f"{where}steps, {where}epochs: give one, got {config.steps} steps and {config.epochs} epochs")
-    if isinstance(config, KnnConfig) and not config.k:
+    if isinstance(config, KnnConfig) and config.k is not None and not config.k:
         raise ConfigError(f"{where}k: expected a non-empty list of integers >= 1, got {config.k}")
     if isinstance(config, DataConfig) and config.layout is not None:
         try:

@@ -15,8 +15,9 @@ split's size and sequence lengths, with the reason said (issue 17; the measureme
   nearest the median valid length, within [16, 64] -- views of about the length of the data, so that a crop
   keeps most of a short sequence and a long one is not cut to a fraction of a second.
 * **warm-up** (``pretrain.optim.warmup_epochs`` left out): 5 % of the steps.
-* **the kNN monitor's k** (``pretrain.knn_k`` left out): 20, or N when the training split holds fewer sequences
-  (a k given beyond N is refused by name: there are not that many neighbours).
+* **kNN's k** (``knn.k`` left out: [1, 20]; ``pretrain.knn_k``, the monitor's, left out: 20): 20 becomes N when
+  the training split holds fewer sequences (a k given beyond N is refused by name: there are not that many
+  neighbours).
 
 Every value a config gives is kept (the paper's configs give all of them). :func:`resolve_recipe` returns the
 config with every ``auto`` replaced and one line per choice; ``mgclr pretrain`` prints them, and the saved
@@ -123,6 +124,11 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
         if n < KNN_K and pretrain.knn_every:
             notes.append(f"pretrain.knn_k = {n}: {KNN_K}, but the training split holds {n} sequences (the monitor's "
                          f"neighbours)")
+    knn = config.knn
+    if knn.k is None:
+        knn = dataclasses.replace(knn, k=sorted({1, min(KNN_K, n)}))
+        if n < KNN_K:
+            notes.append(f"knn.k = {knn.k}: [1, {KNN_K}], but the training split holds {n} sequences")
     if pretrain.optim.warmup_epochs is None:
         warm = round(0.05 * pretrain.epochs, 3)
         pretrain = dataclasses.replace(pretrain, optim=dataclasses.replace(pretrain.optim, warmup_epochs=warm))
@@ -158,5 +164,5 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
         elif key.startswith("finetune."):
             finetune = dataclasses.replace(finetune, **{key.split(".")[1]: value})
     resolved = dataclasses.replace(config, model=model, pretrain=pretrain, linear=linear, finetune=finetune,
-                                   augment=sections.get("augment", config.augment))
+                                   knn=knn, augment=sections.get("augment", config.augment))
     return resolved, notes
