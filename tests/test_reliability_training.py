@@ -288,3 +288,20 @@ def test_resume_at_the_end_of_the_run_trains_nothing_and_says_so(arrays, capsys)
     assert result.nothing_left == f"{path} is at step 2, and --max-steps is 2" and result.steps == 2
     result = pretrain(config_for(arrays, "pretrain.epochs=3"), show_progress=False, resume=True)
     assert result.nothing_left is None and result.steps == 3  # more epochs: it trains on
+
+
+@pytest.mark.parametrize("edit, message", [
+    ({"model": "x"}, r"checkpoint\.pt: model: expected a state_dict \(a mapping of names to tensors\), got str"),
+    ({"optimizer": {}}, r"--resume: .*checkpoint\.pt: optimizer: cannot be restored \(KeyError: 'param_groups'\)"),
+    ({"rng": {"torch": torch.zeros(3)}}, r"--resume: .*checkpoint\.pt: rng: cannot be restored \(TypeError: "),
+    ({"rng": None}, r"--resume: .*checkpoint\.pt: rng: cannot be restored \(TypeError: "),
+])
+def test_a_damaged_model_optimizer_or_rng_entry_is_one_line(arrays, capsys, edit, message):
+    pretrain(config_for(arrays), show_progress=False, max_steps=1)
+    path = arrays / "run" / "checkpoint.pt"
+    state = load_checkpoint(path)
+    save_checkpoint(path, {**{k: v for k, v in state.items() if k != "format"}, **edit})
+    assert main(["pretrain", str(arrays / "tiny.yaml"), "--set", f"data.path={arrays}", "--set",
+                 f"output={arrays / 'run'}", "--no-progress", "--resume"]) == 2  # before: a traceback
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err), err

@@ -109,7 +109,10 @@ def load_weights(module: nn.Module, state: Any, path: Union[str, Path], what: st
 
 
 def first_non_finite(tensors: Dict[str, Any]) -> Optional[str]:
-    """The name of the first floating-point tensor of ``tensors`` (a state dict) holding NaN or inf, or None."""
+    """The name of the first floating-point tensor of ``tensors`` (a state dict) holding NaN or inf, or None
+    (also for something that is not a mapping: :func:`load_weights` names that)."""
+    if not isinstance(tensors, Mapping):
+        return None
     for name, value in tensors.items():
         if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
             return name

@@ -316,8 +316,13 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
             raise ValueError(f"--resume: {path} holds non-finite weights ({bad} has NaN or inf); resume from an "
                              f"earlier checkpoint, or start over with --overwrite")
         load_weights(model, state["model"], path)
-        optimizer.load_state_dict(state["optimizer"])
-        _set_rng_state(state["rng"], device)
+        for key, restore in (("optimizer", optimizer.load_state_dict), ("rng", lambda s: _set_rng_state(s, device))):
+            try:
+                restore(state[key])
+            except (AttributeError, IndexError, KeyError, RuntimeError, TypeError, ValueError) as exc:
+                detail = (str(exc).strip().splitlines() or [""])[0][:200]
+                raise ValueError(f"--resume: {path}: {key}: cannot be restored ({type(exc).__name__}: {detail}): a "
+                                 f"damaged or edited checkpoint") from None
         epoch, step = _resume_position(state, path, steps_per_epoch, config.pretrain.epochs)
         if process.main:
             truncate_metrics(out_dir, step)  # what was logged after the checkpoint is logged again
