@@ -13,6 +13,11 @@ epochs follow from the training set's size), ``frames`` (frames per view, for pr
 ``head_hidden``, ``pooling`` (the Bi-GRU's: mean or last), ``view`` (view_perturbation's main angle, rad),
 ``sequence_encoder`` (``bigru_mean``, ``bigru_last``, ``isc_bigru``: the sequence streams' encoder at the base's
 size), ``stgcn_dropout`` (the graph streams replaced by an ST-GCN, 8 wide and 64-d, with this dropout).
+``cross_stream`` (ISC's cross-stream term between the first two streams at this weight; 0: none).
+**One stream only**: ``STREAM.FIELD`` sets ``model.streams.STREAM.FIELD`` (``sequence.temperature``,
+``sequence.head_hidden``, ``sequence.encoder.args.hidden``, ...); ``STREAM.crop`` gives that stream its own
+pretraining augmentation, the experiment's with crop_resize's smallest scale set to the value (the temporal
+augmentation's strength).
 Writes ``<out>/<knob>.json``, ``<out>/<knob>.md`` (the table) and ``<out>/<knob>.png`` (gain against the knob,
 per dataset and probe, mean over seeds with the seeds' range).
 """
@@ -40,8 +45,20 @@ def _streams(config) -> List[str]:
 
 def knob_overrides(knob: str, value: str, config, train_size: int) -> List[str]:
     streams = _streams(config)
+    stream, dot, field = knob.partition(".")
+    if dot and stream in streams:
+        if field == "crop":
+            ops = copy.deepcopy(config.augment["ops"])
+            for op in ops:
+                if op.get("name") == "crop_resize":
+                    op["scale"] = [float(value), 1.0]
+            return [f"model.streams.{stream}.augment={json.dumps({**config.augment, 'ops': ops})}"]
+        return [f"model.streams.{knob}={value}"]
     if knob in ("queue_size", "temperature", "head_hidden"):
         return [f"model.streams.{s}.{knob}={value}" for s in streams]
+    if knob == "cross_stream":
+        pair = [{"streams": streams[:2], "weight": float(value)}] if float(value) > 0 else []
+        return [f"model.cross_stream={json.dumps(pair)}"]
     if knob == "steps":
         per_epoch = max(train_size // config.data.batch_size, 1)
         return [f"pretrain.epochs={max(1, round(int(value) / per_epoch))}"]

@@ -56,6 +56,9 @@ def test_the_knn_monitor_warns_when_pretraining_cannot_help(random_labels):
         result = pretrain(config, show_progress=False)
     assert set(result.knn_random) == {"joint"} and set(result.knn) == {1, 2}
     assert len(result.warnings) == 1  # once per stream
+    # what to try, most effective first: this run's 8 steps come before the temperature (0.07)
+    assert "(benchmarks/RESULTS.md): (1) more optimiser steps (this run has 8" in result.warnings[0]
+    assert "(2) a higher temperature (model.streams.joint.temperature: 0.2, here 0.07" in result.warnings[0]
     records = [json.loads(line) for line in (Path(config.output) / "metrics.jsonl").read_text().splitlines()]
     assert any(r["kind"] == "warning" and r["stream"] == "joint" for r in records)
     assert any(r["kind"] == "knn" and r["step"] == 0 and "knn_top1_random_joint" in r for r in records)
@@ -140,3 +143,39 @@ def test_the_recipe_fills_what_the_config_leaves_out_and_keeps_what_it_gives():
         parse_config({"pretrain": {"steps": 50, "epochs": 3}})
     with pytest.raises(ConfigError, match="data.batch_size: 128, but the training split holds 100 sequences"):
         resolve_recipe(parse_config({"data": {"batch_size": 128}}), train)
+
+
+def test_not_helping_advice_names_only_what_the_config_does_not_do_yet():
+    from mgclr.train.config import parse_config
+    from mgclr.train.recipe import not_helping_advice
+
+    config = parse_config({"augment": {"ops": [{"name": "view_perturbation", "a_main": 1.0}]}, "model": {"streams": {
+        "joint": {"queue_size": 512, "temperature": 0.1},
+        "sequence": {"encoder": {"kind": "bigru", "args": {"pooling": "mean"}}, "temperature": 0.2}}}})
+    joint = not_helping_advice(config, "joint", train_samples=100, run_steps=600)
+    assert [a.split(" (")[0] for a in joint] == ["a queue no larger than the training set", "more optimiser steps",
+                                                   "stronger rotations", "a higher temperature"]
+    assert "the recipe's N / 4 is 16" in joint[0] and "this run has 600" in joint[1] and "here 1" in joint[2]
+    sequence = not_helping_advice(config, "sequence", train_samples=100, run_steps=1500)
+    assert [a.split(" (")[0] for a in sequence] == ["stronger rotations", "ISC's BIGRU as the sequence encoder"]
+    done = parse_config({"augment": {"ops": [{"name": "view_perturbation", "a_main": 2.0}]},
+                         "model": {"streams": {"joint": {"temperature": 0.2}}}})
+    assert not_helping_advice(done, "joint", train_samples=100, run_steps=1500) == []
+
+
+def test_what_pretraining_bought_reads_the_fused_row_under_both_probes():
+    from mgclr.train.compare import what_pretraining_bought
+
+    def probes(plain, bn):
+        return {label: {"pretrained": {"joint": {"top1": 0.9}, "joint+sequence": {"top1": p}},
+                        "random_init": {"joint": {"top1": 0.1}, "joint+sequence": {"top1": r}}}
+                for label, (r, p) in (("plain", plain), ("BN", bn))}
+
+    helps = what_pretraining_bought({"probes": probes((0.30, 0.50), (0.40, 0.46)), "ridge": {"top1": 0.44}})
+    assert helps["row"] == "joint+sequence" and helps["helps"]
+    assert helps["plain"]["gain"] == pytest.approx(0.20) and helps["BN"]["gain"] == pytest.approx(0.06)
+    small_gain = what_pretraining_bought({"probes": probes((0.30, 0.50), (0.44, 0.46)), "ridge": {"top1": 0.40}})
+    assert not small_gain["helps"]  # +2 under BN
+    below_floor = what_pretraining_bought({"probes": probes((0.30, 0.50), (0.40, 0.46)), "ridge": {"top1": 0.48}})
+    assert not below_floor["helps"]  # BN's 46 % under the ridge's 48 %
+    assert what_pretraining_bought({"probes": probes((0.30, 0.50), (0.40, 0.46)), "ridge": None})["helps"]

@@ -187,3 +187,27 @@ def test_errors():
         generate_realistic(5)
     with pytest.raises(ValueError, match="reference"):
         realism_statistics(generate_realistic(12, frames=8), reference="video")
+
+
+@pytest.mark.parametrize("form", ["3d", "2d"])
+def test_the_config_source_splits_by_subject(form):
+    """``data.source: synthetic_realistic``: generated once per process, split by subject, described by the
+    form (2-D: x, y, confidence with the image-free 2-D axes)."""
+    from mgclr.train.build import load_splits
+    from mgclr.train.config import ConfigError, parse_config
+
+    data = parse_config({"data": {"source": "synthetic_realistic", "synthetic_form": form, "frames": 16,
+                                  "train_samples": 180, "test_samples": 60, "synthetic_subjects": 8}}).data
+    train, test, info = load_splits(data)
+    assert len(train) + len(test) == 240 and len(test) > 0
+    assert set(train.sample_field("subject")).isdisjoint(test.sample_field("subject"))
+    assert len(set(test.sample_field("subject"))) == 2  # round(0.25 x 8)
+    assert info.coord_channels == (3 if form == "3d" else 2) and train.shape[1:] == (3, 16, 22, 1)
+    assert info.channel_names[-1] == ("z" if form == "3d" else "confidence") and info.axes is not None
+    again = load_splits(data)[0]
+    assert again.x is train.x and not train.x.flags.writeable  # the same arrays, and nobody may change them
+    with pytest.raises(ConfigError, match="data.coord_channels: the synthetic_realistic generator makes"):
+        load_splits(parse_config({"data": {"source": "synthetic_realistic", "synthetic_form": form,
+                                           "coord_channels": 5 - info.coord_channels}}).data)
+    with pytest.raises(ConfigError, match="synthetic_form"):
+        parse_config({"data": {"source": "synthetic_realistic", "synthetic_form": "4d"}})

@@ -10,6 +10,7 @@ and a config that says otherwise is an error naming the key and both values.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import math
@@ -24,9 +25,9 @@ from torch.utils.data import Dataset
 
 from ..augment import Pipeline, pipeline_from_config
 from ..augment.config import PRESETS
-from ..data import ArrayDataset, generate
+from ..data import ArrayDataset, generate, generate_realistic, split_by_subject
 from ..data.arrays import SubsetDataset, class_fraction
-from ..data.axes import CANONICAL, check_axes, lateral_channel
+from ..data.axes import CANONICAL, CANONICAL_2D, check_axes, lateral_channel
 from ..data.format import DatasetError, SkeletonDataset, read_pyskl, read_skeletonclr
 from ..data.info import DatasetInfo, check_agrees
 from ..models import (
@@ -57,21 +58,8 @@ def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
     comes from the dataset (its ``meta.json``) where it has one, from the config where the files cannot say;
     a config value that contradicts the dataset is a :class:`ConfigError` naming both. Items are
     ``(x (C, T, V, M), length, label)``; ``.labels`` is an array."""
-    if data.source == "synthetic":
-        layout = layout_from_spec(data.layout or "imigue22", "data.layout")
-        persons = data.num_persons or 1
-        if data.coord_channels not in (None, 3):
-            raise ConfigError(f"data.coord_channels: the synthetic generator makes 3-D data (x, y, z), the config "
-                              f"says {data.coord_channels}")
-        train = generate(data.train_samples, layout=layout.name, frames=data.frames, num_persons=persons,
-                         seed=data.synthetic_seed)
-        test = generate(data.test_samples, layout=layout.name, frames=data.frames, num_persons=persons,
-                        seed=data.synthetic_seed + 1)
-        info = DatasetInfo(layout=layout, channels=3, coord_channels=3, persons=persons, frames=data.frames,
-                           class_names=train.class_names, channel_names=("x", "y", "z"), fps=train.fps,
-                           source="the synthetic generator (data.source: synthetic)", axes=CANONICAL)
-        return (_train_fraction(data, ArrayDataset(train.x, train.lengths, train.labels)),
-                ArrayDataset(test.x, test.lengths, test.labels), info)
+    if data.source in _SYNTHETIC:
+        return _synthetic_splits(data)
     if data.path is None:
         raise ConfigError(f"data.path: expected a path for data.source {data.source!r}, got none")
     path = Path(data.path)
@@ -125,6 +113,52 @@ def load_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
                               f"({info.source}) says C={info.channels}, V={info.num_joints} ({info.layout.name}), "
                               f"M={info.persons}")
     return _train_fraction(data, train), test, info
+
+
+_SYNTHETIC = ("synthetic", "synthetic_realistic")
+
+
+def _synthetic_splits(data: DataConfig) -> Tuple[Dataset, Dataset, DatasetInfo]:
+    layout = layout_from_spec(data.layout or "imigue22", "data.layout")
+    persons = data.num_persons or 1
+    coord = 2 if data.source == "synthetic_realistic" and data.synthetic_form == "2d" else 3
+    if data.coord_channels not in (None, coord):
+        raise ConfigError(f"data.coord_channels: the {data.source} generator makes {coord}-D data here "
+                          f"(data.synthetic_form: {data.synthetic_form}), the config says {data.coord_channels}")
+    if data.axes is not None:
+        raise ConfigError(f"data.axes: the synthetic generators declare their own axes ({data.source}); leave it out")
+    train, test = _generate(data.source, layout.name, data.frames, persons, data.train_samples, data.test_samples,
+                            data.synthetic_seed, data.synthetic_form, data.synthetic_subjects)
+    names = ("x", "y", "z") if coord == 3 else ("x", "y", "confidence")
+    what = ("the synthetic generator (data.source: synthetic)" if data.source == "synthetic" else
+            f"the realistic synthetic generator (data.source: synthetic_realistic, {data.synthetic_form}, "
+            f"{data.synthetic_subjects} subjects, split by subject)")
+    info = DatasetInfo(layout=layout, channels=3, coord_channels=coord, persons=persons, frames=data.frames,
+                       class_names=train.class_names, channel_names=names, fps=train.fps, source=what,
+                       axes=CANONICAL if coord == 3 else CANONICAL_2D)
+    parts = [ArrayDataset(part.x, part.lengths, part.labels, coord_channels=coord, axes=info.axes,
+                          samples=None if part.subjects is None else {"subject": part.subjects.tolist()})
+             for part in (train, test)]
+    return _train_fraction(data, parts[0]), parts[1], info
+
+
+@functools.lru_cache(maxsize=2)
+def _generate(source: str, layout: str, frames: int, persons: int, train_samples: int, test_samples: int, seed: int,
+              form: str, subjects: int):
+    """The synthetic (train, test) pair, generated once per process: pretraining, the probes and the ridge
+    floor of one run all load the same data (the realistic generator takes seconds). The arrays are made
+    read-only so that a caller cannot change what the next one gets."""
+    if source == "synthetic":
+        pair = (generate(train_samples, layout=layout, frames=frames, num_persons=persons, seed=seed),
+                generate(test_samples, layout=layout, frames=frames, num_persons=persons, seed=seed + 1))
+    else:
+        pool = generate_realistic(train_samples + test_samples, layout=layout, form=form, frames=frames,
+                                  seed=seed, subjects=subjects, num_persons=persons)
+        pair = split_by_subject(pool, test_samples / (train_samples + test_samples), seed=seed)
+    for part in pair:
+        for array in (part.x, part.lengths, part.labels):
+            array.setflags(write=False)
+    return pair
 
 
 def _train_fraction(data: DataConfig, train: Dataset) -> Dataset:

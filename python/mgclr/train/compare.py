@@ -20,9 +20,37 @@ from .evaluate import finetune_eval, fuse_eval, fuse_scores, ridge_floor
 from .pretrain import pretrain
 from .report import fusion_table
 
-__all__ = ["run_comparison"]
+__all__ = ["SHOWS_GAIN", "run_comparison", "what_pretraining_bought"]
 
 PROBES = {"plain": False, "BN": True}  # column label -> linear.batchnorm
+SHOWS_GAIN = 0.05  # top-1 over random init, under each probe, for a run to show that pretraining helps
+
+
+def what_pretraining_bought(report: Dict[str, Any]) -> Dict[str, Any]:
+    """The last row of the table (the fused combination of every stream, or the one stream) under each probe:
+    pretrained and random-init top-1, the gain, the ridge floor, and ``helps``: the gain is at least
+    ``SHOWS_GAIN`` under both probes and the pretrained top-1 beats the ridge floor under both (a run without
+    the floor is judged by the gains). The papers' protocol is the plain probe on that row."""
+    row = list(report["probes"]["plain"]["pretrained"])[-1]
+    out: Dict[str, Any] = {"row": row, "ridge": report["ridge"]["top1"] if report.get("ridge") else None}
+    helps = True
+    for label, columns in report["probes"].items():
+        pretrained, random = columns["pretrained"][row]["top1"], columns["random_init"][row]["top1"]
+        out[label] = {"pretrained": pretrained, "random_init": random, "gain": pretrained - random}
+        helps &= pretrained - random >= SHOWS_GAIN and (out["ridge"] is None or pretrained > out["ridge"])
+    out["helps"] = helps
+    return out
+
+
+def _bought_line(bought: Dict[str, Any]) -> str:
+    gains = ", ".join(f"{100 * bought[p]['gain']:+.1f} points {p} ({100 * bought[p]['random_init']:.1f} -> "
+                      f"{100 * bought[p]['pretrained']:.1f} %)" for p in PROBES)
+    text = f"what pretraining bought, {bought['row']} (the papers' protocol: the plain probe): {gains}"
+    if bought["ridge"] is not None:
+        above = [p for p in PROBES if bought[p]["pretrained"] > bought["ridge"]]
+        text += (f"; the ridge floor {100 * bought['ridge']:.1f} %: pretrained is above it under "
+                 + (" and ".join(above) if above else "neither probe"))
+    return text
 
 
 def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_progress: bool = True,
@@ -34,7 +62,8 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
 
     Returns ``{"pretrained", "random_init": {row: {top1, top5}}`` (the config's own probe, ``linear.batchnorm``),
     ``"probes": {"plain" | "BN": {"pretrained", "random_init"}}``, ``"ridge"``, ``["supervised"]``, ``"chance"``,
-    ``"knn"``, ``"knn_random"``, ``"warnings"``, ``"plots"``, ``"seconds"``, ``"output"}``; ``{tag}[_random_init]
+    ``"knn"``, ``"knn_random"``, ``"bought"`` (:func:`what_pretraining_bought`), ``"warnings"``, ``"plots"``,
+    ``"seconds"``, ``"output"}``; ``{tag}[_random_init]
     [_bn|_plain].json`` and the plots (of the config's own probe, pretrained) are written to ``config.output``.
     """
     started = time.perf_counter()
@@ -93,6 +122,8 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
     log(f"(floor: a ridge classifier on the joints resampled to {ridge['frames']} frames, no encoder: top-1 "
         f"{100 * ridge['top1']:.1f} %, top-5 {100 * ridge['top5']:.1f} %)" if ridge else
         "(floor: not computed, scikit-learn is not installed: pip install \"mgclr[train]\")")
+    report["bought"] = what_pretraining_bought({"probes": probes, "ridge": ridge})
+    log(_bought_line(report["bought"]))
     for text in result.warnings:
         log(f"warning: {text}")
     if plots:

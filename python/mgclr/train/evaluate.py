@@ -305,7 +305,7 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
         for p in encoder.parameters():
             p.requires_grad_(False)
         test_x, test_y = extract_features(encoder, test_set, device, pipeline=test_pipe, seed=config.seed + 1)
-        n_classes = _num_classes(info, torch.as_tensor(np.asarray(train_set.labels)), test_y)
+        n_classes = _num_classes(info, torch.tensor(np.asarray(train_set.labels)), test_y)
         torch.manual_seed(config.seed)
         classifier = nn.Linear(encoder.out_dim, n_classes)
         if lin.batchnorm:
@@ -378,8 +378,8 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
         encoder = stream.encoder_q
         for p in encoder.parameters():
             p.requires_grad_(True)
-        labels_all = torch.as_tensor(np.asarray(train_set.labels))
-        n_classes = _num_classes(info, labels_all, torch.as_tensor(np.asarray(test_set.labels)))
+        labels_all = torch.tensor(np.asarray(train_set.labels))
+        n_classes = _num_classes(info, labels_all, torch.tensor(np.asarray(test_set.labels)))
         torch.manual_seed(config.seed)
         classifier = nn.Linear(encoder.out_dim, n_classes).to(device)
 

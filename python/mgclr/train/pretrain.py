@@ -43,7 +43,7 @@ from .config import ConfigError, ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
 from .evaluate import check_knn_k, knn_monitor
 from .metrics import MetricsLog, progress, truncate_metrics
-from .recipe import resolve_recipe
+from .recipe import not_helping_advice, resolve_recipe
 from .run import check_same_data, checkpoint_record, config_for_checkpoint, prepare_run_folder
 
 __all__ = ["NonFiniteLossError", "PretrainResult", "PretrainingNotHelpingWarning", "knn_gain_is_noise", "pretrain",
@@ -158,8 +158,9 @@ def _what_went_non_finite(model: MultiStreamMoCo, x: torch.Tensor, views: Dict[s
 
 
 def _warn_if_not_helping(result: PretrainResult, config: ExperimentConfig, epoch: int, scores: Dict[str, float],
-                         test_samples: int, warned: set, log, step: int) -> None:
-    """From half the run on, warn once per stream whose kNN gain over its random-init encoder is noise."""
+                         test_samples: int, warned: set, log, step: int, run_steps: int) -> None:
+    """From half the run on, warn once per stream whose kNN gain over its random-init encoder is noise, with
+    what to try (:func:`~mgclr.train.recipe.not_helping_advice`)."""
     if not result.knn_random or 2 * epoch < config.pretrain.epochs:
         return
     for name, top1 in scores.items():
@@ -167,15 +168,14 @@ def _warn_if_not_helping(result: PretrainResult, config: ExperimentConfig, epoch
         if name in warned or random_top1 is None or not knn_gain_is_noise(top1, random_top1, test_samples):
             continue
         warned.add(name)
-        stream = config.model.streams[name]
-        hint = "more steps, milder augmentation, or another temperature"
-        if stream.queue_size > result.train_samples:
-            hint = (f"a queue (model.streams.{name}.queue_size: {stream.queue_size}) no larger than the training "
-                    f"set ({result.train_samples} sequences: a longer queue holds each sample several times, "
-                    f"its own positive among the negatives), " + hint)
+        advice = not_helping_advice(config, name, result.train_samples, run_steps)
+        hint = ("; ".join(f"({i}) {a}" for i, a in enumerate(advice, 1)) + "." if advice else
+                "the measured remedies (steps, rotation strength, encoder, temperature) are all in place here: check "
+                "the data (mgclr show) and compare with benchmarks/RESULTS.md, 'When pretraining helps'.")
         text = (f"pretraining is not helping the {name} stream so far: kNN top-1 {100 * top1:.1f} % after epoch "
                 f"{epoch} of {config.pretrain.epochs}, the random-init encoder's {100 * random_top1:.1f} % on the "
-                f"same {test_samples} test samples (a gain within 2 standard errors is noise). Try {hint}")
+                f"same {test_samples} test samples (a gain within 2 standard errors is noise). Try, in the order of "
+                f"their measured effect on small real datasets (benchmarks/RESULTS.md): {hint}")
         result.warnings.append(text)
         log.write(step, {"stream": name, "message": text}, kind="warning")
         warnings.warn(text, PretrainingNotHelpingWarning, stacklevel=4)  # at the caller of pretrain()
@@ -422,7 +422,8 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
                 scores = knn_monitor(model, train_set, test_set, config, process, info)
                 result.knn[epoch] = scores
                 log.write(step, {f"knn_top1_{k}": v for k, v in scores.items()}, kind="knn")
-                _warn_if_not_helping(result, config, epoch, scores, len(test_set), warned, log, step)
+                _warn_if_not_helping(result, config, epoch, scores, len(test_set), warned, log, step,
+                                     steps_per_epoch * config.pretrain.epochs)
                 model.train()
             if epoch % config.pretrain.checkpoint_every == 0 or epoch == config.pretrain.epochs:
                 checkpoint()

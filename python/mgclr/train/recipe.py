@@ -19,6 +19,10 @@ split's size and sequence lengths, with the reason said (issue 17; the measureme
   the training split holds fewer sequences (a k given beyond N is refused by name: there are not that many
   neighbours).
 
+When the kNN monitor finds a stream not helped by pretraining, :func:`not_helping_advice` says what to try in the
+order of those measurements (queue, steps, rotation strength, the sequence encoder, temperature), naming only
+what the config does not already do.
+
 Every value a config gives is kept (the paper's configs give all of them). :func:`resolve_recipe` returns the
 config with every ``auto`` replaced and one line per choice; ``mgclr pretrain`` prints them, and the saved
 ``config.yaml`` holds the values chosen.
@@ -34,7 +38,7 @@ import numpy as np
 
 from .config import ConfigError, ExperimentConfig
 
-__all__ = ["AUTO", "resolve_recipe"]
+__all__ = ["AUTO", "not_helping_advice", "resolve_recipe"]
 
 AUTO = "auto"
 MIN_STEPS = 1500
@@ -166,3 +170,49 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
     resolved = dataclasses.replace(config, model=model, pretrain=pretrain, linear=linear, finetune=finetune,
                                    knn=knn, augment=sections.get("augment", config.augment))
     return resolved, notes
+
+
+# What to try when pretraining does not help a stream, in the order of the gains measured for each change
+# (benchmarks/RESULTS.md, "When pretraining helps" and "Released pieces or mgclr's"; fused gain over random
+# init, plain probe, mean of two seeds): a queue longer than the data is a false negative in every row and
+# comes first; then the steps, the augmentation strength, the sequence encoder and the temperature.
+STRONG_ROTATION = 2.0  # view_perturbation's a_main (rad) that small_cpu.yaml uses
+
+
+def _view_angle(spec: Any) -> float:
+    """The largest view_perturbation main angle in an augmentation spec (0 when it has none)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("ops"), list):
+        return STRONG_ROTATION  # a preset: its strength is its own, nothing to say
+    angles = [0.0]
+    for op in spec["ops"]:
+        choices = op.get("one_of") if isinstance(op, dict) and isinstance(op.get("one_of"), list) else [op]
+        for choice in choices:
+            if isinstance(choice, dict) and choice.get("name") == "view_perturbation":
+                angles.append(float(choice.get("a_main", 0.5)))
+    return max(angles)
+
+
+def not_helping_advice(config: ExperimentConfig, stream: str, train_samples: int, run_steps: int) -> List[str]:
+    """What to try for ``stream`` whose pretraining does not beat its random init, most effective first, each
+    with the key to change and the gain it gave: only what this config does not already do."""
+    s = config.model.streams[stream]
+    advice = []
+    if s.queue_size is not None and s.queue_size > train_samples:
+        advice.append(f"a queue no larger than the training set (model.streams.{stream}.queue_size: {s.queue_size} > "
+                      f"{train_samples} sequences: a longer queue holds each sample several times, its own positive "
+                      f"among the negatives; the recipe's N / 4 is {auto_queue(train_samples)})")
+    if run_steps < MIN_STEPS:
+        advice.append(f"more optimiser steps (this run has {run_steps}; pretrain.epochs: the fused gain grew from "
+                      f"+1.5 to +12.6 points on UTKinect and +7.2 to +14.7 on NW-UCLA-25 from 300 to 1,500 steps)")
+    angle = _view_angle(s.augment if s.augment is not None else config.augment)
+    if angle < STRONG_ROTATION:
+        advice.append(f"stronger rotations (view_perturbation a_main {STRONG_ROTATION} rad, here {angle:g}: the fused "
+                      f"gain went from +7.1 to +11.1 on UTKinect and +12.3 to +16.5 on NW-UCLA-25 from 1.0 to 2.0 rad)")
+    encoder = s.encoder
+    if encoder.kind == "bigru" and encoder.args.get("pooling", "mean") == "mean":
+        advice.append(f"ISC's BIGRU as the sequence encoder (model.streams.{stream}.encoder.kind: isc_bigru: the "
+                      f"stream's own gain went from -2.3 to +10.7 points on NW-UCLA-25, +0.5 to +4.0 on UTKinect)")
+    if s.temperature < 0.2:
+        advice.append(f"a higher temperature (model.streams.{stream}.temperature: 0.2, here {s.temperature:g}: "
+                      f"+12.3 to +15.3 on NW-UCLA-25, no change on UTKinect: within the seeds' spread)")
+    return advice
