@@ -11,7 +11,7 @@ from typing import Dict, Iterable
 import torch
 
 # The stages a baseline step is timed in (mgclr's own add "augment": on the device, inside the step).
-BASELINE_STAGES = ("data", "forward", "loss", "backward", "step", "ema", "enqueue")
+BASELINE_STAGES = ("data", "forward", "loss", "backward", "optimizer", "ema", "enqueue")
 
 
 def sync(device: torch.device) -> None:
@@ -103,7 +103,7 @@ def run_steps(loader, device: torch.device, steps: int, warmup: int, batch: int,
         with clock.stage("backward"):
             optimizer.zero_grad()
             value.backward()
-        with clock.stage("step"):
+        with clock.stage("optimizer"):
             optimizer.step()
         with clock.stage("ema"):
             ema()

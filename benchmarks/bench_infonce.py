@@ -1,4 +1,5 @@
-"""Queue InfoNCE benchmark: reference vs chunked vs fused vs attention, forward + backward, in one run.
+"""Queue InfoNCE benchmark: auto (what a user gets; the table names what it runs) vs reference vs chunked vs fused
+vs attention, forward + backward, in one run.
 
 Sizes: N in {256, 1024}, K in {16384, 65536}, D = 128, tau = 0.07 (``--quick``: N=256, K=16384 only;
 ``--small``: the sizes around auto's CPU crossovers, N x K from 32 x 512 to 256 x 4096, time only, as the
@@ -15,10 +16,11 @@ What is measured, and how:
 * Peak extra memory: the largest amount of memory alive at once during that call beyond the inputs.
   GPU: ``torch.cuda.max_memory_allocated()`` minus the allocation before the call (the caching allocator
   counts exactly the tensors alive). CPU: tracemalloc cannot see torch's allocations, so every
-  (impl, size) point runs in a FRESH subprocess that builds the inputs, warms the implementation up on a
-  tiny problem (loads code pages, starts the OpenMP/intra-op thread pools), resets the kernel's peak-RSS
-  counter (``/proc/self/clear_refs`` = 5), runs one forward + backward and reports VmHWM − VmRSS before the
-  call. This is an honest upper bound of the tensors alive at the peak (RSS also counts allocator slack
+  (impl, size) point runs in a FRESH subprocess that builds the inputs, warms the implementation the call
+  will run (``auto`` resolved at the measured size) up on a tiny problem (loads code pages, starts the
+  OpenMP/intra-op thread pools), resets the kernel's peak-RSS counter (``/proc/self/clear_refs`` = 5), runs
+  one forward + backward and reports VmHWM − VmRSS before the call. This is an honest upper bound of the
+  tensors alive at the peak (RSS also counts allocator slack
   and first-touch pages), with a resolution of a few pages. The child runs with
   MALLOC_MMAP_THRESHOLD_=65536 so every block of 64 KiB or more is a fresh mapping returned on free: a
   point neither inherits another's peak nor hides in memory glibc kept from earlier frees (smaller
@@ -43,7 +45,7 @@ import torch.nn.functional as F
 
 from mgclr._files import write_json_atomic
 
-IMPLS = ("reference", "chunked", "fused", "attention")
+IMPLS = ("auto", "reference", "chunked", "fused", "attention")
 MODES = ("loss", "stats")
 SMALL_SIZES = [(32, 512), (64, 1024), (64, 4096), (128, 4096), (128, 16384), (256, 4096)]
 D, TAU = 128, 0.07
@@ -55,6 +57,13 @@ def make_inputs(N: int, K: int, device: str):
     k = F.normalize(q.cpu() + 0.3 * torch.randn(N, D, generator=g), dim=1).to(device)
     queue = F.normalize(torch.randn(K, D, generator=g), dim=1).to(device)
     return q, k, queue
+
+
+def runs(impl: str, mode: str, N: int, K: int, device: str) -> str:
+    """The implementation a call of ``impl`` runs at this size (``auto`` resolved as queue_infonce does)."""
+    from mgclr.ops.infonce import _resolve_impl
+
+    return _resolve_impl(impl, torch.device(device), N, K, D, with_stats=mode == "stats")
 
 
 def step(impl: str, q, k, queue, mode: str = "loss") -> None:
@@ -78,7 +87,9 @@ def _status_kb(field: str) -> int:
 def cpu_peak_child(impl: str, mode: str, N: int, K: int) -> None:
     """Runs in a fresh interpreter: prints the peak extra memory of one forward + backward in bytes."""
     q, k, queue = make_inputs(N, K, "cpu")
-    step(impl, *make_inputs(4, 64, "cpu"), mode)
+    # Warm up what the call will run: auto picks by size, and at 4 x 64 it would warm another implementation,
+    # leaving the first-call memory (code pages, thread pools) of the one it runs here inside the measurement.
+    step(runs(impl, mode, N, K, "cpu"), *make_inputs(4, 64, "cpu"), mode)
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -195,7 +206,8 @@ def main() -> None:
                 else:
                     t = time_cpu(impl, mode, q, k, queue, repeats)
                     peak = cpu_peak(impl, mode, N, K)
-                rows.append({"impl": impl, "mode": mode, "N": N, "K": K, "D": D, "tau": TAU, "device": args.device,
+                rows.append({"impl": impl, "runs": runs(impl, mode, N, K, args.device), "mode": mode, "N": N, "K": K,
+                             "D": D, "tau": TAU, "device": args.device,
                              "time_ms": t * 1e3, "peak_extra_bytes": None if peak is None else int(peak),
                              "tflops": 4.0 * N * K * D / t / 1e12})
     for r in rows:
@@ -205,12 +217,13 @@ def main() -> None:
         r["memory_vs_reference"] = (None if r["peak_extra_bytes"] is None
                                     else r["peak_extra_bytes"] / max(1, ref["peak_extra_bytes"]))
 
-    header = (f"{'N':>5} {'K':>6} {'mode':>5} {'impl':>9} {'time ms':>9} {'x ref':>6} {'peak extra MiB':>15} "
+    header = (f"{'N':>5} {'K':>6} {'mode':>5} {'impl':>16} {'time ms':>9} {'x ref':>6} {'peak extra MiB':>15} "
               f"{'x ref':>8} {'TFLOP/s':>8}")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['N']:>5} {r['K']:>6} {r['mode']:>5} {r['impl']:>9} {r['time_ms']:>9.2f} "
+        name = r["impl"] if r["runs"] == r["impl"] else f"{r['impl']} ({r['runs']})"
+        print(f"{r['N']:>5} {r['K']:>6} {r['mode']:>5} {name:>16} {r['time_ms']:>9.2f} "
               f"{r['time_vs_reference']:>6.2f} {_mib(r['peak_extra_bytes']):>15} "
               f"{_ratio(r['memory_vs_reference']):>8} {r['tflops']:>8.3f}")
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

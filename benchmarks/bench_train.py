@@ -281,7 +281,7 @@ def main_aimclr(args, device, cuda, machine):
     print(f"{'':<10}{'AimCLR-style':>14}{'mgclr':>14}")
     print(f"{'samples/s':<10}{theirs['samples_per_s']:>14.1f}{ours['samples_per_s']:>14.1f}   "
           f"mgclr / AimCLR-style = {ratio:.2f}x")
-    _print_stages([theirs, ours], ("data", "augment", "forward", "loss", "backward", "step", "ema", "enqueue"))
+    _print_stages([theirs, ours], ("data", "augment", "forward", "loss", "backward", "optimizer", "ema", "enqueue"))
     mib = lambda b: f"{b / 2**20:>11.1f}MiB"  # noqa: E731
     if cuda:
         print(f"{'step peak':<10}{mib(theirs['peak_memory_bytes'])}{mib(ours['peak_memory_bytes'])}")
@@ -336,7 +336,7 @@ def main(argv=None):
           f"{device}{' ' + torch.cuda.get_device_name() if cuda else ''}, {workers} DataLoader workers")
     print(f"{'':<10}{'ISC-style':>12}{'mgclr':>12}")
     print(f"{'samples/s':<10}{isc['samples_per_s']:>12.1f}{ours['samples_per_s']:>12.1f}   mgclr / ISC = {ratio:.1f}x")
-    for stage in ("data", "augment", "forward", "loss", "backward", "step", "ema", "enqueue"):
+    for stage in ("data", "augment", "forward", "loss", "backward", "optimizer", "ema", "enqueue"):
         a = isc["stages_s"].get(stage)
         b = ours["stages_s"].get(stage)
         fmt = lambda v: f"{v * 1e3:>10.1f}ms" if v is not None else f"{'-':>12}"  # noqa: E731

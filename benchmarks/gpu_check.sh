@@ -67,7 +67,7 @@ step() {
 if [ "$CPU_ONLY" -eq 1 ]; then
   DEVICE=cpu
   AUGMENT_ARGS=(--quick --batch 16 --repeats 1 --workers 1)
-  INFONCE_ARGS=(--quick --repeats 1)
+  INFONCE_ARGS=(--quick --repeats 1 --impls auto,reference)
   TRAIN_ARGS=(--size small --steps 1 --warmup 1 --workers 0)
   AIMCLR_ARGS=(--size small --steps 1 --warmup 1 --workers 0)
   MODALITY_ARGS=(--batch 8 --repeats 1)

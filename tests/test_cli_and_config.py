@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -86,6 +87,16 @@ def test_nvtx_ranges_are_no_ops_without_a_profiler():
         return a + value
 
     assert f(1) == 2 and f.__name__ == "f"
+    if profiling._backend("x").__class__ is contextlib.nullcontext:  # no NVTX here: nothing is entered at all
+        assert isinstance(profiling.range("test/range"), contextlib.nullcontext)
+
+
+def test_ranges_reach_a_recording_torch_profiler():
+    with torch.profiler.profile() as prof:
+        with profiling.range("test/recorded"):
+            torch.ones(4).sum()
+    assert "test/recorded" in {e.key for e in prof.key_averages()}
+    assert not isinstance(profiling.range("test/after"), contextlib.ExitStack)  # not recording: nothing extra
 
 
 def test_lazy_subpackages():

@@ -131,6 +131,25 @@ def test_enqueue_op_opcheck_and_compile():
     assert torch.equal(mq.queue, ref.queue) and int(mq.ptr) == int(ref.ptr)
 
 
+@pytest.mark.parametrize("start", [0, 5, K - 3])
+@pytest.mark.parametrize("n", [0, 1, 7, K - 1, K, K + 5, 3 * K + 2])
+def test_the_eager_enqueue_writes_what_the_op_writes(start, n):
+    """MoCoQueue's eager path (slices on CPU, no dispatcher) against the torch.library op: wrap-around, more keys
+    than slots, another dtype, and keys that require grad (written as values)."""
+    from mgclr.ops.infonce import enqueue_
+
+    g = torch.Generator().manual_seed(n * 31 + start)
+    base = torch.randn(K, D, generator=g)
+    keys = torch.randn(n, D, generator=g, dtype=torch.float64).requires_grad_()
+    a, b = base.clone(), base.clone()
+    pa, pb = torch.tensor(start), torch.tensor(start)
+    queue_enqueue_(a, pa, keys.detach())
+    enqueue_(b, pb, keys)
+    assert torch.equal(a, b) and int(pa) == int(pb) == (start + n) % K and not b.requires_grad
+    with pytest.raises(ValueError, match="keys: expected a floating"):
+        enqueue_(b, pb, torch.zeros(2, D + 1))
+
+
 def test_bad_inputs():
     mq = MoCoQueue(K, D)
     with pytest.raises(ValueError, match=r"keys: expected shape \(n, dim\) with dim = 4, got \(2, 5\)"):

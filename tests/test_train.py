@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
+import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -58,7 +61,7 @@ def tiny(tmp_path):
     ({"model": {"streams": {"joint": {"momentum": 1.5}}}},
      r"model.streams.joint.momentum: expected a value in \[0, 1\]"),
     ({"pretrain": {"optim": {"milestones": [80, 50]}}}, r"pretrain.optim.milestones: expected increasing"),
-    ({"data": {"source": "ftp"}}, r"data.source: expected one of \('synthetic', 'mgclr', 'arrays'"),
+    ({"data": {"source": "ftp"}}, r"data.source: expected one of \('synthetic', 'synthetic_realistic', 'mgclr'"),
     ({"finetune": {"label_fraction": 0}}, r"finetune.label_fraction: expected a value in \(0, 1\]"),
     ({"model": {"streams": {"joint": None, "sequence": None}}}, r"model.streams: expected at least one stream"),
     ({"pretrain": {"amp": "yes"}}, r"pretrain.amp: expected true or false"),
@@ -139,6 +142,32 @@ def test_resume_mid_epoch_ends_with_the_same_weights(tiny):
         pretrain(tiny(out="nothing"), resume=True, show_progress=False)
 
 
+def test_views_made_in_the_workers_train_the_same_weights(tiny):
+    """data.augment_in_workers (on by default on CPU with workers): the views come from the workers, seeded
+    by each batch's step; the weights are those of the in-process augmentation, and so after a resume."""
+    in_process = pretrain(tiny(out="in_process"), show_progress=False)
+    workers = tiny("data.num_workers=2", out="workers")
+    first = pretrain(workers, max_steps=7, show_progress=False)
+    assert first.steps == 7
+    resumed = pretrain(workers, resume=True, show_progress=False)
+    a, b = in_process.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])][:3]
+
+
+def test_augment_in_workers_is_refused_where_it_cannot_be(tiny):
+    from mgclr.train.loader import augment_in_workers
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert augment_in_workers(tiny("data.num_workers=2"), cpu)
+    assert not augment_in_workers(tiny("data.num_workers=2"), cuda) and not augment_in_workers(tiny(), cpu)
+    assert not augment_in_workers(tiny("data.num_workers=2", "data.augment_in_workers=false"), cpu)
+    with pytest.raises(ConfigError, match="data.augment_in_workers: true needs DataLoader workers, but "
+                                          "data.num_workers is 0"):
+        augment_in_workers(tiny("data.augment_in_workers=true"), cpu)
+    with pytest.raises(ConfigError, match="the training device is cuda:0: the views are made on the device"):
+        augment_in_workers(tiny("data.num_workers=1", "data.augment_in_workers=true"), cuda)
+
+
 def test_pretraining_writes_config_metrics_and_knn(tiny, tmp_path):
     result = pretrain(tiny("pretrain.knn_every=1", "pretrain.epochs=1"), show_progress=False)
     out = tmp_path / "run"
@@ -157,8 +186,12 @@ def _ddp_worker(rank: int, world: int, port: int, config_path: str, out: str, re
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     config = load_config(config_path, [f"output={out}", "device=cpu", "data.batch_size=8"])
-    result = pretrain(config, show_progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = pretrain(config, show_progress=False)
     torch.save({k: v.cpu() for k, v in result.model.state_dict().items()}, f"{result_dir}/rank{rank}.pt")
+    Path(f"{result_dir}/rank{rank}.json").write_text(json.dumps(
+        {"main": result.main, "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}))
 
 
 def test_ddp_two_processes_keep_queues_and_weights_identical(tmp_path):
@@ -175,6 +208,25 @@ def test_ddp_two_processes_keep_queues_and_weights_identical(tmp_path):
         assert torch.allclose(r0[k], r1[k], atol=1e-6), k
     assert int(r0["streams.joint.queue.ptr"]) == (2 * 6 * 16) % 64  # 2 epochs x 6 steps x 2 ranks x 8 keys, wrapped
     assert load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")["step"] == 12
+    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["main"] for r in reports] == [True, False]  # rank 0 reports (the CLI prints nothing on rank 1)
+    for report in reports:  # no deprecation from mgclr's own DDP call (broadcast_buffers in torch >= 2.13)
+        assert not [w for w in report["warnings"] if "Deprecat" in w or "deprecated" in w], report["warnings"]
+
+
+def test_only_rank_0_prints_the_summary(monkeypatch, capsys, tmp_path):
+    import mgclr.train
+    from mgclr import cli
+    from mgclr.train.pretrain import PretrainResult
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    for main in (False, True):
+        monkeypatch.setattr(mgclr.train, "pretrain", lambda *a, main=main, **k: PretrainResult(
+            tmp_path, 5, 1, knn={1: {}}, main=main))
+        assert cli.main(["pretrain", str(config), "--no-progress"]) == 0
+        printed = capsys.readouterr().out
+        assert (printed == "") == (not main), printed
 
 
 # --------------------------------------------------------------------------------------------- evaluation
@@ -252,6 +304,27 @@ def test_amp_grad_clip_profile_and_tensorboard(tiny, tmp_path):
     assert (out / "trace.json").stat().st_size > 1000  # a Chrome/Perfetto trace of the first steps
     assert any((out / "tensorboard").iterdir())
     assert result.losses and all(loss == loss for loss in result.losses)  # bf16 autocast: finite, not NaN
+
+
+@pytest.mark.filterwarnings("ignore:pretraining is not helping")
+def test_the_profile_trace_shows_every_stage_and_a_range_per_step(tiny, tmp_path):
+    """--profile N: the Chrome trace holds one ``mgclr/step i`` range per step and, inside each, every stage by
+    name; the profiler starts after the kNN monitor's random-init baseline (no monitor in the trace)."""
+    import json
+
+    pretrain(tiny("pretrain.epochs=1", "pretrain.knn_every=1"), profile_steps=3, show_progress=False)
+    events = json.loads((tmp_path / "run" / "trace.json").read_text())["traceEvents"]
+    names = [e.get("name", "") for e in events if e.get("ph") == "X"]
+    steps = sorted(n for n in names if n.startswith("mgclr/step "))
+    assert steps == ["mgclr/step 1", "mgclr/step 2", "mgclr/step 3"], steps
+    stages = {"mgclr/data", "mgclr/augment", "mgclr/forward", "mgclr/loss", "mgclr/backward", "mgclr/optimizer",
+              "mgclr/ema", "mgclr/enqueue"}
+    assert stages <= set(names), stages - set(names)
+    assert names.count("mgclr/optimizer") == 3 and "mgclr/knn_monitor" not in names
+    first = next(e for e in events if e.get("name") == "mgclr/step 1")
+    inside = {e["name"] for e in events if e.get("ph") == "X" and e.get("name") in stages
+              and first["ts"] <= e["ts"] <= first["ts"] + first["dur"]}
+    assert inside == stages  # each stage sits inside its step's range
 
 
 def test_single_stream_and_per_stream_pipelines(tiny):

@@ -179,6 +179,8 @@ def _cmd_pretrain(args) -> int:
                           profile_steps=args.profile, show_progress=not args.no_progress)
     except (ConfigError, FileExistsError, FileNotFoundError, ValueError, NonFiniteLossError) as exc:
         return _config_error("pretrain", exc)
+    if not result.main:  # torchrun: rank 0 reports for every rank
+        return 0
     if result.nothing_left:  # --resume of a finished run
         print(f"nothing left to train: {result.nothing_left}")
         return 0

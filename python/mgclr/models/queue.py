@@ -1,8 +1,9 @@
 """MoCo's queue of negative keys: a ring buffer with a device-side pointer.
 
-``enqueue`` is the torch.library op ``mgclr::queue_enqueue_`` (declared as mutating the buffer and the
-pointer), so it runs without a host sync, wraps modulo K for any batch size and composes with
-``torch.compile``. Under an initialised ``torch.distributed`` process group it enqueues the keys of all
+``enqueue`` writes like the torch.library op ``mgclr::queue_enqueue_`` (declared as mutating the buffer and
+the pointer; called directly in eager mode, :func:`mgclr.ops.infonce.enqueue_`, where the op's dispatch would
+cost ten times the write), so it runs without a host sync on GPUs, wraps modulo K for any batch size and
+composes with ``torch.compile``. Under an initialised ``torch.distributed`` process group it enqueues the keys of all
 ranks (all-gathered in rank order; every rank must pass the same batch size), so the queues of all ranks
 stay identical.
 """
@@ -14,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import FLOAT_DTYPES, check_finite_tensor, check_int, check_tensor
-from ..ops import queue_enqueue_, queue_infonce
+from ..ops import queue_infonce
+from ..ops.infonce import enqueue_
 
 
 def _random_unit_rows(size: int, dim: int, generator: torch.Generator | None, device,
@@ -87,7 +89,7 @@ class MoCoQueue(nn.Module):
             parts = [torch.empty_like(keys) for _ in range(dist.get_world_size())]
             dist.all_gather(parts, keys)
             keys = torch.cat(parts, dim=0)
-        queue_enqueue_(self.queue, self.ptr, keys)
+        enqueue_(self.queue, self.ptr, keys)
 
     @torch.no_grad()
     def resize(self, size: int, *, generator: torch.Generator | None = None) -> None:

@@ -9,15 +9,16 @@ from typing import Any, Dict
 import torch
 
 from ..profiling import record_stages
-from .build import build_model, build_pretrain_pipelines, load_splits, sgd
+from .build import build_model, build_pretrain_pipelines, load_splits, sgd, stream_feeds
 from .config import ExperimentConfig
-from .distributed import local_seed, resolve_device
+from .distributed import EpochSampler, local_seed, resolve_device
+from .loader import augment_in_workers, pretrain_loader
 from .pretrain import train_step
 from .recipe import resolve_recipe
 
 __all__ = ["STAGES", "benchmark_pretrain_step"]
 
-STAGES = ("data", "augment", "forward", "loss", "backward", "step", "ema", "enqueue")
+STAGES = ("data", "augment", "forward", "loss", "backward", "optimizer", "ema", "enqueue")
 
 
 def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: int = 3) -> Dict[str, Any]:
@@ -32,25 +33,29 @@ def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: i
     for pipe in pipelines.values():
         pipe.to(device)
     optimizer = sgd([p for s in model.streams.values() for p in s.query_parameters()], config.pretrain.optim)
-    loader = torch.utils.data.DataLoader(train_set, batch_size=config.data.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=config.data.num_workers,
-                                         generator=torch.Generator().manual_seed(config.seed))
+    # The training loop's loader: with data.augment_in_workers the workers make the views (and seed them by
+    # the batch's own step), so the stage split then shows the augmentation inside "data".
+    sampler = EpochSampler(len(train_set), config.data.batch_size, seed=config.seed)
+    loader = pretrain_loader(train_set, sampler, config, device, torch.Generator().manual_seed(config.seed),
+                             augment_in_workers(config, device), pipelines, stream_feeds(model.streams, pipelines))
     sync = torch.cuda.synchronize if device.type == "cuda" else None
-    batches = iter(loader)
+    batches, epoch = iter(loader), 0
 
     def one(step: int) -> None:
-        nonlocal batches
+        nonlocal batches, epoch
         from ..profiling import range as nvtx_range
 
         with nvtx_range("mgclr/data"):
             try:
-                x, lengths, _ = next(batches)
+                x, lengths, _, *made = next(batches)
             except StopIteration:
+                epoch += 1
+                sampler.set_epoch(epoch)
                 batches = iter(loader)
-                x, lengths, _ = next(batches)
+                x, lengths, _, *made = next(batches)
             x, lengths = x.to(device, non_blocking=True), lengths.to(device, non_blocking=True)
         train_step(model, pipelines, optimizer, x, lengths, local_seed(config.seed, 0, step), amp=config.pretrain.amp,
-                   grad_clip=config.pretrain.grad_clip)
+                   grad_clip=config.pretrain.grad_clip, views=made[0] if made else None)
 
     for step in range(warmup):
         one(step)

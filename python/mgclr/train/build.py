@@ -384,10 +384,14 @@ def pipeline_seed(seed: int, key: str) -> int:
     return (seed * 0x9E3779B1 + zlib.crc32(key.encode())) % (2**63 - 1)
 
 
-def make_views(pipelines: Mapping[str, Pipeline], streams: Mapping[str, Any], x: torch.Tensor,
-               lengths: torch.Tensor, seed: int) -> Dict[str, Dict[str, View]]:
+def make_views(pipelines: Mapping[str, Pipeline], streams: Optional[Mapping[str, Any]], x: torch.Tensor,
+               lengths: torch.Tensor, seed: int, feeds: Optional[Mapping[str, Mapping[str, Tuple[str, int]]]] = None
+               ) -> Dict[str, Dict[str, View]]:
     """Every stream's views of the batch ``x`` ``{stream: {view: View}}``: each distinct pipeline called once
-    (seeded by :func:`pipeline_seed`), on the training device, lengths trusted (checked when the data was read)."""
+    (seeded by :func:`pipeline_seed`), on the pipelines' device, lengths trusted (checked when the data was
+    read). ``feeds``: :func:`stream_feeds` computed beforehand (then ``streams`` is not read: a DataLoader
+    worker gets the plain mapping, not the model)."""
+    feeds = stream_feeds(streams, pipelines) if feeds is None else feeds
     made: Dict[int, Tuple[View, ...]] = {}
     for key, pipe in pipelines.items():
         if id(pipe) in made:
@@ -396,7 +400,7 @@ def make_views(pipelines: Mapping[str, Pipeline], streams: Mapping[str, Any], x:
         out = tuple(out) if pipe.two_views else (out,)
         made[id(pipe)] = tuple(View(v, params.lengths[i]) for i, v in enumerate(out))
     return {name: {view: made[id(pipelines[key])][index] for view, (key, index) in feed.items()}
-            for name, feed in stream_feeds(streams, pipelines).items()}
+            for name, feed in feeds.items()}
 
 
 def learning_rate(optim: OptimConfig, epochs: int, epoch: float) -> float:

@@ -115,6 +115,9 @@ class DataConfig:
     # None: 64, or the largest power of two <= N / 3 for a training split of fewer than 192 (mgclr.train.recipe)
     batch_size: Optional[int] = bounded(None, gt=0)
     num_workers: int = bounded(0, ge=0)
+    # The augmented views made in the DataLoader workers, overlapping the step (mgclr.train.loader); None: on
+    # when training on the CPU with workers, off on CUDA (the views are made on the device there)
+    augment_in_workers: Optional[bool] = None
     strict: bool = False  # mgclr folders: a sample in both parts of a benchmark is an error, not a warning
     # Keep only this fraction of each class of the training split (the same samples every time: seed 0), for
     # every protocol: a smaller dataset from a larger one (how pretraining fares with little data).

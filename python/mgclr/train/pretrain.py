@@ -1,14 +1,18 @@
 """Multi-stream contrastive pretraining (MoCo, AimCLR, CrosSCLR per stream): the loop, and one step you can read
 top to bottom.
 
-Per step (:func:`train_step`): the batch comes from a DataLoader whose workers only slice arrays; the views
-are made on the training device by one fused augmentation call per pipeline (the pair shared by every stream
-without its own, AimCLR's extreme view in one more call); each stream's method turns its views into its input
-modality and encodes them (queries, and keys without gradient); the method's queue losses (:mod:`mgclr.ops`,
-no N × K logits) give each stream's loss, with the epoch for its schedule; backward; optimiser step; the key
-encoders' moving average; the keys are enqueued. Every stage sits in an NVTX range
-(``mgclr/data``, ``mgclr/augment``, ``mgclr/forward``, ``mgclr/loss``, ``mgclr/backward``, ``mgclr/step``,
-``mgclr/ema``, ``mgclr/enqueue``) that costs nothing without a profiler::
+Per step (:func:`train_step`): the batch comes from a DataLoader whose workers slice arrays; the views are
+made by one fused augmentation call per pipeline (the pair shared by every stream without its own, AimCLR's
+extreme view in one more call), on the training device, or on CPU with workers in the workers themselves,
+overlapping the step (:mod:`mgclr.train.loader`: the same seeds, the same views); each stream's method turns
+its views into its input modality and encodes them (queries, and keys without gradient); the method's queue
+losses (:mod:`mgclr.ops`, no N × K logits) give each stream's loss, with the epoch for its schedule; backward;
+optimiser step; the key encoders' moving average; the keys are enqueued. Every step sits in a range
+``mgclr/step N`` (N from 1) and every stage in one of its own (``mgclr/data``, ``mgclr/augment``,
+``mgclr/forward``: the encoders and heads, ``mgclr/loss``, ``mgclr/backward``, ``mgclr/optimizer``,
+``mgclr/ema``, ``mgclr/enqueue``), on the Nsight timeline (NVTX) and in a torch profiler's trace
+(``--profile N``), at no cost without either (:mod:`mgclr.profiling`); the kNN monitor runs in
+``mgclr/knn_monitor``::
 
     nsys profile -t cuda,nvtx -o pretrain mgclr pretrain configs/pretrain/ntu60_xsub.yaml --max-steps 50
 
@@ -22,6 +26,7 @@ description (:mod:`mgclr.train.run`: one run per folder; ``--resume`` rebuilds t
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import sys
 import time
@@ -31,17 +36,17 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
-from torch.utils.data import DataLoader
 
 from .._validation import check_int
 from ..augment import Pipeline
 from ..models import METHODS, MultiStreamMoCo
 from ..profiling import range as nvtx_range
-from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, make_views, sgd
+from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, make_views, sgd, stream_feeds
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, load_weights, save_checkpoint, save_config
 from .config import ConfigError, ExperimentConfig, config_to_dict
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
 from .evaluate import check_knn_k, knn_monitor
+from .loader import augment_in_workers, pretrain_loader
 from .metrics import MetricsLog, progress, truncate_metrics
 from .recipe import not_helping_advice, resolve_recipe
 from .run import check_same_data, checkpoint_record, config_for_checkpoint, prepare_run_folder
@@ -83,6 +88,7 @@ class PretrainResult:
     recipe: List[str] = field(default_factory=list)  # what mgclr.train.recipe chose, and why
     model: Optional[MultiStreamMoCo] = None  # the trained model (this rank's copy)
     nothing_left: Optional[str] = None  # resumed at the end of the run: why nothing was trained
+    main: bool = True  # this process is rank 0 (or the only one): the one that reports
 
 
 def _autocast(device: torch.device, enabled: bool):
@@ -94,16 +100,18 @@ def _autocast(device: torch.device, enabled: bool):
 def train_step(model: MultiStreamMoCo, pipelines: Dict[str, Pipeline], optimizer: torch.optim.Optimizer,
                x: torch.Tensor, lengths: torch.Tensor, seed: int, *, epoch: int = 0, amp: bool = False,
                grad_clip: Optional[float] = None, ddp_model: Optional[torch.nn.Module] = None,
-               check_finite: bool = True) -> Dict[str, float]:
+               check_finite: bool = True, views: Optional[Dict[str, Any]] = None) -> Dict[str, float]:
     """One pretraining step on a batch already on the training device. ``pipelines``: every pipeline the streams'
     views come from (:func:`~mgclr.train.build.build_pretrain_pipelines`: the shared pair, a stream's own pair,
     a method's extra view), each distinct one called once. ``epoch`` (0-based) drives the methods' schedules
     (AimCLR's nearest-neighbour mining, CrosSCLR's cross-view mining). ``grad_clip``: the global gradient norm
     of the trained parameters is clipped to it. ``check_finite``: a NaN or inf loss raises
     :class:`NonFiniteLossError` before the update (one device synchronisation per step; under DDP the ranks
-    agree first, so that none is left waiting)."""
-    with nvtx_range("mgclr/augment"):
-        views = make_views(pipelines, model.streams, x, lengths, seed)
+    agree first, so that none is left waiting). ``views``: made already (by the loader's workers, with this
+    ``seed``: :mod:`mgclr.train.loader`), else made here."""
+    if views is None:
+        with nvtx_range("mgclr/augment"):
+            views = make_views(pipelines, model.streams, x, lengths, seed)
     with _autocast(x.device, amp):
         out = (ddp_model or model)(views, epoch=epoch)
     if check_finite and not _all_ranks_finite(out.loss, ddp_model is not None):
@@ -113,7 +121,7 @@ def train_step(model: MultiStreamMoCo, pipelines: Dict[str, Pipeline], optimizer
         out.loss.backward()
         if grad_clip is not None:
             torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], grad_clip)
-    with nvtx_range("mgclr/step"):
+    with nvtx_range("mgclr/optimizer"):
         optimizer.step()
     with nvtx_range("mgclr/ema"):
         model.momentum_update()
@@ -179,6 +187,19 @@ def _warn_if_not_helping(result: PretrainResult, config: ExperimentConfig, epoch
         result.warnings.append(text)
         log.write(step, {"stream": name, "message": text}, kind="warning")
         warnings.warn(text, PretrainingNotHelpingWarning, stacklevel=4)  # at the caller of pretrain()
+
+
+# torch >= 2.13 deprecates broadcast_buffers for forward_sync_buffers (which still syncs the buffers once, at
+# construction: harmless here, the ranks start from the same queues); earlier versions only have the former.
+_NO_BUFFER_SYNC = ({"forward_sync_buffers": False}
+                   if "forward_sync_buffers" in inspect.signature(torch.nn.parallel.DistributedDataParallel).parameters
+                   else {"broadcast_buffers": False})
+
+
+def _write_trace(profiler, out_dir: Path, main: bool) -> None:
+    profiler.__exit__(None, None, None)
+    if main:
+        profiler.export_chrome_trace(str(out_dir / "trace.json"))
 
 
 def _warn_unreached_schedules(config: ExperimentConfig) -> None:
@@ -294,7 +315,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         # Queues stay identical through the all-gathered enqueue, and running BN statistics are only read
         # in evaluation (rank 0's): no buffer broadcast per step (it would ship every queue).
         ddp_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+            model, device_ids=[device.index] if device.type == "cuda" else None, **_NO_BUFFER_SYNC)
     if config.pretrain.compile:
         for stream in model.streams.values():
             stream.encoder_q.compile()
@@ -306,9 +327,10 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     steps_per_epoch = sampler.batches_per_epoch
     # The loader's own generator: each iter() draws a worker base seed, which must not come from the global RNG
     # that dropout draws from (a resumed run starts a fresh iterator mid-epoch, and would drop other units).
-    loader = DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=config.data.num_workers,
-                        pin_memory=device.type == "cuda", drop_last=True, persistent_workers=False,
-                        generator=torch.Generator().manual_seed(local_seed(config.seed, process.rank)))
+    in_workers = augment_in_workers(config, device)
+    loader = pretrain_loader(train_set, sampler, config, device,
+                             torch.Generator().manual_seed(local_seed(config.seed, process.rank)), in_workers,
+                             pipelines, stream_feeds(model.streams, pipelines), process.rank)
     epoch, step = 0, 0
     if state is not None:
         bad = first_non_finite(state["model"])
@@ -337,21 +359,16 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
                f"pretrain.epochs to train on)" if step >= config.pretrain.epochs * steps_per_epoch
                else f"and --max-steps is {max_steps}")
         return PretrainResult(out_dir, step, epoch, train_samples=len(train_set), recipe=recipe, model=model,
-                              nothing_left=f"{path} is at step {step}, {why}")
+                              nothing_left=f"{path} is at step {step}, {why}", main=process.main)
 
     log = MetricsLog(out_dir, enabled=process.main, tensorboard=config.pretrain.tensorboard)
-    result = PretrainResult(out_dir, step, epoch, train_samples=len(train_set), recipe=recipe)
+    result = PretrainResult(out_dir, step, epoch, train_samples=len(train_set), recipe=recipe, main=process.main)
     if recipe and state is None:
         log.write(0, {"choices": recipe}, kind="recipe")
     if recipe and show_progress and process.main:  # what was chosen, before the run starts (beside the bar)
         for note in recipe:
             print(f"recipe: {note}", file=sys.stderr)
     bar = progress(total_steps, f"pretrain {config.name}", show_progress and process.main, initial=step)
-    profiler = None
-    if profile_steps:
-        profiler = torch.profiler.profile(record_shapes=True, with_stack=False)
-        profiler.__enter__()
-    profiled = 0
     warned: set = set()
     if config.pretrain.knn_every:
         # The kNN of the encoders as initialised (the same seed), once: what "learning something" must beat.
@@ -362,6 +379,11 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         if state is None:
             log.write(0, {f"knn_top1_random_{k}": v for k, v in result.knn_random.items()}, kind="knn")
         model.train()
+    profiler = None  # started after the kNN baseline: a trace of N steps holds those steps
+    if profile_steps:
+        profiler = torch.profiler.profile(record_shapes=True, with_stack=False)
+        profiler.__enter__()
+    profiled = 0
     started, samples = time.perf_counter(), 0
 
     def checkpoint() -> None:
@@ -379,30 +401,32 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         for batch_index in range(start_batch, steps_per_epoch):
             if step >= total_steps:
                 break
-            with nvtx_range("mgclr/data"):
-                x, lengths, _ = next(batches)
-                x = x.to(device, non_blocking=True)
-                lengths = lengths.to(device, non_blocking=True)
-            lr = learning_rate(config.pretrain.optim, config.pretrain.epochs, epoch + batch_index / steps_per_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            try:
-                metrics = train_step(model, pipelines, optimizer, x, lengths,
-                                     local_seed(config.seed, process.rank, step), epoch=epoch, amp=config.pretrain.amp,
-                                     grad_clip=config.pretrain.grad_clip, ddp_model=ddp_model)
-            except NonFiniteLossError as exc:
-                saved = latest_checkpoint(out_dir)
-                raise NonFiniteLossError(f"pretrain: step {step + 1} (epoch {epoch + 1}): {exc}. The run stops before "
-                                         f"this step's update; "
-                                         + (f"{saved} is intact" if saved else "no checkpoint was written")) from None
+            with nvtx_range(f"mgclr/step {step + 1}"):
+                with nvtx_range("mgclr/data"):
+                    x, lengths, _, *made = next(batches)  # made: the views, when the workers augment
+                    x = x.to(device, non_blocking=True)
+                    lengths = lengths.to(device, non_blocking=True)
+                lr = learning_rate(config.pretrain.optim, config.pretrain.epochs,
+                                   epoch + batch_index / steps_per_epoch)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                try:
+                    metrics = train_step(model, pipelines, optimizer, x, lengths,
+                                         local_seed(config.seed, process.rank, step), epoch=epoch,
+                                         amp=config.pretrain.amp, grad_clip=config.pretrain.grad_clip,
+                                         ddp_model=ddp_model, views=made[0] if made else None)
+                except NonFiniteLossError as exc:
+                    saved = latest_checkpoint(out_dir)
+                    raise NonFiniteLossError(f"pretrain: step {step + 1} (epoch {epoch + 1}): {exc}. The run stops "
+                                             f"before this step's update; "
+                                             + (f"{saved} is intact" if saved else "no checkpoint was written")
+                                             ) from None
             step += 1
             samples += x.shape[0] * process.world_size
-            if profiler is not None and profiled < profile_steps:
+            if profiler is not None:
                 profiled += 1
                 if profiled == profile_steps:
-                    profiler.__exit__(None, None, None)
-                    if process.main:
-                        profiler.export_chrome_trace(str(out_dir / "trace.json"))
+                    _write_trace(profiler, out_dir, process.main)
                     profiler = None
             if step % config.pretrain.log_every == 0 or step == total_steps:
                 values = {k: float(v) for k, v in metrics.items()}
@@ -419,7 +443,8 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         else:
             epoch += 1
             if config.pretrain.knn_every and epoch % config.pretrain.knn_every == 0:
-                scores = knn_monitor(model, train_set, test_set, config, process, info)
+                with nvtx_range("mgclr/knn_monitor"):
+                    scores = knn_monitor(model, train_set, test_set, config, process, info)
                 result.knn[epoch] = scores
                 log.write(step, {f"knn_top1_{k}": v for k, v in scores.items()}, kind="knn")
                 _warn_if_not_helping(result, config, epoch, scores, len(test_set), warned, log, step,
@@ -429,6 +454,8 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
                 checkpoint()
             continue
         break  # max_steps reached mid-epoch
+    if profiler is not None:  # the run had fewer steps than --profile asked for: the trace holds them all
+        _write_trace(profiler, out_dir, process.main)
     if step % steps_per_epoch or max_steps is not None:
         checkpoint()
     if bar is not None:
