@@ -91,6 +91,15 @@ def test_nvtx_ranges_are_no_ops_without_a_profiler():
         assert isinstance(profiling.range("test/range"), contextlib.nullcontext)
 
 
+def test_ranges_do_not_break_a_fullgraph_compile():
+    def f(x):
+        with profiling.range("test/compiled"):
+            return x * 2
+
+    torch._dynamo.reset()
+    assert torch.equal(torch.compile(f, fullgraph=True, backend="eager")(torch.ones(3)), torch.full((3,), 2.0))
+
+
 def test_ranges_reach_a_recording_torch_profiler():
     with torch.profiler.profile() as prof:
         with profiling.range("test/recorded"):

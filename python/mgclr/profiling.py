@@ -85,6 +85,8 @@ def _profiler_recording() -> bool:
 def range(name: str) -> ContextManager:  # noqa: A001 - mirrors nvtx.range / torch.cuda.nvtx.range
     """Context manager marking ``name`` on the Nsight timeline and in a recording torch profiler's trace (a
     no-op without either)."""
+    if torch.compiler.is_compiling():  # folded by dynamo: compiled graphs carry no ranges (and no graph break)
+        return contextlib.nullcontext()
     timed = _recorder is not None and name in _recorder.names
     recording = _profiler_recording()
     if not (timed or recording):

@@ -196,7 +196,8 @@ _NO_BUFFER_SYNC = ({"forward_sync_buffers": False}
                    else {"broadcast_buffers": False})
 
 
-def _write_trace(profiler, out_dir: Path, main: bool) -> None:
+def _write_trace(profiler, out_dir: Path, main: bool, profilers: List[Any]) -> None:
+    profilers.remove(profiler)
     profiler.__exit__(None, None, None)
     if main:
         profiler.export_chrome_trace(str(out_dir / "trace.json"))
@@ -275,17 +276,20 @@ def pretrain(config: ExperimentConfig, *, resume: bool = False, overwrite: bool 
         profile_steps: record a ``torch.profiler`` trace of that many steps to ``output/trace.json``.
     """
     process = setup(config.device)
+    profilers: List[Any] = []  # the --profile profiler while it records
     try:
         if process.main:
             prepare_run_folder(config.output, resume=resume, overwrite=overwrite)
         process.barrier()
-        return _pretrain(config, process, resume, max_steps, profile_steps, show_progress)
+        return _pretrain(config, process, resume, max_steps, profile_steps, show_progress, profilers)
     finally:
+        for profiler in profilers:  # a run that raised while recording: the profiler must not stay on
+            profiler.__exit__(None, None, None)
         teardown(process)
 
 
 def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_steps: Optional[int],
-              profile_steps: int, show_progress: bool) -> PretrainResult:
+              profile_steps: int, show_progress: bool, profilers: List[Any]) -> PretrainResult:
     if max_steps is not None:
         check_int("max_steps", max_steps, low=1)
     out_dir = Path(config.output)
@@ -383,6 +387,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     if profile_steps:
         profiler = torch.profiler.profile(record_shapes=True, with_stack=False)
         profiler.__enter__()
+        profilers.append(profiler)
     profiled = 0
     started, samples = time.perf_counter(), 0
 
@@ -426,7 +431,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
             if profiler is not None:
                 profiled += 1
                 if profiled == profile_steps:
-                    _write_trace(profiler, out_dir, process.main)
+                    _write_trace(profiler, out_dir, process.main, profilers)
                     profiler = None
             if step % config.pretrain.log_every == 0 or step == total_steps:
                 values = {k: float(v) for k, v in metrics.items()}
@@ -455,7 +460,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
             continue
         break  # max_steps reached mid-epoch
     if profiler is not None:  # the run had fewer steps than --profile asked for: the trace holds them all
-        _write_trace(profiler, out_dir, process.main)
+        _write_trace(profiler, out_dir, process.main, profilers)
     if step % steps_per_epoch or max_steps is not None:
         checkpoint()
     if bar is not None:

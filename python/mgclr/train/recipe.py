@@ -31,11 +31,13 @@ config with every ``auto`` replaced and one line per choice; ``mgclr pretrain`` 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
+from ..ops.transforms import ViewPerturbation
 from .config import ConfigError, ExperimentConfig
 
 __all__ = ["AUTO", "not_helping_advice", "resolve_recipe"]
@@ -177,6 +179,7 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
 # init, plain probe, mean of two seeds): a queue longer than the data is a false negative in every row and
 # comes first; then the steps, the augmentation strength, the sequence encoder and the temperature.
 STRONG_ROTATION = 2.0  # view_perturbation's a_main (rad) that small_cpu.yaml uses
+_DEFAULT_A_MAIN = inspect.signature(ViewPerturbation).parameters["a_main"].default
 
 
 def _view_angle(spec: Any) -> float:
@@ -188,7 +191,7 @@ def _view_angle(spec: Any) -> float:
         choices = op.get("one_of") if isinstance(op, dict) and isinstance(op.get("one_of"), list) else [op]
         for choice in choices:
             if isinstance(choice, dict) and choice.get("name") == "view_perturbation":
-                angles.append(float(choice.get("a_main", 0.5)))
+                angles.append(float(choice.get("a_main", _DEFAULT_A_MAIN)))
     return max(angles)
 
 
