@@ -7,8 +7,9 @@ one key-encoder pass in eager mode; the N × (1 + K) logits of all three queries
 ``queue.clone().detach()``, softmaxes of the extreme ones, the detached softmax of the normal one as D3M's
 target, NNM's three ``topk`` over the N × K negatives scattered into an N × K mask, ``log_softmax`` with the
 mask; a Python loop over parameters for the moving average; ``queue[:, ptr:ptr + B] = keys.T`` (K % B == 0).
-The encoder is mgclr's ST-GCN with its EADM branch for both steps, so that the comparison is of everything
-around the encoder.
+The encoder is mgclr's ST-GCN with its EADM branch for both steps, with the released ``Dropout(0.5)`` after
+blocks 1-9 (torch's ``nn.Dropout(inplace=True)`` here, mgclr's counter-RNG dropout in mgclr's step), so that
+the comparison is of everything around the encoder plus the dropout.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from mgclr.skeleton import get_layout
 
 
 class AimclrStyle(nn.Module):
-    def __init__(self, hidden_channels, hidden_dim, K, dim=128, m=0.999, T=0.07):
+    def __init__(self, hidden_channels, hidden_dim, K, dim=128, m=0.999, T=0.07, dropout=0.5):
         super().__init__()
-        self.encoder_q = STGCN("ntu25", hidden_channels=hidden_channels, hidden_dim=hidden_dim)
+        # The released encoder's dropout: nn.Dropout(p, inplace=True) after blocks 1-9, torch's random stream.
+        self.encoder_q = STGCN("ntu25", hidden_channels=hidden_channels, hidden_dim=hidden_dim, dropout=dropout,
+                               dropout_impl="torch")
         self.fc_q = ProjectionHead(hidden_dim, dim, hidden_dim)
         self.encoder_k, self.fc_k = copy.deepcopy(self.encoder_q), copy.deepcopy(self.fc_q)
         for p in list(self.encoder_k.parameters()) + list(self.fc_k.parameters()):
@@ -85,9 +88,9 @@ def aimclr_loss(q, q_e, q_ed, k, queue, T, topk=1, nnm=True):
     return loss1 + (loss2 + loss3) / 2.0, loss1
 
 
-def bench_aimclr_style(x, size, device, steps, warmup, workers):
+def bench_aimclr_style(x, size, device, steps, warmup, workers, dropout=0.5):
     torch.manual_seed(0)
-    model = AimclrStyle(size["hidden_channels"], size["hidden_dim"], size["queue"]).to(device).train()
+    model = AimclrStyle(size["hidden_channels"], size["hidden_dim"], size["queue"], dropout=dropout).to(device).train()
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1, momentum=0.9,
                                 weight_decay=1e-4)
     dataset = numpy_baselines.TripleFeederDataset(x, get_layout("ntu25").left_right)

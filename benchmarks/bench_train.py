@@ -233,7 +233,7 @@ def bench_mgclr(folder, size, device, steps, warmup, workers):
     return benchmark_pretrain_step(config, steps=steps, warmup=warmup)
 
 
-def bench_mgclr_aimclr(folder, size, device, steps, warmup, workers):
+def bench_mgclr_aimclr(folder, size, device, steps, warmup, workers, dropout=0.5):
     s = AIMCLR_SIZES[size]
     config = parse_config({
         "device": device.type, "seed": 0,
@@ -241,7 +241,7 @@ def bench_mgclr_aimclr(folder, size, device, steps, warmup, workers):
         "augment": {"preset": "skeletonclr"},
         "model": {"streams": {"joint": {
             "encoder": {"kind": "stgcn", "args": {"hidden_channels": s["hidden_channels"],
-                                                  "hidden_dim": s["hidden_dim"]}},
+                                                  "hidden_dim": s["hidden_dim"], "dropout": dropout}},
             "head_dim": 128, "head_hidden": s["hidden_dim"], "queue_size": s["queue"],
             "method": {"kind": "aimclr", "args": {"nnm_epoch": 0, "topk": 1}}}}},  # NNM from the first step
         "pretrain": {"optim": {"lr": 0.1, "nesterov": False}}})
@@ -261,10 +261,10 @@ def main_aimclr(args, device, cuda, machine):
     workers = args.workers if args.workers is not None else (8 if cuda else min(2, os.cpu_count() or 1))
     data = generate(args.samples or s["batch"] * (steps + args.warmup + 2), layout="ntu25", frames=AIMCLR_FRAMES,
                     num_persons=2, seed=0)
-    theirs = aimclr_style.bench_aimclr_style(data.x, s, device, steps, args.warmup, workers)
+    theirs = aimclr_style.bench_aimclr_style(data.x, s, device, steps, args.warmup, workers, args.dropout)
     with tempfile.TemporaryDirectory() as folder:
         save_arrays(data, folder)
-        ours = bench_mgclr_aimclr(folder, size, device, steps, args.warmup, workers)
+        ours = bench_mgclr_aimclr(folder, size, device, steps, args.warmup, workers, args.dropout)
     N, K = s["batch"], s["queue"]
     styles = ("aimclr_style", "mgclr")
     # The loss alone at the step's sizes and at AimCLR's (N = 128, K = 32768), where the logits weigh.
@@ -276,7 +276,8 @@ def main_aimclr(args, device, cuda, machine):
                                 for w in styles}
     ratio = ours["samples_per_s"] / theirs["samples_per_s"]
     print(f"\nAimCLR pretraining step (NNM phase), {size} sizes: ST-GCN hidden {s['hidden_channels']}, batch {N}, "
-          f"K = {K}, {AIMCLR_FRAMES} frames, NTU layout (25 x 3 x 2), {device}"
+          f"K = {K}, {AIMCLR_FRAMES} frames, dropout {args.dropout} (torch's / mgclr's), NTU layout (25 x 3 x 2), "
+          f"{device}"
           f"{' ' + torch.cuda.get_device_name() if cuda else ''}, {workers} DataLoader workers")
     print(f"{'':<10}{'AimCLR-style':>14}{'mgclr':>14}")
     print(f"{'samples/s':<10}{theirs['samples_per_s']:>14.1f}{ours['samples_per_s']:>14.1f}   "
@@ -293,7 +294,8 @@ def main_aimclr(args, device, cuda, machine):
               f"{mib(a['peak_memory_bytes'])}{mib(b['peak_memory_bytes'])}   time ratio "
               f"{a['seconds'] / b['seconds']:.2f}x, memory ratio "
               f"{a['peak_memory_bytes'] / max(b['peak_memory_bytes'], 1):.1f}x")
-    return {"machine": machine, "method": "aimclr", "size": size, "sizes": s, "frames": AIMCLR_FRAMES, "steps": steps,
+    return {"machine": machine, "method": "aimclr", "size": size, "sizes": s, "frames": AIMCLR_FRAMES,
+            "dropout": args.dropout, "steps": steps,
             "workers": workers, "aimclr_style": theirs, "mgclr": ours, "ratio": ratio, "loss_alone": loss}
 
 
@@ -307,6 +309,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: 2 CPU, 8 CUDA)")
     ap.add_argument("--samples", type=int, default=None, help="synthetic training samples")
+    ap.add_argument("--dropout", type=float, default=0.5,
+                    help="--method aimclr: the ST-GCN's dropout in both steps (0.5, as released)")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "out" / "train.json"))
     args = ap.parse_args(argv)
     cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())

@@ -104,7 +104,7 @@ if [ "$CPU_ONLY" -eq 0 ]; then
     || { echo "FAILED  mgclr was not built with usable CUDA kernels (info.json)" >> "$SUMMARY"; FAILED=1; }
 fi
 
-CUDA_TEST_FILES=(tests/test_augment_cuda.py tests/test_infonce.py tests/test_parity_augment.py tests/test_cuda_archs.py)
+CUDA_TEST_FILES=(tests/test_augment_cuda.py tests/test_infonce.py tests/test_dropout.py tests/test_parity_augment.py tests/test_cuda_archs.py)
 for f in "${CUDA_TEST_FILES[@]}"; do
   [ -f "$f" ] || { echo "FAILED  CUDA test file $f is missing" >> "$SUMMARY"; FAILED=1; }
 done

@@ -97,4 +97,5 @@ PYBIND11_MODULE(MGCLR_MODULE_NAME, m) {
       "Philox4x32-10 of one counter block (for tests)");
   mgclr::bind_augment(m);
   mgclr::bind_infonce(m);
+  mgclr::bind_dropout(m);
 }

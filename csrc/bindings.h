@@ -6,6 +6,7 @@
 namespace mgclr {
 void bind_augment(pybind11::module_& m);   // bindings_augment.cpp
 void bind_infonce(pybind11::module_& m);   // bindings_infonce.cpp
+void bind_dropout(pybind11::module_& m);   // bindings_dropout.cpp
 
 // Raw device pointers and CUDA streams cross the boundary as integers (torch's data_ptr(), cuda_stream).
 template <typename T>

@@ -13,7 +13,9 @@ blocks 5 and 8. Persons go through the network as separate samples (their data B
 :class:`~mgclr.models.AGCN` (the released code averages all T; identical when every sequence fills T).
 
 Where mgclr's defaults depart from the released pretraining configs: ``dropout`` is 0.0 (every released
-AimCLR / CrosSCLR / SkeletonCLR pretext config sets 0.5: pass ``dropout=0.5`` to train as they do).
+AimCLR / CrosSCLR / SkeletonCLR pretext config sets 0.5: pass ``dropout=0.5`` to train as they do). The
+dropout's mask comes from mgclr's counter RNG by default (``dropout_impl="mgclr"``: torch's distribution,
+another random stream, ~10x cheaper on the CPU); ``dropout_impl="torch"`` is the released module.
 """
 
 from __future__ import annotations
@@ -25,19 +27,23 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_number
+from ..ops.dropout import Dropout
 from ..skeleton import Layout, adjacency, get_layout
 from .agcn import check_skeleton_input, pool_feature_map, valid_frames_after
 from .eadm import energy_attention_drop
 
-__all__ = ["STGCN", "STGCN_GRAPHS"]
+__all__ = ["STGCN", "STGCN_DROPOUTS", "STGCN_GRAPHS"]
 
 # STGCN(graph=...) -> the adjacency kind it uses (mgclr.skeleton.adjacency).
 STGCN_GRAPHS = {"published": "stgcn", "true_hop": "stgcn_true_hop"}
+# STGCN(dropout_impl=...) -> the module at tcn.4: mgclr's counter-RNG dropout (the same distribution, ~10x
+# cheaper on the CPU: benchmarks/RESULTS.md, "Dropout") or torch's, in place, as released.
+STGCN_DROPOUTS = {"mgclr": lambda p: Dropout(p), "torch": lambda p: nn.Dropout(p, inplace=True)}
 
 
 class STGCNBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, subsets: int, stride: int = 1, residual: bool = True,
-                 temporal_kernel: int = 9, dropout: float = 0.0) -> None:
+                 temporal_kernel: int = 9, dropout: float = 0.0, dropout_impl: str = "mgclr") -> None:
         super().__init__()
         self.subsets = subsets
         self.gcn = nn.Conv2d(in_channels, out_channels * subsets, 1)  # ST-GCN's ConvTemporalGraphical
@@ -45,7 +51,7 @@ class STGCNBlock(nn.Module):
             nn.BatchNorm2d(out_channels), nn.ReLU(),
             nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1), (stride, 1), ((temporal_kernel - 1) // 2, 0)),
             nn.BatchNorm2d(out_channels),
-            nn.Dropout(dropout))  # tcn.4, as released (inplace there; the same values)
+            STGCN_DROPOUTS[dropout_impl](dropout))  # tcn.4, as released
         if not residual:
             self.residual = None
         elif in_channels == out_channels and stride == 1:
@@ -80,6 +86,9 @@ class STGCN(nn.Module):
             ``keep_prob=0.7`` to its ``Simam_Drop``: 0.7).
         dropout: p of the ``nn.Dropout`` after each block's second BatchNorm, blocks 1-9 (block 0 never drops,
             as released). Default 0.0; the released pretraining configs use 0.5.
+        dropout_impl: ``"mgclr"`` (:class:`mgclr.ops.Dropout`: each element kept with probability 1 - p and
+            scaled by 1 / (1 - p), as torch's, from mgclr's counter RNG; the mask is never stored) or
+            ``"torch"`` (``nn.Dropout(p, inplace=True)``, the released module and random stream).
         graph: ``"published"`` (the released ``Graph(strategy="spatial")``, max_hop 1:
             ``adjacency(layout, "stgcn")``) or ``"true_hop"`` (``adjacency(layout, "stgcn_true_hop")``).
     """
@@ -87,12 +96,15 @@ class STGCN(nn.Module):
     def __init__(self, layout: Union[str, Layout] = "ntu25", in_channels: int = 3, num_persons: int = 2,
                  hidden_channels: int = 16, hidden_dim: int = 256, edge_importance: bool = True,
                  temporal_kernel: int = 9, eadm_threshold: float = 0.7, dropout: float = 0.0,
-                 graph: str = "published") -> None:
+                 graph: str = "published", dropout_impl: str = "mgclr") -> None:
         super().__init__()
         self.layout = get_layout(layout)
         if graph not in STGCN_GRAPHS:
             raise ValueError(f"graph: expected one of {tuple(STGCN_GRAPHS)}, got {graph!r}")
+        if dropout_impl not in STGCN_DROPOUTS:
+            raise ValueError(f"dropout_impl: expected one of {tuple(STGCN_DROPOUTS)}, got {dropout_impl!r}")
         self.graph = graph
+        self.dropout_impl = dropout_impl
         self.dropout = float(check_number("dropout", dropout, low=0.0, high=1.0, high_inclusive=False))
         self.eadm_threshold = float(check_number("eadm_threshold", eadm_threshold, low=0.0, high=1.0))
         self.in_channels = check_int("in_channels", in_channels, low=1)
@@ -110,7 +122,7 @@ class STGCN(nn.Module):
         blocks, channels = [], in_channels
         for i, (width, stride) in enumerate(zip(widths, strides)):
             blocks.append(STGCNBlock(channels, width, K, stride, residual=i > 0, temporal_kernel=temporal_kernel,
-                                     dropout=self.dropout if i > 0 else 0.0))
+                                     dropout=self.dropout if i > 0 else 0.0, dropout_impl=dropout_impl))
             channels = width
         self.blocks = nn.ModuleList(blocks)
         self.edge_importance = nn.ParameterList([nn.Parameter(torch.ones_like(A)) for _ in blocks]) \

@@ -8,6 +8,8 @@
   :func:`queue_topk` (nearest-neighbour mining) on the same memory-free machinery,
   :func:`queue_context_infonce` (CrosSCLR's cross-view loss with context, chunked), and
   :func:`queue_enqueue_`, the in-place ring-buffer write of :class:`mgclr.models.MoCoQueue`;
+- :func:`dropout` / :class:`Dropout`, torch's dropout with its mask from the augmentations' counter RNG
+  (never stored; :mod:`mgclr.ops.dropout`);
 - the pure-torch references of all of them in :mod:`mgclr.ops.reference`.
 """
 
@@ -15,8 +17,10 @@ from .augment import AugmentParams
 from .augment_functional import *  # noqa: F403 - the 20 generated functions, one per transform class
 from .augment_functional import AUGMENTATION_OPS
 from .augment_functional import __all__ as _functional
+from .dropout import Dropout, dropout
 from .infonce import QueueInfoNCEStats, queue_enqueue_, queue_infonce
 from .queue_losses import queue_context_infonce, queue_soft_cross_entropy, queue_softmax_mean, queue_topk
 
-__all__ = ["AUGMENTATION_OPS", "AugmentParams", "QueueInfoNCEStats", "queue_context_infonce", "queue_enqueue_",
-           "queue_infonce", "queue_soft_cross_entropy", "queue_softmax_mean", "queue_topk", *_functional]
+__all__ = ["AUGMENTATION_OPS", "AugmentParams", "Dropout", "QueueInfoNCEStats", "dropout", "queue_context_infonce",
+           "queue_enqueue_", "queue_infonce", "queue_soft_cross_entropy", "queue_softmax_mean", "queue_topk",
+           *_functional]

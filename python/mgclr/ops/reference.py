@@ -394,3 +394,26 @@ def queue_topk_reference(q: torch.Tensor, queue: torch.Tensor, t: int) -> torch.
 __all__ = ["augment_reference", "queue_context_infonce_reference", "queue_infonce_positives_reference",
            "queue_infonce_reference", "queue_soft_cross_entropy_reference", "queue_softmax_mean_reference",
            "queue_topk_reference", "rotation_matrix"]
+
+
+# ============================================== dropout =============================================
+
+
+def dropout_reference(x: torch.Tensor, p: float, seed: int, offset: int = 0) -> torch.Tensor:
+    """:func:`mgclr.ops.dropout` with explicit (seed, offset), recomputed independently: every element's Philox
+    word with the NumPy Philox, placed by the element layout of ``csrc/core/dropout.h`` (block, lanes and
+    stream read from the extension), kept when it is >= round(p * 2^32), scaled by 1 / (1 - p)."""
+    from .._ext import native
+    from .dropout import dropout_threshold
+
+    layout = native().dropout_layout()
+    block, lanes = int(layout["block"]), int(layout["lanes"])
+    e = np.arange(x.numel(), dtype=np.int64)
+    within = e % block
+    g = (e // block) * lanes + within % lanes
+    words = _philox.philox4x32_10(g & 0xFFFFFFFF, int(layout["stream"]), g >> 32, offset, seed & 0xFFFFFFFF,
+                                  (seed >> 32) & 0xFFFFFFFF)
+    bits = words[e, within // lanes].astype(np.int64)
+    keep = torch.from_numpy(bits >= dropout_threshold(p)).view(x.shape).to(x.device)
+    scale = torch.tensor(1.0 / (1.0 - p), dtype=x.dtype, device=x.device)
+    return x * torch.where(keep, scale, torch.zeros((), dtype=x.dtype, device=x.device))
