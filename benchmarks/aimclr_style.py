@@ -107,15 +107,17 @@ _LOSS_CHILD = r"""
 import sys, torch
 sys.path.insert(0, sys.argv[5])
 from aimclr_style import _loss_inputs, aimclr_loss, mgclr_aimclr_loss
+from mgclr.ops.queue_losses import aimclr_single_pass_wins
 N, K, D, which = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 q, q_e, q_ed, k, queue = _loss_inputs(N, K, D, torch.device("cpu"))
 queue_t = queue.t().contiguous()
+single = aimclr_single_pass_wins(q.device, N, K)  # the warm-up runs the path the measured call takes
 def call(n, kk):
     qs = [t[:n].clone().requires_grad_() for t in (q, q_e, q_ed)]
     if which == "aimclr_style":
         aimclr_loss(*qs, k[:n], queue_t[:, :kk], 0.07)[0].backward()
     else:
-        mgclr_aimclr_loss(*qs, k[:n], queue[:kk]).backward()
+        mgclr_aimclr_loss(*qs, k[:n], queue[:kk], single_pass=single).backward()
 call(4, 64)
 def kb(field):
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field + ":"))
@@ -146,11 +148,18 @@ def _loss_inputs(N, K, D, device):
     return q, q_e, q_ed, k, queue
 
 
-def mgclr_aimclr_loss(q, q_e, q_ed, k, queue, T=0.07, topk=1):
-    """What mgclr's AimCLR computes in its NNM phase, from the same embeddings (``queue (K, dim)``)."""
+def mgclr_aimclr_loss(q, q_e, q_ed, k, queue, T=0.07, topk=1, single_pass=None):
+    """What mgclr's AimCLR computes in its NNM phase, from the same embeddings (``queue (K, dim)``);
+    ``single_pass``: force the path (None: what ``infonce_impl: auto`` picks at this N, K)."""
     from mgclr.ops import queue_infonce, queue_soft_cross_entropy, queue_softmax_mean, queue_topk
+    from mgclr.ops.queue_losses import aimclr_loss_single_pass, aimclr_single_pass_wins
 
     N = q.shape[0]
+    if single_pass is None:
+        single_pass = aimclr_single_pass_wins(q.device, N, queue.shape[0])  # AimCLR's infonce_impl "auto"
+    if single_pass:
+        stats, d3m = aimclr_loss_single_pass(q, [q_e, q_ed], k, queue, T, topk)
+        return stats.loss + sum(d3m) / 2
     positives = queue_topk(torch.cat([q, q_e, q_ed]), queue, topk).view(3, N, topk).permute(1, 0, 2).reshape(N, -1)
     loss = queue_infonce(q, k, queue, T, positives=positives, return_stats=True).loss
     target = queue_softmax_mean(q, k, queue, T)

@@ -353,3 +353,37 @@ def test_default_path_holds_no_n_by_k_tensor(what):
                          check=True)
     peak = int(out.stdout.strip().splitlines()[-1])
     assert peak < 1024 * 65536 * 4 // 4, f"{what}: peak extra memory {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("views", [1, 2])
+@pytest.mark.parametrize("topk", [None, 1, 3])
+def test_aimclr_single_pass_matches_the_memory_free_terms(views, topk):
+    from mgclr.ops import queue_infonce, queue_soft_cross_entropy, queue_softmax_mean, queue_topk
+    from mgclr.ops.queue_losses import aimclr_loss_single_pass, aimclr_single_pass_wins
+
+    g = torch.Generator().manual_seed(views * 10 + (topk or 0))
+    unit = lambda *s: torch.nn.functional.normalize(torch.randn(*s, generator=g), dim=-1)  # noqa: E731
+    N, K, D, tau = 12, 300, 16, 0.1
+    q, k, queue = unit(N, D), unit(N, D), unit(K, D)
+    extremes = [unit(N, D) for _ in range(views)]
+    a = [t.clone().requires_grad_() for t in (q, *extremes)]
+    stats, d3m = aimclr_loss_single_pass(a[0], a[1:], k, queue, tau, topk)
+    (stats.loss + sum(d3m)).backward()
+    b = [t.clone().requires_grad_() for t in (q, *extremes)]
+    positives = None
+    if topk:
+        found = queue_topk(torch.cat(b).detach(), queue, topk).view(1 + views, N, topk)
+        positives = found.permute(1, 0, 2).reshape(N, -1)
+    expected = queue_infonce(b[0], k, queue, tau, "chunked", positives=positives, return_stats=True)
+    target = queue_softmax_mean(b[0], k, queue, tau, "chunked")
+    d3m_expected = [queue_soft_cross_entropy(v, k, queue, None, tau, "chunked", target_mean=target) for v in b[1:]]
+    (expected.loss + sum(d3m_expected)).backward()
+    torch.testing.assert_close(stats.per_sample, expected.per_sample, rtol=1e-5, atol=1e-5)
+    assert torch.equal(stats.rank, expected.rank)
+    for got, want in zip(d3m, d3m_expected):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x.grad, y.grad, rtol=1e-4, atol=1e-6)
+    assert aimclr_single_pass_wins(torch.device("cpu"), 128, 4096)
+    assert not aimclr_single_pass_wins(torch.device("cpu"), 128, 4097)
+    assert not aimclr_single_pass_wins(torch.device("cuda"), 32, 1024)

@@ -289,3 +289,54 @@ def _queue_argmax(q: torch.Tensor, queue: torch.Tensor, chunk: int) -> torch.Ten
 
 
 __all__ = ["queue_context_infonce", "queue_soft_cross_entropy", "queue_softmax_mean", "queue_topk"]
+
+
+# AimCLR's whole loss from one set of logits wins on the CPU up to this N·K (benchmarks/RESULTS.md, "The AimCLR
+# loss at small sizes": 32 x 1024 to 128 x 4096 measured, 1.1-1.8x over the memory-free passes; the logits
+# there are at most 3 x 128 x 4097 floats, 6 MiB).
+AIMCLR_SINGLE_PASS_MAX_NK = 128 * 4096
+
+
+def aimclr_single_pass_wins(device: torch.device, N: int, K: int) -> bool:
+    """Whether ``impl="auto"`` computes AimCLR's loss with :func:`aimclr_loss_single_pass` (CPU, small N·K)."""
+    return device.type == "cpu" and N * K <= AIMCLR_SINGLE_PASS_MAX_NK
+
+
+def aimclr_loss_single_pass(q: torch.Tensor, extremes, k: torch.Tensor, queue: torch.Tensor, temperature: float,
+                            topk: Optional[int] = None):
+    """AimCLR's loss terms from one (V·N, K+1) logits matrix, V = 1 + len(extremes): what ``queue_infonce(q, ...,
+    positives=queue_topk(...), return_stats=True)`` and ``queue_soft_cross_entropy(r, ..., target_mean=
+    queue_softmax_mean(q, ...))`` for each r in ``extremes`` compute through several memory-free passes, as one
+    matmul of the stacked queries (and one in backward) — the released code's single eager pass, faster for small
+    N·K (:data:`AIMCLR_SINGLE_PASS_MAX_NK`). ``topk``: NNM's entries per query and view (None: no mining);
+    positives and ranks as those functions define them. No validation (the method's inputs are its own).
+
+    Returns ``(stats, d3m)``: a :class:`~mgclr.ops.QueueInfoNCEStats` of q's InfoNCE and the list of D3M losses.
+    """
+    from .infonce import QueueInfoNCEStats, tie_tolerance
+
+    N, tau = q.shape[0], float(temperature)
+    queries = torch.cat([q, *extremes]) if extremes else q
+    V = queries.shape[0] // N
+    k, queue = k.detach(), queue.detach().clone()  # the clone: a later in-place enqueue leaves backward alone
+    pos = (queries * k.repeat(V, 1)).sum(dim=1, keepdim=True)
+    logits = torch.cat([pos, queries @ queue.t()], dim=1) / tau
+    log_p = torch.log_softmax(logits, dim=1)
+    lq = log_p[:N]
+    if topk:
+        with torch.no_grad():
+            found = logits[:, 1:].topk(topk, dim=1).indices.view(V, N, topk).permute(1, 0, 2).reshape(N, -1)
+            weight = torch.zeros_like(lq)
+            weight[:, 0] = 1.0
+            weight.scatter_(1, found + 1, 1.0)  # an entry found twice counts once
+        per_sample = -(lq * weight).sum(dim=1) / weight.sum(dim=1)
+    else:
+        per_sample = -lq[:, 0]
+    with torch.no_grad():
+        s = logits[:N].detach()
+        rank = (s[:, 1:] > s[:, :1] + tie_tolerance(q.shape[1], tau, q.dtype)).sum(dim=1)
+        target = lq.detach().exp()
+    d3m = [-(target * log_p[N * v:N * (v + 1)]).sum(dim=1).mean() for v in range(1, V)]
+    top1 = (rank < 1).to(per_sample.dtype).mean()
+    top5 = (rank < 5).to(per_sample.dtype).mean()
+    return QueueInfoNCEStats(per_sample.mean(), per_sample, top1, top5, rank), d3m

@@ -17,7 +17,10 @@ found twice counts once), ``queue_infonce(..., positives=)``. AimCLR's ``mining_
 Where this differs from AimCLR's code, and why: the key encoder's moving average runs after the optimiser
 step instead of at the start of the next forward (the same weights for every step but the first, whose key
 encoder here is the initial copy: both are); the queue is written with any batch size (theirs asserts
-K % N == 0); NNM's top-k runs over queue chunks and NNM's and D3M's losses never build the N × K logits.
+K % N == 0); NNM's top-k runs over queue chunks and NNM's and D3M's losses never build the N × K logits --
+except with ``infonce_impl: auto`` on the CPU at small N·K (``aimclr_single_pass_wins``), where one eager pass
+over the stacked queries' logits is faster (:func:`mgclr.ops.queue_losses.aimclr_loss_single_pass`: the same
+terms, the released code's way, at most 6 MiB of logits).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import torch
 
 from ..._validation import check_int
 from ...ops import queue_infonce, queue_soft_cross_entropy, queue_softmax_mean, queue_topk
+from ...ops.queue_losses import aimclr_loss_single_pass, aimclr_single_pass_wins
 from ...profiling import range as nvtx_range
 from .base import Embedding, MoCoOutput, MomentumMethod, Peers, View
 
@@ -84,20 +88,24 @@ class AimCLR(MomentumMethod):
     def loss(self, emb: Embedding, epoch: int = 0, peers: Optional[Peers] = None) -> MoCoOutput:
         q, k, queue, tau = emb.queries.float(), emb.keys.float(), self.queue.queue, self.temperature
         extremes = [emb.extra[name].float() for name in ("extreme", "extreme_drop") if name in emb.extra]
+        mining = self.mining(epoch)
         with nvtx_range("mgclr/loss"):
-            positives = None
-            if self.mining(epoch):  # one chunked pass for all queries: (views·N, topk) -> (N, views·topk)
-                found = queue_topk(torch.cat([q, *extremes]), queue, self.topk).view(1 + len(extremes), -1, self.topk)
-                positives = found.permute(1, 0, 2).reshape(q.shape[0], -1)
-            stats = queue_infonce(q, k, queue, tau, self.infonce_impl, positives=positives, return_stats=True)
-            target = queue_softmax_mean(q, k, queue, tau, self.infonce_impl)  # D3M's target, once for both
-            d3m = [queue_soft_cross_entropy(v, k, queue, None, tau, self.infonce_impl, target_mean=target)
-                   for v in extremes]
+            if self.infonce_impl == "auto" and aimclr_single_pass_wins(q.device, q.shape[0], queue.shape[0]):
+                stats, d3m = aimclr_loss_single_pass(q, extremes, k, queue, tau, self.topk if mining else None)
+            else:
+                positives = None
+                if mining:  # one chunked pass for all queries: (views·N, topk) -> (N, views·topk)
+                    found = queue_topk(torch.cat([q, *extremes]), queue, self.topk)
+                    positives = found.view(1 + len(extremes), -1, self.topk).permute(1, 0, 2).reshape(q.shape[0], -1)
+                stats = queue_infonce(q, k, queue, tau, self.infonce_impl, positives=positives, return_stats=True)
+                target = queue_softmax_mean(q, k, queue, tau, self.infonce_impl)  # D3M's target, once for both
+                d3m = [queue_soft_cross_entropy(v, k, queue, None, tau, self.infonce_impl, target_mean=target)
+                       for v in extremes]
             loss = stats.loss + sum(d3m) / len(d3m)
         terms = {"infonce": stats.loss.detach(), "d3m": d3m[0].detach()}
         if len(d3m) > 1:
             terms["d3m_drop"] = d3m[1].detach()
-        terms["nnm"] = torch.tensor(float(positives is not None))
+        terms["nnm"] = torch.tensor(float(mining))
         return MoCoOutput(loss, stats, emb.queries, emb.keys, terms)
 
     def extra_repr(self) -> str:
