@@ -217,7 +217,7 @@ def _arrays_data(folder, batch: int, workers: int) -> dict:
             "num_workers": workers}
 
 
-def bench_mgclr(folder, size, device, steps, warmup, workers):
+def bench_mgclr(folder, size, device, steps, warmup, workers, amp=False):
     s = SIZES[size]
     config = parse_config({
         "device": device.type, "seed": 0,
@@ -229,11 +229,11 @@ def bench_mgclr(folder, size, device, steps, warmup, workers):
             "sequence": {"encoder": {"kind": "bigru", "args": {"hidden": s["hidden"], "layers": s["layers"],
                                                                 "pooling": "last"}},
                          "head_dim": 128, "head_hidden": s["head_t"], "queue_size": s["queue"]}}},
-        "pretrain": {"optim": {"lr": 0.01}}})
+        "pretrain": {"optim": {"lr": 0.01}, "amp": amp}})
     return benchmark_pretrain_step(config, steps=steps, warmup=warmup)
 
 
-def bench_mgclr_aimclr(folder, size, device, steps, warmup, workers, dropout=0.5):
+def bench_mgclr_aimclr(folder, size, device, steps, warmup, workers, dropout=0.5, amp=False):
     s = AIMCLR_SIZES[size]
     config = parse_config({
         "device": device.type, "seed": 0,
@@ -244,7 +244,7 @@ def bench_mgclr_aimclr(folder, size, device, steps, warmup, workers, dropout=0.5
                                                   "hidden_dim": s["hidden_dim"], "dropout": dropout}},
             "head_dim": 128, "head_hidden": s["hidden_dim"], "queue_size": s["queue"],
             "method": {"kind": "aimclr", "args": {"nnm_epoch": 0, "topk": 1}}}}},  # NNM from the first step
-        "pretrain": {"optim": {"lr": 0.1, "nesterov": False}}})
+        "pretrain": {"optim": {"lr": 0.1, "nesterov": False}, "amp": amp}})
     return benchmark_pretrain_step(config, steps=steps, warmup=warmup)
 
 
@@ -264,7 +264,7 @@ def main_aimclr(args, device, cuda, machine):
     theirs = aimclr_style.bench_aimclr_style(data.x, s, device, steps, args.warmup, workers, args.dropout)
     with tempfile.TemporaryDirectory() as folder:
         save_arrays(data, folder)
-        ours = bench_mgclr_aimclr(folder, size, device, steps, args.warmup, workers, args.dropout)
+        ours = bench_mgclr_aimclr(folder, size, device, steps, args.warmup, workers, args.dropout, args.amp)
     N, K = s["batch"], s["queue"]
     styles = ("aimclr_style", "mgclr")
     # The loss alone at the step's sizes and at AimCLR's (N = 128, K = 32768), where the logits weigh.
@@ -295,7 +295,7 @@ def main_aimclr(args, device, cuda, machine):
               f"{a['seconds'] / b['seconds']:.2f}x, memory ratio "
               f"{a['peak_memory_bytes'] / max(b['peak_memory_bytes'], 1):.1f}x")
     return {"machine": machine, "method": "aimclr", "size": size, "sizes": s, "frames": AIMCLR_FRAMES,
-            "dropout": args.dropout, "steps": steps,
+            "dropout": args.dropout, "amp": args.amp, "steps": steps,
             "workers": workers, "aimclr_style": theirs, "mgclr": ours, "ratio": ratio, "loss_alone": loss}
 
 
@@ -309,6 +309,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: 2 CPU, 8 CUDA)")
     ap.add_argument("--samples", type=int, default=None, help="synthetic training samples")
+    ap.add_argument("--amp", action="store_true",
+                    help="mgclr's step with bf16 autocast of the encoders (pretrain.amp); the peer stays fp32")
     ap.add_argument("--dropout", type=float, default=0.5,
                     help="--method aimclr: the ST-GCN's dropout in both steps (0.5, as released)")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "out" / "train.json"))
@@ -334,7 +336,7 @@ def main(argv=None):
     isc = bench_isc(data.x, data.lengths, size, device, steps, args.warmup, workers)
     with tempfile.TemporaryDirectory() as folder:  # mgclr reads the same arrays, memory-mapped, as users do
         save_arrays(data, folder)
-        ours = bench_mgclr(folder, size, device, steps, args.warmup, workers)
+        ours = bench_mgclr(folder, size, device, steps, args.warmup, workers, args.amp)
     ratio = ours["samples_per_s"] / isc["samples_per_s"]
     print(f"\npretraining step, {size} sizes, batch {batch}, {T_OUT} frames, NTU layout (25 x 3 x 2), "
           f"{device}{' ' + torch.cuda.get_device_name() if cuda else ''}, {workers} DataLoader workers")
@@ -345,7 +347,7 @@ def main(argv=None):
         b = ours["stages_s"].get(stage)
         fmt = lambda v: f"{v * 1e3:>10.1f}ms" if v is not None else f"{'-':>12}"  # noqa: E731
         print(f"{stage:<10}{fmt(a)}{fmt(b)}")
-    result = {"machine": machine, "method": "moco", "size": size, "sizes": SIZES[size], "steps": steps,
+    result = {"machine": machine, "method": "moco", "size": size, "sizes": SIZES[size], "amp": args.amp, "steps": steps,
               "workers": workers, "isc_style": isc, "mgclr": ours, "ratio": ratio}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.json, result)

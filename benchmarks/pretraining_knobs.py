@@ -17,7 +17,8 @@ size), ``stgcn_dropout`` (the graph streams replaced by an ST-GCN, 8 wide and 64
 **One stream only**: ``STREAM.FIELD`` sets ``model.streams.STREAM.FIELD`` (``sequence.temperature``,
 ``sequence.head_hidden``, ``sequence.encoder.args.hidden``, ...); ``STREAM.crop`` gives that stream its own
 pretraining augmentation, the experiment's with crop_resize's smallest scale set to the value (the temporal
-augmentation's strength).
+augmentation's strength). **A section's field**: ``pretrain.FIELD``, ``linear.FIELD``, ``knn.FIELD`` as the
+config has them (``pretrain.amp=false,true``).
 Writes ``<out>/<knob>.json``, ``<out>/<knob>.md`` (the table) and ``<out>/<knob>.png`` (gain against the knob,
 per dataset and probe, mean over seeds with the seeds' range).
 """
@@ -54,6 +55,8 @@ def knob_overrides(knob: str, value: str, config, train_size: int) -> List[str]:
                     op["scale"] = [float(value), 1.0]
             return [f"model.streams.{stream}.augment={json.dumps({**config.augment, 'ops': ops})}"]
         return [f"model.streams.{knob}={value}"]
+    if dot and stream in ("pretrain", "linear", "knn"):  # a field of a section as it is: pretrain.amp, ...
+        return [f"{knob}={value}"]
     if knob in ("queue_size", "temperature", "head_hidden"):
         return [f"model.streams.{s}.{knob}={value}" for s in streams]
     if knob == "cross_stream":

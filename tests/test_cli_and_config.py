@@ -32,6 +32,13 @@ def test_info_json(capsys):
     assert main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["version"] == mgclr.__version__ and "cuda_compiled" in info and "gpu_usable" in info
+    assert info["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    # bf16 support as the kernel reports the CPU's flags (torch reads CPUID; /proc/cpuinfo is another witness)
+    flags = Path("/proc/cpuinfo")
+    if flags.is_file():
+        words = set(flags.read_text().split())
+        expected = "amx" if "amx_tile" in words else "avx512_bf16" if "avx512_bf16" in words else "none"
+        assert info["cpu_bf16"] == expected
 
 
 def test_console_script_is_installed():

@@ -340,3 +340,23 @@ def test_single_stream_and_per_stream_pipelines(tiny):
 def test_torch_compile_switch(tiny):
     result = pretrain(tiny("pretrain.compile=true", "pretrain.log_every=1"), max_steps=3, show_progress=False)
     assert result.steps == 3 and all(loss == loss for loss in result.losses)
+
+
+def test_amp_where_bf16_is_emulated_is_said_by_key(monkeypatch):
+    import warnings
+    from types import SimpleNamespace
+
+    from mgclr import _ext
+    from mgclr.train.pretrain import warn_emulated_bf16
+
+    cpu = torch.device("cpu")
+    for support, amp, warned in (("none", True, True), ("amx", True, False), ("avx512_bf16", True, False),
+                                 ("none", False, False)):
+        monkeypatch.setattr(_ext, "cpu_bf16", lambda support=support: support)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warn_emulated_bf16(SimpleNamespace(pretrain=SimpleNamespace(amp=amp)), cpu)
+        messages = [str(w.message) for w in caught]
+        assert bool(messages) == warned, (support, amp, messages)
+        if warned:
+            assert messages[0].startswith("pretrain.amp: true, but this CPU has no bf16 instructions")

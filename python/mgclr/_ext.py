@@ -274,10 +274,29 @@ def gpu_coverage() -> list[dict]:
     return out
 
 
+def cpu_bf16() -> str:
+    """How this CPU multiplies bf16 matrices: ``"amx"`` (AMX tiles), ``"avx512_bf16"`` (AVX512-BF16 dot products)
+    or ``"none"`` (no bf16 instructions: torch converts to fp32 and back, so bf16 autocast is slower than fp32
+    here). torch's own CPU checks, which read CPUID."""
+    import torch
+
+    def has(name: str) -> bool:
+        check = getattr(torch.cpu, name, None)
+        try:
+            return bool(check()) if check is not None else False
+        except Exception:  # an older torch without the check: say "none" rather than guess
+            return False
+
+    if has("_is_amx_tile_supported"):
+        return "amx"
+    return "avx512_bf16" if has("_is_avx512_bf16_supported") else "none"
+
+
 def build_info() -> dict:
     """Version, CUDA (compiled; ``cuda_archs`` as asked, ``cuda_sass`` / ``cuda_ptx`` as built; runtime),
-    OpenMP and NVTX support, each visible GPU with how the build covers it (``gpus``: ``coverage`` native, ptx,
-    none or unknown, and the ``image`` the driver picks), and whether a GPU is usable now."""
+    OpenMP and NVTX support, the CPU's vector capability (torch's) and bf16 support (:func:`cpu_bf16`), each
+    visible GPU with how the build covers it (``gpus``: ``coverage`` native, ptx, none or unknown, and the
+    ``image`` the driver picks), and whether a GPU is usable now."""
     import torch
 
     from . import __version__
@@ -310,6 +329,8 @@ def build_info() -> dict:
             "nvtx_in_kernels": bool(raw["nvtx"]),
         }
     info["torch"] = torch.__version__
+    info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    info["cpu_bf16"] = cpu_bf16()
     info["gpus"] = gpu_coverage()
     info["gpu_usable"] = cuda_available()
     try:

@@ -13,7 +13,7 @@ from .build import build_model, build_pretrain_pipelines, load_splits, sgd, stre
 from .config import ExperimentConfig
 from .distributed import EpochSampler, local_seed, resolve_device
 from .loader import augment_in_workers, pretrain_loader
-from .pretrain import train_step
+from .pretrain import train_step, warn_emulated_bf16
 from .recipe import resolve_recipe
 
 __all__ = ["STAGES", "benchmark_pretrain_step"]
@@ -28,6 +28,7 @@ def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: i
     device = resolve_device(config.device, 0)
     train_set, _, info = load_splits(config.data)
     config = resolve_recipe(config, train_set)[0]
+    warn_emulated_bf16(config, device)
     model = build_model(config, info).to(device).train()
     pipelines = build_pretrain_pipelines(config, info)
     for pipe in pipelines.values():

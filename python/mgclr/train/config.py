@@ -231,7 +231,7 @@ class PretrainConfig:
     epochs: Optional[int] = bounded(None, gt=0)
     steps: Optional[int] = bounded(None, gt=0)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    amp: bool = False              # bf16 autocast of the encoders (CUDA, or CPU with bf16 support)
+    amp: bool = False              # bf16 autocast of the encoders (where bf16 is native: mgclr info, cpu_bf16)
     compile: bool = False          # torch.compile the encoders
     grad_clip: Optional[float] = bounded(None, gt=0)  # the global gradient norm is clipped to this
     knn_every: int = bounded(0, ge=0)        # epochs between kNN monitor runs on the held-out split (0: off)

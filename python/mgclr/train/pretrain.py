@@ -214,6 +214,24 @@ def _warn_unreached_schedules(config: ExperimentConfig) -> None:
                               f"(0-based, the last is {epochs - 1}): its {what} never switches on", stacklevel=4)
 
 
+def warn_emulated_bf16(config: ExperimentConfig, device: torch.device) -> None:
+    """``pretrain.amp`` where bf16 has no instructions: torch converts every product to fp32 and back (7x slower
+    than fp32 on a 2-core AVX2 CPU, benchmarks/RESULTS.md): said once, by key, before any step."""
+    if not config.pretrain.amp:
+        return
+    if device.type == "cpu":
+        from .._ext import cpu_bf16
+
+        slow = cpu_bf16() == "none"
+        where = f"this CPU has no bf16 instructions ({torch.backends.cpu.get_cpu_capability()}; mgclr info: cpu_bf16)"
+    else:
+        slow = device.type == "cuda" and not torch.cuda.is_bf16_supported()
+        where = f"{torch.cuda.get_device_name(device)} has no bf16 tensor cores" if slow else ""
+    if slow:
+        warnings.warn(f"pretrain.amp: true, but {where}: bf16 autocast is emulated there and several times slower "
+                      f"than fp32 (7x on a 2-core AVX2 CPU); set pretrain.amp: false", stacklevel=4)
+
+
 RESUME_KEYS = ("model", "optimizer", "rng", "epoch", "step")
 
 
@@ -297,6 +315,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
     train_set, test_set, info = load_splits(config.data)
     config, recipe = resolve_recipe(config, train_set)
     _warn_unreached_schedules(config)
+    warn_emulated_bf16(config, device)
     if config.pretrain.knn_every:  # the monitor's neighbours must exist (said before any step)
         check_knn_k("pretrain.knn_k", config.pretrain.knn_k, len(train_set), f"the training split of {info.source}")
     state = None
