@@ -164,6 +164,12 @@ def test_bad_inputs():
         dropout([1.0, 2.0], 0.5)
     with pytest.raises(ValueError, match=r"^seed: expected 0 <= seed < 2\*\*63, got -1$"):
         dropout(x, 0.5, seed=-1)
+    # The registered op directly (torch.ops.mgclr.dropout): its own checks, no float32 read of other dtypes.
+    with pytest.raises(TypeError, match=r"^x: expected dtype in \(float32, float64\), got float16$"):
+        dropout_op(x.half(), 0.5, 1, 0)
+    for p in (0.0, 1.0):
+        with pytest.raises(ValueError, match=r"^p: expected a value "):
+            dropout_op(x, p, 1, 0)
 
 
 def test_module_is_an_nn_dropout():

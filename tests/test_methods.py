@@ -340,3 +340,20 @@ def test_tiny_method_configs_through_the_cli(tmp_path, capsys):
                  "--set", "fuse.tsne=false", "--set", "fuse.confusion=false"]) == 0
     assert "3s" in capsys.readouterr().out
     assert set(json.loads((out / "fuse.json").read_text())["table"]) == {"joint", "motion", "bone", "3s"}
+
+
+def test_queue_losses_stay_fp32_under_bf16_autocast():
+    # pretrain.amp autocasts the encoders; the losses' products (logits, mined neighbours, ranks) must not be.
+    streams = {"joint": stgcn_stream(AimCLR, 0, nnm_epoch=0), "bone": stgcn_stream(MoCo, 1, "bone")}
+    streams["joint"].infonce_impl = "auto"  # AimCLR's single pass on the CPU at this size
+    model = MultiStreamMoCo(streams, cross_stream=[("joint", "bone", 0.5)])
+    seen = []
+    for stream in streams.values():
+        loss = stream.loss
+        stream.loss = lambda *a, _loss=loss, **k: (seen.append(torch.is_autocast_enabled("cpu")), _loss(*a, **k))[1]
+    views = {name: {"query": batch(2), "key": batch(3), "extreme": batch(4)} if name == "joint" else
+             {"query": batch(2), "key": batch(3)} for name in streams}
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(views)
+    assert seen == [False, False] and out.loss.dtype == torch.float32
+    assert all(t.dtype == torch.float32 for t in out.cross.values())

@@ -38,6 +38,10 @@ def dropout_threshold(p: float) -> int:
 
 
 def _run(x: torch.Tensor, p: float, seed: int, offset: int) -> torch.Tensor:
+    # The op is reachable as torch.ops.mgclr.dropout too: checked here, where a wrong dtype would be read as
+    # float32 by the kernel and p = 0 or 1 has no threshold (dropout() handles both before the op).
+    check_tensor("x", x, dtypes=_KERNEL_DTYPES)
+    check_number("p", p, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     x = x.contiguous()
     out = torch.empty_like(x)
     if x.numel() == 0:

@@ -292,7 +292,7 @@ __all__ = ["queue_context_infonce", "queue_soft_cross_entropy", "queue_softmax_m
 
 
 # AimCLR's whole loss from one set of logits wins on the CPU up to this N·K (benchmarks/RESULTS.md, "The AimCLR
-# loss at small sizes": 32 x 1024 to 128 x 4096 measured, 1.1-1.8x over the memory-free passes; the logits
+# loss at small sizes": 32 x 1024 to 128 x 4096 measured, 1.3-2.4x over the memory-free passes under auto; the logits
 # there are at most 3 x 128 x 4097 floats, 6 MiB).
 AIMCLR_SINGLE_PASS_MAX_NK = 128 * 4096
 

@@ -88,15 +88,20 @@ class MultiStreamMoCo(nn.Module):
         with nvtx_range("mgclr/forward"):
             embs = {name: stream.embed(stream_views[name]) for name, stream in self.streams.items()}
         peers = {name: (self.streams[name], emb) for name, emb in embs.items()}
-        outs = {name: stream.loss(embs[name], epoch, peers) for name, stream in self.streams.items()}
-        loss = sum(out.loss for out in outs.values())
-        cross = {}
-        for a, b, weight in self.cross_stream:
-            sa, sb = self.streams[a], self.streams[b]
-            term = (queue_infonce(outs[a].queries, outs[b].keys, sb.queue.queue, sa.temperature, sa.infonce_impl)
-                    + queue_infonce(outs[b].queries, outs[a].keys, sa.queue.queue, sb.temperature, sb.infonce_impl))
-            cross[f"{a}/{b}"] = term
-            loss = loss + weight * term
+        # The queue losses stay fp32 under pretrain.amp: autocast would run their products in bf16 (logits
+        # off by ~0.05, mined neighbours and ranks changed) where only the encoders are meant to.
+        device_type = next(iter(embs.values())).queries.device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            outs = {name: stream.loss(embs[name], epoch, peers) for name, stream in self.streams.items()}
+            loss = sum(out.loss for out in outs.values())
+            cross = {}
+            for a, b, weight in self.cross_stream:
+                sa, sb = self.streams[a], self.streams[b]
+                qa, qb, ka, kb = (t.float() for t in (outs[a].queries, outs[b].queries, outs[a].keys, outs[b].keys))
+                term = (queue_infonce(qa, kb, sb.queue.queue, sa.temperature, sa.infonce_impl)
+                        + queue_infonce(qb, ka, sa.queue.queue, sb.temperature, sb.infonce_impl))
+                cross[f"{a}/{b}"] = term
+                loss = loss + weight * term
         return MultiStreamOutput(loss, outs, cross)
 
     @torch.no_grad()
