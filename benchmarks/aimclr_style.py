@@ -149,26 +149,17 @@ def _loss_inputs(N, K, D, device):
 
 
 def mgclr_aimclr_loss(q, q_e, q_ed, k, queue, T=0.07, topk=1, single_pass=None):
-    """What mgclr's AimCLR computes in its NNM phase, from the same embeddings (``queue (K, dim)``);
-    ``single_pass``: force the path (None: what ``infonce_impl: auto`` picks at this N, K)."""
-    from mgclr.ops import queue_infonce, queue_soft_cross_entropy, queue_softmax_mean, queue_topk
-    from mgclr.ops.queue_losses import aimclr_loss_single_pass, aimclr_single_pass_wins
+    """What mgclr's AimCLR computes in its NNM phase, from the same embeddings (``queue (K, dim)``): the method's
+    own terms; ``single_pass``: force the path (None: what ``infonce_impl: auto`` picks at this N, K)."""
+    from mgclr.models.methods.aimclr import aimclr_terms
 
-    N = q.shape[0]
-    if single_pass is None:
-        single_pass = aimclr_single_pass_wins(q.device, N, queue.shape[0])  # AimCLR's infonce_impl "auto"
-    if single_pass:
-        stats, d3m = aimclr_loss_single_pass(q, [q_e, q_ed], k, queue, T, topk)
-        return stats.loss + sum(d3m) / 2
-    positives = queue_topk(torch.cat([q, q_e, q_ed]), queue, topk).view(3, N, topk).permute(1, 0, 2).reshape(N, -1)
-    loss = queue_infonce(q, k, queue, T, positives=positives, return_stats=True).loss
-    target = queue_softmax_mean(q, k, queue, T)
-    return loss + (queue_soft_cross_entropy(q_e, k, queue, None, T, target_mean=target)
-                   + queue_soft_cross_entropy(q_ed, k, queue, None, T, target_mean=target)) / 2
+    stats, d3m = aimclr_terms(q, [q_e, q_ed], k, queue, T, topk, single_pass=single_pass)
+    return stats.loss + sum(d3m) / 2
 
 
-def loss_time(which: str, N: int, K: int, D: int, device, repeats: int = 5) -> float:
-    """Best-of-``repeats`` seconds of one forward + backward of the NNM-phase loss alone."""
+def loss_time(which: str, N: int, K: int, D: int, device, repeats: int = 5, single_pass=None) -> float:
+    """Best-of-``repeats`` seconds of one forward + backward of the NNM-phase loss alone (``single_pass``: mgclr's
+    path forced, as :func:`mgclr_aimclr_loss` takes it; None: auto's)."""
     q, q_e, q_ed, k, queue = _loss_inputs(N, K, D, device)
     queue_t = queue.t().contiguous()
     best = float("inf")
@@ -179,7 +170,7 @@ def loss_time(which: str, N: int, K: int, D: int, device, repeats: int = 5) -> f
         if which == "aimclr_style":
             aimclr_loss(*qs, k, queue_t, 0.07)[0].backward()
         else:
-            mgclr_aimclr_loss(*qs, k, queue).backward()
+            mgclr_aimclr_loss(*qs, k, queue, single_pass=single_pass).backward()
         sync(device)
         best = min(best, time.perf_counter() - t0)
     return best

@@ -27,6 +27,12 @@ What is measured, and how:
   blocks can, so peaks under ~1 MiB are lower bounds). Without /proc it falls back to ``ru_maxrss``.
 
 Ratios are against ``reference`` at the same size. Results: a table on stdout and JSON at ``--json``.
+
+``--compare-policy`` (with ``--small`` on the CPU: the run that measured them) then prints, per mode, the
+N x K from which ``attention`` was the fastest here against the thresholds ``auto`` uses
+(``mgclr/ops/auto_policy.json``: ``infonce_cpu_attention_min_nk_loss`` / ``_stats``), and the sizes where
+``auto``'s pick was not the fastest. It never rewrites the file: a new value goes there by hand, with its
+machine, and into RESULTS.md.
 """
 
 from __future__ import annotations
@@ -149,6 +155,45 @@ def _ratio(x) -> str:
     return "n/a" if x is None else f"{x:.4f}"
 
 
+POLICY = {"loss": "infonce_cpu_attention_min_nk_loss", "stats": "infonce_cpu_attention_min_nk_stats"}
+
+
+def compare_policy(rows: list, device: str) -> dict:
+    """The measured CPU crossovers of this run against auto_policy.json's: per mode, the smallest measured N·K
+    from which attention beats the best of chunked and fused at that size and every larger one."""
+    from mgclr.ops.auto_policy import THRESHOLDS
+
+    out = {}
+    for mode, name in POLICY.items():
+        entry = THRESHOLDS[name]
+        sizes = sorted({(r["N"], r["K"]) for r in rows if r["mode"] == mode}, key=lambda nk: (nk[0] * nk[1], nk))
+        fastest, picks = {}, []
+        for N, K in sizes:
+            times = {r["impl"]: r["time_ms"] for r in rows if r["mode"] == mode and (r["N"], r["K"]) == (N, K)
+                     and r["impl"] in ("chunked", "fused", "attention")}
+            best = min(times, key=times.get)
+            fastest[N, K] = best
+            auto = runs("auto", mode, N, K, device)
+            if auto in times and auto != best:
+                picks.append(f"{N} x {K}: auto runs {auto} ({times[auto]:.2f} ms), {best} is fastest "
+                             f"({times[best]:.2f} ms)")
+        measured = None
+        for N, K in reversed(sizes):
+            if fastest[N, K] != "attention":
+                break
+            measured = N * K
+        print(f"{mode:>5}: attention fastest from N·K = {measured if measured is not None else 'none measured'}"
+              f" here; auto_policy.json {name} = {entry.value} ({entry.value_as})"
+              f"{'' if measured == entry.value else '  <- differs'}")
+        print(f"       the file's value was measured on {entry.measured_on}")
+        for line in picks:
+            print(f"       {line}")
+        out[name] = {"policy": entry.value, "measured": measured, "auto_not_fastest": picks}
+    if device != "cpu":
+        print("(these thresholds switch the CPU only; on CUDA auto takes attention, or fused / chunked for float64)")
+    return out
+
+
 def machine(device: str) -> dict:
     import mgclr
 
@@ -176,6 +221,9 @@ def main() -> None:
     ap.add_argument("--json", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out",
                                                    "infonce.json"))
     ap.add_argument("--impls", default=",".join(IMPLS), help="comma-separated subset of " + ",".join(IMPLS))
+    ap.add_argument("--compare-policy", action="store_true",
+                    help="print the crossovers measured here against auto's thresholds (mgclr/ops/auto_policy.json; "
+                         "measured with --small on the CPU); never rewrites the file")
     ap.add_argument("--_child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._child:
@@ -194,6 +242,8 @@ def main() -> None:
     unknown = sorted(set(impls) - set(IMPLS))
     if unknown or "reference" not in impls:
         ap.error(f"--impls: expected a subset of {','.join(IMPLS)} that includes reference, got {args.impls!r}")
+    if args.compare_policy and ("attention" not in impls or not {"chunked", "fused"} & set(impls)):
+        ap.error("--compare-policy: --impls must include attention and chunked or fused")
     rows = []
     for N, K in sizes:
         q, k, queue = make_inputs(N, K, args.device)
@@ -226,8 +276,12 @@ def main() -> None:
         print(f"{r['N']:>5} {r['K']:>6} {r['mode']:>5} {name:>16} {r['time_ms']:>9.2f} "
               f"{r['time_vs_reference']:>6.2f} {_mib(r['peak_extra_bytes']):>15} "
               f"{_ratio(r['memory_vs_reference']):>8} {r['tflops']:>8.3f}")
+    result = {"machine": machine(args.device), "repeats": repeats, "results": rows}
+    if args.compare_policy:
+        print()
+        result["policy"] = compare_policy(rows, args.device)
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    write_json_atomic(args.json, {"machine": machine(args.device), "repeats": repeats, "results": rows})
+    write_json_atomic(args.json, result)
     print(f"wrote {args.json}")
 
 

@@ -27,6 +27,12 @@ synthetic NTU-layout skeletons (25 joints, 2 persons, 100 frames, 64 after the c
 
     python benchmarks/bench_train.py [--method moco|aimclr] [--device auto|cpu|cuda] [--size small|paper]
                                      [--steps N] [--json F]
+
+``--method aimclr --compare-policy`` measures instead the threshold AimCLR's ``infonce_impl: auto`` switches at
+(``aimclr_single_pass_max_nk`` in ``mgclr/ops/auto_policy.json``): the NNM-phase loss alone, forward + backward,
+best of 8, by the one eager pass and by the memory-free passes, at the sizes that measured it (32 x 1024 to
+128 x 8192), and prints the largest N x K up to which the one pass won here against the file's value. It never
+rewrites the file: a new value goes there by hand, with its machine, and into RESULTS.md.
 """
 
 from __future__ import annotations
@@ -299,6 +305,43 @@ def main_aimclr(args, device, cuda, machine):
             "workers": workers, "aimclr_style": theirs, "mgclr": ours, "ratio": ratio, "loss_alone": loss}
 
 
+# The sizes that measured auto_policy.json's aimclr_single_pass_max_nk (RESULTS.md, "The AimCLR loss at small sizes").
+POLICY_SIZES = [(32, 1024), (32, 4096), (64, 8192), (128, 4096), (128, 8192)]
+
+
+def compare_aimclr_policy(device, machine) -> dict:
+    """The one eager pass against the memory-free passes, the loss alone, at POLICY_SIZES; the largest N·K up to
+    which the one pass won at every measured size against auto_policy.json's aimclr_single_pass_max_nk."""
+    from mgclr.ops.auto_policy import THRESHOLDS
+    from mgclr.ops.queue_losses import aimclr_single_pass_wins
+
+    entry = THRESHOLDS["aimclr_single_pass_max_nk"]
+    print(f"AimCLR's NNM-phase loss alone, forward + backward, D = 128, best of 8, {device}: one eager pass against "
+          f"the memory-free passes (auto's impl)")
+    print(f"{'N x K':>12}{'one pass':>12}{'memory-free':>14}  fastest      auto takes")
+    rows, measured = [], None
+    for n, k in sorted(POLICY_SIZES, key=lambda nk: (nk[0] * nk[1], nk)):
+        one = aimclr_style.loss_time("mgclr", n, k, 128, device, repeats=8, single_pass=True)
+        free = aimclr_style.loss_time("mgclr", n, k, 128, device, repeats=8, single_pass=False)
+        auto = "one pass" if aimclr_single_pass_wins(device, n, k) else "memory-free"
+        fastest = "one pass" if one < free else "memory-free"
+        print(f"{f'{n} x {k}':>12}{one * 1e3:>10.2f}ms{free * 1e3:>12.2f}ms  {fastest:<12} {auto}"
+              f"{'' if auto == fastest else '  <- not the fastest'}")
+        rows.append({"N": n, "K": k, "one_pass_seconds": one, "memory_free_seconds": free, "auto": auto})
+    for r in sorted(rows, key=lambda r: r["N"] * r["K"]):
+        if r["one_pass_seconds"] >= r["memory_free_seconds"]:
+            break
+        measured = r["N"] * r["K"]
+    print(f"one pass fastest up to N·K = {measured if measured is not None else 'none measured'} here; "
+          f"auto_policy.json aimclr_single_pass_max_nk = {entry.value} ({entry.value_as})"
+          f"{'' if measured == entry.value else '  <- differs'}")
+    print(f"the file's value was measured on {entry.measured_on}")
+    if device.type != "cpu":
+        print("(the threshold switches the CPU only: on a GPU auto keeps the memory-free passes)")
+    return {"machine": machine, "method": "aimclr", "compare_policy": rows,
+            "policy": {"aimclr_single_pass_max_nk": {"policy": entry.value, "measured": measured}}}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", choices=("moco", "aimclr"), default="moco",
@@ -313,8 +356,13 @@ def main(argv=None):
                     help="mgclr's step with bf16 autocast of the encoders (pretrain.amp); the peer stays fp32")
     ap.add_argument("--dropout", type=float, default=0.5,
                     help="--method aimclr: the ST-GCN's dropout in both steps (0.5, as released)")
+    ap.add_argument("--compare-policy", action="store_true",
+                    help="--method aimclr: measure the one-pass threshold of auto (mgclr/ops/auto_policy.json) "
+                         "instead of the step, and print it against the file's value; never rewrites the file")
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "out" / "train.json"))
     args = ap.parse_args(argv)
+    if args.compare_policy and args.method != "aimclr":
+        ap.error("--compare-policy: the threshold bench_train.py measures is AimCLR's (--method aimclr)")
     cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
     if cuda and not torch.cuda.is_available():
         ap.error("--device cuda: torch sees no GPU")
@@ -322,7 +370,8 @@ def main(argv=None):
     machine = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
                "gpu": torch.cuda.get_device_name() if cuda else None, "mgclr": mgclr.build_info()}
     if args.method == "aimclr":
-        result = main_aimclr(args, device, cuda, machine)
+        result = compare_aimclr_policy(device, machine) if args.compare_policy else main_aimclr(args, device, cuda,
+                                                                                                 machine)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.json, result)
         print(f"JSON: {args.json}")

@@ -7,12 +7,19 @@
 //   infonce_fused_cuda(... same ..., ws_m, ws_l, ws_acc, ws_cnt, splits, double_precision, tf32, stream, device)
 //   infonce_online_update_cpu(scores, N, C, ld, s0, m, l, rank, scale, tie, double_precision)
 //   infonce_online_update_cuda(... same ..., stream, device)
+//   infonce_launch() -> dict: the CUDA fused kernel's launch geometry and limits (core/infonce_launch.h),
+//     read by python/mgclr/ops/infonce.py; constants, so a CPU-only build has it too
+//   infonce_fused_shared_bytes(D, double_precision, tf32): shared memory per block of a fused CUDA launch at
+//     width D as the launcher computes it (infonce::fused_shared_bytes), to test Python's arithmetic against
 // tie: the tie tolerance of the rank (core/infonce.h), in logit units.
+#include <pybind11/stl.h>
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "bindings.h"
+#include "core/infonce_launch.h"
 #include "cpu/infonce_cpu.h"
 #if defined(MGCLR_WITH_CUDA)
 #include "cuda/infonce_cuda.h"
@@ -66,6 +73,23 @@ OnlineUpdateArgs<T> update_args(uintptr_t scores, int64_t N, int64_t C, int64_t 
   a.scale = as_ptr<T>(scale);
   a.tie_tolerance = static_cast<T>(tie);
   return a;
+}
+
+py::dict infonce_launch() {
+  py::dict d;
+  for (const auto& c : infonce::kLaunchConstants) d[c.name] = c.value;
+  py::dict row_state;  // the kernel's static shared memory, sizeof(FusedRowShared<T>)
+  row_state["float32"] = sizeof(infonce::FusedRowShared<float>);
+  row_state["float64"] = sizeof(infonce::FusedRowShared<double>);
+  d["row_state_bytes"] = row_state;
+  return d;
+}
+
+size_t fused_shared_bytes(int64_t D, bool double_precision, bool tf32) {
+  if (D < 1 || D > (int64_t{1} << 24))
+    throw std::invalid_argument("infonce_fused_shared_bytes: D must be in [1, 2^24]");
+  const int d = static_cast<int>(D);
+  return double_precision ? infonce::fused_shared_bytes<double>(d, false) : infonce::fused_shared_bytes<float>(d, tf32);
 }
 
 void check_update_sizes(const char* fn, int64_t N, int64_t C, int64_t ld) {
@@ -136,6 +160,10 @@ void online_update_cuda(uintptr_t scores, int64_t N, int64_t C, int64_t ld, uint
 }  // namespace
 
 void bind_infonce(py::module_& m) {
+  m.def("infonce_launch", &infonce_launch,
+        "The CUDA fused InfoNCE kernel's launch geometry and limits (core/infonce_launch.h), as a dict");
+  m.def("infonce_fused_shared_bytes", &fused_shared_bytes, py::arg("D"), py::arg("double_precision"),
+        py::arg("tf32"), "Shared memory per block a fused CUDA launch at width D needs (static + dynamic)");
   m.def("infonce_fused_cpu_fast", &infonce_fused_cpu_fast,
         "Whether the fused CPU kernel has its vectorised path on this CPU (AVX-512F)");
   m.def("infonce_fused_cpu", &fused_cpu, py::arg("q"), py::arg("k"), py::arg("queue"), py::arg("N"),

@@ -140,3 +140,13 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    """The fake OpenAI-compatible server of tests/test_llm_client.py on 127.0.0.1, closed after the test."""
+    from test_llm_client import FakeServer
+
+    s = FakeServer()
+    yield s
+    s.close()

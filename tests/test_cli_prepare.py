@@ -75,6 +75,36 @@ def test_prepare_function(src, tmp_path):
     assert prepare("nw_ucla", src, tmp_path / "out", progress=False).written == 2
 
 
+def test_a_new_converter_brings_its_flags(monkeypatch, src, tmp_path, capsys):
+    """What a converter declares beside itself becomes `mgclr prepare` flags, with no CLI edit: a flag of its
+    own, one shared with other converters (one help naming each), and the same refusals."""
+    from mgclr.data.convert import convert_nw_ucla
+    from mgclr.data.convert.common import Option, declare_options
+
+    seen = {}
+
+    @declare_options(Option("frames", "T of data.npy", type=int, default_text="the longest sequence"),
+                     Option("speed", "playback factor", type=float, when="fast"))
+    def convert_toy(src, dst, *, skip_bad=False, overwrite=False, progress=True, splits=None, frames=None,
+                    speed=1.0):
+        seen.update(frames=frames, speed=speed)
+        return convert_nw_ucla(src, dst, skip_bad=skip_bad, overwrite=overwrite, progress=progress, frames=frames)
+
+    monkeypatch.setitem(CONVERTERS, "toy", convert_toy)
+    with pytest.raises(SystemExit):
+        main(["prepare", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--speed SPEED toy (fast): playback factor" in out
+    assert "ntu, nw_ucla, utkinect, toy: T of data.npy (ntu: 300; others: the longest sequence)" in out
+    assert main(["prepare", "toy", str(src), str(tmp_path / "out"), "--no-progress", "--speed", "2",
+                 "--frames", "4"]) == 0
+    assert seen == {"frames": 4, "speed": 2.0}
+    assert main(["prepare", "nw_ucla", str(src), str(tmp_path / "o2"), "--no-progress", "--speed", "2"]) == 2
+    assert "--speed: does not apply to nw_ucla (it takes --frames)" in capsys.readouterr().err
+    with pytest.raises(TypeError, match="--fps: convert_toy takes no keyword 'fps'"):
+        declare_options(Option("fps", "frame rate"))(convert_toy)
+
+
 def test_overwrite_removes_every_companion_whichever_converter_runs(tmp_path, capsys):
     """An iMiGUE dataset (with its timelines.json) replaced by an NTU one: the timelines of the old dataset go
     too, though the NTU converter writes none; a user's own file in the folder stays. A folder that holds no

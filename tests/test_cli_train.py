@@ -100,6 +100,48 @@ def test_config_errors_exit_2_naming_the_key(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
+def test_an_augment_typo_fails_before_any_data_is_read(tmp_path, capsys):
+    # The data folder does not exist: the augment key must be named first, not the missing data.
+    missing = tmp_path / "no_such_dataset"
+    args = ["pretrain", TINY, "--set", "data.source=mgclr", "--set", f"data.path={missing}",
+            "--set", f"output={tmp_path / 'run'}"]
+    assert main(args + ["--set", "augment={ops: [{name: crop_resize, scal: [0.5, 1.0]}]}"]) == 2
+    err = capsys.readouterr().err
+    assert "augment.ops[0] (crop_resize): unknown argument(s) ['scal']; did you mean scale?" in err
+    assert str(missing) not in err and not (tmp_path / "run").exists()
+    assert main(args) == 2  # without the typo it is the data that fails
+    assert str(missing) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key, spec, message", [
+    ("augment", {"preset": "paper_best", "out_frame": "auto"},
+     "augment: preset 'paper_best': unknown argument(s) ['out_frame']; did you mean out_frames?"),
+    ("augment", {"preset": "paper_bst"}, "augment: unknown preset 'paper_bst'; did you mean paper_best?"),
+    ("augment", {"opps": []}, "augment: unknown key(s) ['opps']; did you mean ops?"),
+    ("augment", {"ops": [{"name": "shaer"}]}, "augment.ops[0]: unknown op 'shaer'; known ops:"),
+    ("augment", {"ops": [{"one_of": [{"name": "shear", "sigma": 1}]}]},
+     "augment.ops[0].one_of[0] (shear): unknown argument(s) ['sigma']"),
+    ("model.streams.joint.augment", {"ops": [{"name": "crop_resize", "outframes": 8}]},
+     "model.streams.joint.augment.ops[0] (crop_resize): unknown argument(s) ['outframes']; did you mean out_frames?"),
+    ("linear.test_augment", {"ops": [{"name": "crop_resize", "eval_ratoi": 0.9}]},
+     "linear.test_augment.ops[0] (crop_resize): unknown argument(s) ['eval_ratoi']; did you mean eval_ratio?"),
+    ("finetune.augment", {"preset": "isc", "two_view": True},
+     "finetune.augment: preset 'isc': unknown argument(s) ['two_view']; did you mean two_views?"),
+    ("model.streams.joint.method.views.extreme", {"preset": "aimclr_extrme"},
+     "model.streams.joint.method.views.extreme: unknown preset 'aimclr_extrme'; did you mean aimclr_extreme?"),
+])
+def test_every_augment_spec_is_checked_when_the_config_is_read(key, spec, message):
+    from mgclr.train import ConfigError
+    from mgclr.train.config import apply_overrides, parse_config
+
+    data = apply_overrides({}, [f"{key}={json.dumps(spec)}"])
+    if key.endswith("views.extreme"):
+        data["model"]["streams"]["joint"]["method"]["kind"] = "aimclr"
+    with pytest.raises(ConfigError) as exc:
+        parse_config(data)
+    assert message in str(exc.value)
+
+
 def test_demo_prints_its_config(capsys):
     assert main(["demo", "--print-config"]) == 0
     assert "name: demo" in capsys.readouterr().out

@@ -31,6 +31,15 @@ HEADER = ("video_id,label_id,start_time,start_frame,end_time,end_frame,class,sub
           "subject_nationality,win_or_lose")
 
 
+
+def refused_then_skipped(convert, src: Path, out: Path, match: str, reason: str, **kwargs):
+    """``convert`` refuses ``src`` with a ConversionError of ``reason`` whose message matches ``match`` (into
+    ``out/a``); with ``skip_bad`` it converts the rest into ``out/b``: that report."""
+    with pytest.raises(ConversionError, match=match) as info:
+        convert(src, out / "a", progress=False, **kwargs)
+    assert info.value.reason == reason
+    return convert(src, out / "b", progress=False, skip_bad=True, **kwargs)
+
 def person(t: int, decoy: bool = False):
     """(pose (25, 3), right hand (21, 3), left hand (21, 3)) of frame t: every point distinct."""
     nx, ny, w = NECK_X[t], NECK_Y[t], WIDTH[t]
@@ -271,11 +280,8 @@ def test_a_file_with_both_32_and_99_is_an_error(tmp_path):
 def test_fps_from_the_label_file_checked_row_by_row(tmp_path):
     src = make_openpose(tmp_path)
     replace_line(src / "labels.csv", 2, "12,1,0.04,1,0.4,3,5,2,male,Chinese,Win")  # frame 3 at 0.4 s: 7.5 fps?
-    with pytest.raises(ConversionError, match=r"labels\.csv: line 2, field 'end_time': frame 3 at 0\.4 s "
-                                              r"contradicts video 12's .* fps") as info:
-        convert_imigue(src, tmp_path / "a", progress=False)
-    assert info.value.reason == "inconsistent fps"
-    report = convert_imigue(src, tmp_path / "b", progress=False, skip_bad=True)
+    report = refused_then_skipped(convert_imigue, src, tmp_path, r"labels\.csv: line 2, field 'end_time': frame 3 at "
+                                  r"0\.4 s contradicts video 12's .* fps", "inconsistent fps")
     assert report.skipped == {"inconsistent fps": 1} and report.written == 1
 
     src = make_openpose(tmp_path / "clock")  # [hh:]mm:ss times, and videos at two rates
@@ -309,10 +315,7 @@ def test_bad_label_rows_are_named(tmp_path, row, message, reason):
     src = make_openpose(tmp_path)
     with open(src / "labels.csv", "a") as fh:
         fh.write(row + "\n")
-    with pytest.raises(ConversionError, match=message) as info:
-        convert_imigue(src, tmp_path / "a", progress=False)
-    assert info.value.reason == reason
-    report = convert_imigue(src, tmp_path / "b", progress=False, skip_bad=True)
+    report = refused_then_skipped(convert_imigue, src, tmp_path, message, reason)
     assert report.skipped == {reason: 1} and SkeletonDataset(tmp_path / "b").sample_field("id") == ["7_1"]
 
 

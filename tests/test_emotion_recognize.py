@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mgclr.cli import main
-from mgclr.emotion.recognize import load_sequence, merge_frames, predict_timeline, window_starts
+from mgclr.emotion.recognize import load_sequence, merge_frames, predict_timeline, resolve_fps, window_starts
 from mgclr.emotion.timeline import read_timelines
 from mgclr.train import linear_eval, load_config, pretrain
 from mgclr.train.build import load_splits
@@ -107,6 +107,19 @@ def test_load_sequence_forms_and_errors(tmp_path):
     (tmp_path / "e.npy").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="cannot be read"):
         load_sequence(tmp_path / "e.npy")
+
+
+def test_resolve_fps_file_caller_and_training_rate():
+    assert resolve_fps("a.npz", 25.0) == (25.0, None)  # the file's own
+    assert resolve_fps("a.npy", None, 30.0, training_fps=30.2) == (30.0, None)  # given; within 1 % of training
+    assert resolve_fps("a.npz", 29.97, 29.97 * (1 + 1e-7)) == (29.97, None)  # agrees within rounding
+    fps, note = resolve_fps("a.npz", 50.0, training_fps=25.0)
+    assert fps == 50.0 and note == ("a.npz is 50 fps, the recognizer's training data 25 fps: an MG lasts 0.50 x as "
+                                    "many frames there (windows are in frames)")
+    with pytest.raises(ValueError, match=r"^--fps: a.npy does not say its frame rate; give --fps$"):
+        resolve_fps("a.npy", None)
+    with pytest.raises(ValueError, match=r"^--fps: 30, but a.npz says its frame rate is 25; leave --fps out"):
+        resolve_fps("a.npz", 25.0, 30.0)
 
 
 def test_recognizer_from_linear_eval_saves_loads_and_slides(tmp_path, capsys):

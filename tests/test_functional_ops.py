@@ -32,6 +32,17 @@ def test_checked_in_functional_ops_are_what_the_generator_renders():
     assert checked_in == rendered, "regenerate: python tools/generate_functional_ops.py"
 
 
+def test_checked_in_augment_exports_are_what_the_generator_renders():
+    """mgclr.augment re-exports every registered transform class by name, from a file derived from the registry."""
+    from mgclr import augment
+    from mgclr.augment import _transforms
+
+    checked_in = Path(_transforms.__file__).read_text()
+    assert checked_in == _generator().render_augment_exports(), "regenerate: python tools/generate_functional_ops.py"
+    for cls in ALL_TRANSFORMS:
+        assert getattr(augment, cls.__name__) is cls and cls.__name__ in augment.__all__
+
+
 def test_every_op_is_a_function_defined_in_source():
     assert sorted(ops.AUGMENTATION_OPS) == sorted(cls.op_name for cls in ALL_TRANSFORMS)
     for name in ops.AUGMENTATION_OPS:

@@ -375,6 +375,56 @@ def test_cuda_fused_shared_memory_limits():
     assert cuda_fused_shared_bytes(33, torch.float32, tf32=True) == cuda_fused_shared_bytes(48, torch.float32, True)
 
 
+def test_cuda_fused_launch_geometry_is_the_extensions():
+    # One source: csrc/core/infonce_launch.h, exported by every build (CPU-only too) and, where built, by the
+    # emulation module; Python's shared-memory arithmetic gives the launcher's bytes at every width.
+    from mgclr import _ext
+    from mgclr.ops import infonce
+
+    C = _ext.native()
+    launch, raw = infonce.cuda_fused_launch(), C.infonce_launch()
+    assert launch == {**raw, "row_state_bytes": dict(raw["row_state_bytes"])}
+    assert launch["tile_buffers"] == 2 and launch["threads"] % 32 == 0
+    if _ext.emulation_built():
+        import mgclr._C_emu as emu
+
+        assert emu.infonce_launch() == C.infonce_launch()
+    for D in [*range(1, 300), 384, 427, 428, 512, 1000, 4096]:
+        for dtype, dbl in ((torch.float32, False), (torch.float64, True)):
+            for tf32 in (False, True):
+                assert infonce.cuda_fused_shared_bytes(D, dtype, tf32) == C.infonce_fused_shared_bytes(D, dbl, tf32), \
+                    (D, dtype, tf32)
+    # The split count stays within the combine kernel's limit and uses its row blocks.
+    assert infonce._cuda_splits(1, 10**7, 10**4) == launch["max_splits"]
+    assert infonce._cuda_splits(launch["block_rows"] * 264, 16384, 132) == 1
+
+
+def test_auto_thresholds_come_from_the_policy_file():
+    # Every measured threshold of auto lives in mgclr/ops/auto_policy.json, with what it switches, where and how
+    # it was measured and the command that measures it again; the code holds the file's values.
+    import json
+    import shlex
+    from pathlib import Path
+
+    from mgclr.ops import auto_policy, infonce, queue_losses
+
+    raw = json.loads(auto_policy.POLICY_FILE.read_text())["thresholds"]
+    assert set(raw) == set(auto_policy.THRESHOLDS)
+    assert infonce.CPU_ATTENTION_MIN_NK_LOSS == raw["infonce_cpu_attention_min_nk_loss"]["value"]
+    assert infonce.CPU_ATTENTION_MIN_NK_STATS == raw["infonce_cpu_attention_min_nk_stats"]["value"]
+    assert queue_losses.AIMCLR_SINGLE_PASS_MAX_NK == raw["aimclr_single_pass_max_nk"]["value"]
+    root = Path(__file__).resolve().parents[1]
+    for name, entry in auto_policy.THRESHOLDS.items():
+        assert entry.value > 0 and all((entry.switches, entry.measured_on, entry.measurement, entry.results)), name
+        module, attr = entry.code.rsplit(".", 1)
+        assert getattr(__import__(module, fromlist=[attr]), attr) == entry.value, name
+        argv = shlex.split(entry.benchmark)
+        assert argv[0] == "python" and argv[1].startswith("benchmarks/") and "--compare-policy" in argv, name
+        script = root / argv[1]
+        if script.exists():  # a source checkout
+            assert "--compare-policy" in script.read_text(), name
+
+
 @pytest.mark.parametrize("D, dtype, optin, expected", [
     (128, torch.float32, 166912, "attention"),   # a dtype PyTorch's attention kernels take
     (100, torch.float64, 166912, "fused"),

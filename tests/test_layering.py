@@ -8,14 +8,22 @@ that closes a cycle counts. The layers, lowest first:
     mgclr.ops                                                               the kernels, their transforms
     mgclr.augment                                                           pipelines of transforms
     mgclr.models                                                            encoders, MoCo, the queue
-    mgclr.train, mgclr.data, mgclr.emotion                                  loops, datasets, emotion
-    mgclr.viz                                                               pictures of all of them
+    mgclr.data                                                              datasets, converters, timelines
+    mgclr.viz                                                               pictures of data, views, timelines;
+                                                                            the plotting base
+    mgclr.train                                                             loops, checkpoints, evaluation plots
+    mgclr.emotion                                                           timelines -> win/lose (train's checkpoints)
+    mgclr.viz.examples                                                      the README's pictures (train + emotion)
     mgclr.cli                                                               the command
+
+A module may sit above its package (mgclr.viz.examples): the longest name in LAYERS that covers a module gives its
+layer, and the package's __init__ must then not import it (that import would point up).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 from typing import Dict, List, Set
 
@@ -26,7 +34,7 @@ import mgclr
 LAYERS = {
     "mgclr": 0, "mgclr._ext": 0, "mgclr._validation": 0, "mgclr._seeding": 0, "mgclr._files": 0, "mgclr.profiling": 0,
     "mgclr.skeleton": 1, "mgclr.ops": 2, "mgclr.augment": 3, "mgclr.models": 4,
-    "mgclr.train": 5, "mgclr.data": 5, "mgclr.emotion": 5, "mgclr.viz": 6, "mgclr.cli": 9,
+    "mgclr.data": 5, "mgclr.viz": 6, "mgclr.train": 7, "mgclr.emotion": 8, "mgclr.viz.examples": 9, "mgclr.cli": 10,
 }
 # private to users, shared inside mgclr
 SHARED_PRIVATE = {"mgclr._ext", "mgclr._validation", "mgclr._seeding", "mgclr._files"}
@@ -63,9 +71,11 @@ def _imports(path: Path, name: str) -> Set[str]:
 MODULES: Dict[str, Path] = {_module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
 
 
+@functools.cache  # parsed once: the parametrized tests below each ask for it
 def _graph() -> Dict[str, Set[str]]:
     """module -> the mgclr modules that importing it executes directly: what it imports, and the __init__
-    of every package above those that is not also above the importer (those are already running)."""
+    of every package above those that is not also above the importer (those are already running).
+    Computed once per session and shared: callers must not change it."""
     graph = {}
     for name, path in MODULES.items():
         targets = set()
@@ -146,3 +156,5 @@ def test_the_graph_is_not_empty():
     graph = _graph()  # guards the tests above against a parser that finds nothing
     assert {"mgclr.ops", "mgclr.ops.augment", "mgclr.ops.transforms"} <= graph["mgclr.augment.pipeline"]
     assert "mgclr.skeleton" in graph["mgclr.ops.transforms"]
+    assert "mgclr.data.timeline" in graph["mgclr.data.convert.imigue"]  # `from ..timeline import` from a subpackage
+    assert {"mgclr.viz", "mgclr.viz.plots"} <= graph["mgclr.train.evaluate"]

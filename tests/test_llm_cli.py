@@ -15,13 +15,6 @@ from mgclr.emotion.timeline import MGEvent, Timeline, write_timelines
 
 
 @pytest.fixture
-def server():
-    s = FakeServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def raw(tmp_path):
     """Three unmasked interviews (txt, srt, json) naming players, places and the outcome."""
     folder = tmp_path / "raw"

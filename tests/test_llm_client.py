@@ -117,13 +117,6 @@ def loopback_only(monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
 
 
-@pytest.fixture
-def server():
-    s = FakeServer()
-    yield s
-    s.close()
-
-
 def make_backend(server, sleeps=None, model="fake-model", **kwargs) -> OpenAIChatBackend:
     """A backend for the fake server with tiny backoff; ``sleeps`` (a list) records the waits instead of sleeping."""
     options = {"timeout": 5.0, "max_retries": 3, "backoff_base": 0.01, "backoff_cap": 0.05, "jitter_seed": 0}

@@ -198,6 +198,14 @@ def test_opcheck_and_torch_compile_fullgraph():
     torch.testing.assert_close(compiled(x), step(x))
 
 
+def test_a_pipeline_on_meta_tensors_gives_shapes():
+    pipe = paper_best(out_frames=8, two_views=True)
+    x = torch.empty(2, 3, 10, 25, 1, device="meta")
+    (q, k), params = pipe(x, torch.full((2,), 10, device="meta"), seed=0, return_params=True)
+    assert q.shape == k.shape == (2, 3, 8, 25, 1) and q.device.type == "meta"
+    assert params.lengths[0].shape == (2,)
+
+
 def test_every_transform_has_a_readable_repr():
     for cls in ALL_TRANSFORMS:
         text = repr(make_transform(cls, 5))

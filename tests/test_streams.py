@@ -52,6 +52,7 @@ def four(tmp_path):
     return path
 
 
+@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_four_streams_pretrain_in_one_loop_and_fuse_prints_every_combination(four, tmp_path, capsys):
     out = tmp_path / "run"
     common = ["--set", f"output={out}"]

@@ -17,14 +17,14 @@ RESIZE = "sweep.fixed=[{name: crop_resize, eval_ratio: 1.0, out_frames: 16}]"
 
 
 def test_sweep_runs_take_the_experiments_op_arguments():
-    config = load_config(TINY, ["augment={ops: [{name: stretch, s: [0.5, 1.5]}, {name: shear, s: 0.3}]}", RESIZE,
+    config = load_config(TINY, ["augment={ops: [{name: stretch, s: [0.5, 1.5]}, {name: shear, r: 0.3}]}", RESIZE,
                                 "sweep.augment=[stretch, posterize_time, shear]", "sweep.pairs=true"])
     runs = dict(sweep_runs(config))
     assert list(runs) == [NO_AUGMENTATION, "stretch", "posterize_time", "shear", "stretch+posterize_time",
                           "stretch+shear", "posterize_time+shear"]
     resize = {"name": "crop_resize", "eval_ratio": 1.0, "out_frames": 16}
     assert runs[NO_AUGMENTATION] == {"ops": [resize]}
-    assert runs["stretch+shear"] == {"ops": [resize, {"name": "stretch", "s": [0.5, 1.5]}, {"name": "shear", "s": 0.3}]}
+    assert runs["stretch+shear"] == {"ops": [resize, {"name": "stretch", "s": [0.5, 1.5]}, {"name": "shear", "r": 0.3}]}
     assert runs["posterize_time"] == {"ops": [resize, {"name": "posterize_time"}]}  # not in the config: defaults
 
 
@@ -42,6 +42,7 @@ def test_sweep_config_errors(overrides, match):
         sweep_runs(load_config(TINY, overrides))
 
 
+@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_sweep_end_to_end_and_reuse(tmp_path, capsys):
     args = ["sweep", TINY, "--augment", "stretch,shear", "--epochs", "1", "--no-progress", "--set", RESIZE,
             "--set", f"output={tmp_path}", "--set", "linear.epochs=2", "--json", str(tmp_path / "s.json")]
@@ -63,6 +64,7 @@ def test_sweep_end_to_end_and_reuse(tmp_path, capsys):
     assert json.loads((tmp_path / "s.json").read_text())["runs"] == report["runs"]
 
 
+@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_compare_with_supervised_reference(tmp_path, capsys):
     assert main(["compare", TINY, "--supervised", "--no-progress", "--set", f"output={tmp_path}",
                  "--set", "fuse.tsne=false", "--set", "finetune.epochs=1", "--json", str(tmp_path / "c.json")]) == 0

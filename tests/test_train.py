@@ -6,6 +6,7 @@ import json
 import os
 import textwrap
 import warnings
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,13 @@ import torch
 import torch.multiprocessing as mp
 from conftest import free_port
 
+from mgclr._seeding import SEED_DERIVATIONS, derive_seed
 from mgclr.data.arrays import class_fraction as _label_subset
 from mgclr.train import ConfigError, fuse_eval, knn_eval, linear_eval, load_config, parse_config, pretrain
-from mgclr.train.build import learning_rate
+from mgclr.train.build import SHARED_AUGMENT, learning_rate, pipeline_seed
 from mgclr.train.checkpoint import load_checkpoint, save_checkpoint
 from mgclr.train.config import OptimConfig
-from mgclr.train.distributed import EpochSampler
+from mgclr.train.distributed import EpochSampler, local_seed
 from mgclr.train.evaluate import knn_predict, topk_accuracy
 
 TINY = textwrap.dedent("""
@@ -111,6 +113,41 @@ def test_epoch_sampler_shards_and_resumes():
         EpochSampler(10, 8, world_size=2)
 
 
+def test_derived_seeds_are_the_formulas_runs_were_made_with():
+    """Every derived seed keeps the formula it had before it was named (runs reproduce bit for bit)."""
+    m = 2**63 - 1
+    formulas = {  # purpose: (today's formula, the index tuples to try)
+        "epoch_order": (lambda s, e: s * 100_003 + e, [(0,), (1,), (17,)]),
+        "rank_step": (lambda s, r, t=None: ((s * 1_000_003 + r) * 1_000_000_007 + (0 if t is None else t + 1)) % m,
+                      [(0,), (3,), (0, 0), (1, 5), (3, 10**6)]),
+        "pipeline": (lambda s, k: (s * 0x9E3779B1 + zlib.crc32(k.encode())) % m, [("joint",), ("motion/extra",)]),
+        "synthetic_test": (lambda s: s + 1, [()]),
+        "test_features": (lambda s: s + 1, [()]),
+        "feature_batch": (lambda s, i: s * 7919 + i, [(0,), (4,)]),
+        "linear_epoch": (lambda s, e: s * 1009 + e, [(0,), (9,)]),
+        "linear_epoch_order": (lambda s, e: s * 1013 + e, [(0,), (9,)]),
+        "finetune_epoch_order": (lambda s, e: s + e, [(0,), (9,)]),
+        "finetune_batch": (lambda s, e, i: s * 104_729 + e * 1000 + i, [(0, 0), (2, 7)]),
+    }
+    assert sorted(formulas) == sorted(SEED_DERIVATIONS)
+    for purpose, (formula, index_tuples) in formulas.items():
+        for seed in (0, 1, 42, 2**40, 2**62):
+            for indices in index_tuples:
+                assert derive_seed(seed, purpose, *indices) == formula(seed, *indices), (purpose, seed, indices)
+    # pinned values, and the named helpers built on them
+    assert derive_seed(3, "rank_step", 1, 5) == local_seed(3, 1, 5) == 3000010021000076
+    assert derive_seed(2**40, "rank_step", 3) == local_seed(2**40, 3) == 120986964104797381
+    assert derive_seed(3, "pipeline", "joint") == pipeline_seed(3, "joint") == 10613418266
+    assert pipeline_seed(3, SHARED_AUGMENT) == 3
+    sampler = EpochSampler(20, 4, seed=3)
+    sampler.set_epoch(2)
+    assert list(sampler) == torch.randperm(20, generator=torch.Generator().manual_seed(3 * 100_003 + 2)).tolist()
+    with pytest.raises(ValueError, match="unknown purpose 'batch'"):
+        derive_seed(0, "batch", 1)
+    with pytest.raises(TypeError, match=r"derive_seed\('feature_batch'\): expected the indices \(batch\)"):
+        derive_seed(0, "feature_batch")
+
+
 # ---------------------------------------------------------------------------------------- checkpoints
 
 
@@ -128,6 +165,7 @@ def test_checkpoints_are_atomic_and_weights_only(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
 
 
+@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_resume_mid_epoch_ends_with_the_same_weights(tiny):
     full = pretrain(tiny(out="full"), show_progress=False)
     killed = tiny(out="killed")

@@ -1,5 +1,5 @@
 """Every picture mgclr makes, rendered once on tiny data: the file opens, has the expected size and says what
-it should (mgclr.viz, mgclr show, mgclr.train.plots)."""
+it should (mgclr.viz, mgclr show, mgclr.viz.plots)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from mgclr.augment import Pipeline, Stretch, TimeFlip  # noqa: E402
 from mgclr.cli import main  # noqa: E402
 from mgclr.emotion.synthetic import synthetic_timelines  # noqa: E402
 from mgclr.emotion.timeline import write_timelines  # noqa: E402
-from mgclr.train import plots  # noqa: E402
+from mgclr.viz import plots  # noqa: E402
 
 
 def size(path):
@@ -118,6 +118,7 @@ def test_timeline_plot_one_and_two_rows(tmp_path):
         viz.timeline_plot(tmp_path / "bad.png", annotated[0], predicted[1])
 
 
+@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_show_command_acceptance(tmp_path, capsys):
     # the issue's acceptance: a gallery of the synthetic data with four views, and its animation
     out = tmp_path / "g.png"

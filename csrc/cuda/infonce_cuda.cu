@@ -15,16 +15,21 @@
 #include <type_traits>
 
 #include "core/infonce.h"
+#include "core/infonce_launch.h"
 #include "core/nvtx.h"
 #include "cuda/cuda_check.h"
 
 namespace mgclr {
 namespace {
 
-constexpr int kBM = 16;        // q rows per block
-constexpr int kBN = 32;        // queue rows per tile (one warp lane each in the row update)
-constexpr int kThreads = 256;  // 8 warps
+// The launch geometry lives in core/infonce_launch.h (exported to Python by mgclr._C.infonce_launch()).
+constexpr int kBM = infonce::kFusedBlockRows;   // q rows per block
+constexpr int kBN = infonce::kFusedTileRows;    // queue rows per tile (one warp lane each in the row update)
+constexpr int kThreads = infonce::kFusedThreads;
 constexpr int kWarps = kThreads / 32;
+constexpr int kMaxSplits = infonce::kMaxSplits;
+static_assert(infonce::kFusedTileBuffers == 2, "the fused kernel double-buffers its queue tiles");
+static_assert(infonce::kTf32ColumnTile == 16, "the TF32 paths pad D to the 16 columns of wmma m16n16k8 tiles");
 
 __device__ __forceinline__ float fma_(float a, float b, float c) { return __fmaf_rn(a, b, c); }
 __device__ __forceinline__ double fma_(double a, double b, double c) { return __fma_rn(a, b, c); }
@@ -48,10 +53,10 @@ __device__ __forceinline__ T warp_sum(T v) {
   return v;
 }
 
-// Leading dimension of the shared tiles: +1 breaks bank conflicts of the scalar dots; the TF32 path
-// needs a multiple of 4 floats and D rounded up to 16, the column width of the accumulate's MMA tiles
-// (padding columns are zero).
-__host__ __device__ inline int tile_ld(int D, bool tf32) { return tf32 ? ((D + 15) / 16) * 16 + 4 : D + 1; }
+// Leading dimension of the shared tiles (infonce::fused_tile_ld): +1 breaks bank conflicts of the scalar
+// dots; the TF32 path needs a multiple of 4 floats and D rounded up to 16, the column width of the
+// accumulate's MMA tiles (padding columns are zero).
+__host__ __device__ inline int tile_ld(int D, bool tf32) { return infonce::fused_tile_ld(D, tf32); }
 
 // Issues the copies of queue rows [t0, t0 + kBN) ∩ [t0, ke) into a shared tile (zeros past the slice and
 // past D) as one asynchronous batch: cp.async on sm_80+, so the next tile streams in while this one is
@@ -83,13 +88,17 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
                                                                  T* ws_l, T* ws_acc, int64_t* ws_cnt) {
   MGCLR_DYNAMIC_SHARED(unsigned char, smem_raw, 128);  // wmma needs 32-byte aligned tiles
   const int ld = tile_ld(D, TF32);
-  const int dpad = TF32 ? ((D + 15) / 16) * 16 : D;
+  const int dpad = infonce::fused_padded_width(D, TF32);
   T* sq = reinterpret_cast<T*>(smem_raw);  // kBM x ld
   T* st = sq + kBM * ld;                    // 2 x kBN x ld: the tile in use and the next one
   T* sacc = st + 2 * kBN * ld;              // kBM x ld
   T* ss = sacc + kBM * ld;                  // kBM x kBN logits, then p
-  __shared__ T s_m[kBM], s_l[kBM], s_scale[kBM], s_threshold[kBM];
-  __shared__ long long s_cnt[kBM];
+  __shared__ infonce::FusedRowShared<T> rows;  // the static shared memory (infonce::fused_shared_bytes)
+  T* const s_m = rows.m;
+  T* const s_l = rows.l;
+  T* const s_scale = rows.scale;
+  T* const s_threshold = rows.threshold;
+  long long* const s_cnt = rows.count;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
@@ -224,8 +233,6 @@ __global__ void __launch_bounds__(kThreads) fused_partial_kernel(const T* __rest
   }
 }
 
-constexpr int kMaxSplits = 64;
-
 template <typename T>
 __global__ void fused_combine_kernel(const T* __restrict__ q, const T* __restrict__ k, int64_t N, int D, T inv_tau,
                                      int splits, const T* ws_m, const T* ws_l, const T* ws_acc,
@@ -330,9 +337,9 @@ void check_launch(const char* what) {
 template <typename T, bool TF32>
 void launch_fused(const infonce::InfonceArgs<T>& a, cudaStream_t stream, int device) {
   const int D = static_cast<int>(a.D);
-  const int ld = tile_ld(D, TF32);
-  const size_t smem = sizeof(T) * (static_cast<size_t>(2 * kBM + 2 * kBN) * ld + kBM * kBN);
-  // Limits apply to static + dynamic shared memory; the kernel's static arrays count too.
+  const size_t smem = infonce::fused_dynamic_shared_bytes(D, sizeof(T), TF32);
+  // Limits apply to static + dynamic shared memory; the kernel's static arrays (infonce::FusedRowShared)
+  // count too.
   auto kernel = fused_partial_kernel<T, TF32>;
   cudaFuncAttributes attributes{};
   MGCLR_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
@@ -343,7 +350,7 @@ void launch_fused(const infonce::InfonceArgs<T>& a, cudaStream_t stream, int dev
     throw std::runtime_error("infonce_fused_cuda: D = " + std::to_string(D) + " needs " + std::to_string(total) +
                              " bytes of shared memory per block, the device allows " + std::to_string(optin) +
                              "; use impl='chunked' for this D");
-  if (total > 48 * 1024)
+  if (total > static_cast<size_t>(infonce::kSharedBytesWithoutOptin))
     MGCLR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   const int64_t S = a.splits;
   const int64_t slice = (a.K + S - 1) / S;

@@ -13,9 +13,10 @@
 //                                     m16n16k8, fp32 accumulate): the logits q·tileᵀ and the probability-
 //                                     weighted accumulate acc·scale + P·tile; the positive is still an fp32
 //                                     dot, so near-ties may rank differently than in fp32. Shared memory:
-//                                     (2·16 + 2·32) rows of ld values + 16·32 (mgclr.ops.infonce.
-//                                     cuda_fused_shared_bytes mirrors it); past 48 KiB the launcher opts in,
-//                                     past the device's opt-in limit it throws (auto never gets there).
+//                                     (2·16 + 2·32) rows of ld values + 16·32, plus the per-row state
+//                                     (core/infonce_launch.h: fused_shared_bytes, exported to Python as
+//                                     mgclr._C.infonce_launch()); past 48 KiB the launcher opts in, past the
+//                                     device's opt-in limit it throws (auto never gets there).
 //   infonce_online_update_cuda(args, launch)
 //                                     the per-chunk step of the chunked implementation, one block per row
 //                                     with fixed-order block reductions

@@ -8,8 +8,9 @@ value that would wrap around or overflow / underflow on the way is refused here,
 
 from __future__ import annotations
 
+import difflib
 import math
-from typing import Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -17,6 +18,13 @@ import torch
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 INT32_MAX = 2**31 - 1
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def did_you_mean(name: object, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """``"did you mean X? "`` for the choice closest to a misspelt ``name``, else ``""``: the hint every
+    unknown-name error in mgclr gives."""
+    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=cutoff)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 def check_tensor(name: str, value, *, ndim: Optional[int] = None, dtypes: Sequence[torch.dtype] = FLOAT_DTYPES,

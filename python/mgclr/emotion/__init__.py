@@ -1,6 +1,7 @@
 """mgclr.emotion: emotion understanding from micro-gestures.
 
-- :mod:`mgclr.emotion.timeline`: per-video MG timelines (annotated, predicted or synthetic), JSON forms;
+- :mod:`mgclr.emotion.timeline`: per-video MG timelines (annotated, predicted or synthetic), JSON forms
+  (:mod:`mgclr.data.timeline`'s names, re-exported);
 - :mod:`mgclr.emotion.recognize`: a trained recognizer slid over a long skeleton sequence -> a timeline;
 - :mod:`mgclr.emotion.classifier`: video-level win/lose classification from the MG sequence (Table 7);
 - :mod:`mgclr.emotion.synthetic`: timelines and transcripts whose MG statistics depend on the outcome;

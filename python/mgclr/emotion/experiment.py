@@ -23,7 +23,7 @@ DEMO_MARGIN = 0.15
 
 def write_plots(result: Dict[str, Any], out_dir: Path, tag: str) -> Dict[str, str]:
     """Confusion matrix and MG weight chart of one model's result (PNG; needs the [train] extra)."""
-    from ..train import plots
+    from ..viz import plots
 
     if not plots.available():
         return {}

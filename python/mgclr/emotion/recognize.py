@@ -22,7 +22,7 @@ from ..data.normalise import NormalisationError, apply_normalisation, check_norm
 from .timeline import BACKGROUND_NAMES, MGEvent, Timeline
 
 __all__ = ["INPUT_MODES", "frame_scores", "load_sequence", "merge_frames", "normalise_video", "predict_timeline",
-           "window_starts"]
+           "resolve_fps", "window_starts"]
 
 INPUT_MODES = ("auto", "raw", "normalised")
 
@@ -198,6 +198,29 @@ def load_sequence(path: Union[str, Path], num_joints: Optional[int] = None, chan
     if not 1 <= length <= x.shape[1]:
         raise ValueError(f"skeletons: {path}: expected 1..{x.shape[1]} valid frames, got {length}")
     return x, length, fps
+
+
+def resolve_fps(path: Union[str, Path], file_fps: Optional[float], fps: Optional[float] = None,
+                training_fps: Optional[float] = None) -> Tuple[float, Optional[str]]:
+    """The frame rate of the video in ``path``, and a note when it is not the training data's.
+
+    ``file_fps`` is what the file says (:func:`load_sequence`'s third value; None: it says nothing), ``fps``
+    what the caller gives (``mgclr recognize --fps``): needed when the file says nothing, refused when it
+    disagrees with the file (beyond 1e-6 relative). ``training_fps`` is the frame rate of the recognizer's
+    training data (``recognizer.info.fps``, None if unknown): more than 1 % away from it, the note says how
+    many times as many frames an MG lasts there -- windows are in frames, so the recognizer sees MGs
+    stretched or squeezed. Returns (the frame rate, the note or None); raises ValueError naming ``--fps``."""
+    if file_fps is not None and fps is not None and abs(file_fps - fps) > 1e-6 * file_fps:
+        raise ValueError(f"--fps: {fps:g}, but {path} says its frame rate is {file_fps:g}; leave --fps out "
+                         f"or fix the file")
+    fps = file_fps if file_fps is not None else fps
+    if fps is None:
+        raise ValueError(f"--fps: {path} does not say its frame rate; give --fps")
+    note = None
+    if training_fps is not None and abs(fps - training_fps) > 0.01 * training_fps:
+        note = (f"{path} is {fps:g} fps, the recognizer's training data {training_fps:g} fps: an MG lasts "
+                f"{training_fps / fps:.2f} x as many frames there (windows are in frames)")
+    return fps, note
 
 
 def _frames_first(shape: Tuple[int, ...], channels: int, num_joints: Optional[int]) -> bool:

@@ -16,7 +16,7 @@ from torch import nn
 
 from .._validation import FLOAT_DTYPES, check_finite_tensor, check_int, check_tensor
 from ..ops import queue_infonce
-from ..ops.infonce import enqueue_
+from ..ops.infonce import write_ring_
 
 
 def _random_unit_rows(size: int, dim: int, generator: torch.Generator | None, device,
@@ -24,6 +24,20 @@ def _random_unit_rows(size: int, dim: int, generator: torch.Generator | None, de
     gen_device = generator.device if generator is not None else device
     rows = torch.randn(size, dim, generator=generator, device=gen_device, dtype=torch.float32)
     return F.normalize(rows, dim=1).to(device=device, dtype=dtype)
+
+
+def _distributed() -> bool:
+    dist = torch.distributed
+    return dist.is_available() and dist.is_initialized()
+
+
+def _all_gather_rows(keys: torch.Tensor) -> torch.Tensor:
+    """The keys of every rank, in rank order (a new tensor: never a view of the queue)."""
+    dist = torch.distributed
+    keys = keys.contiguous()
+    parts = [torch.empty_like(keys) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, keys)
+    return torch.cat(parts, dim=0)
 
 
 class MoCoQueue(nn.Module):
@@ -67,29 +81,28 @@ class MoCoQueue(nn.Module):
     def forward(self, q: torch.Tensor, k: torch.Tensor, temperature: float, **kwargs):
         return queue_infonce(q, k, self.queue, temperature, **kwargs)
 
-    @torch.no_grad()
     def enqueue(self, keys: torch.Tensor, *, check_finite: bool = False) -> None:
         """Writes ``keys (n, dim)`` (any n >= 0) after the newest entry, wrapping around; see the class doc.
         ``check_finite`` rejects NaN/inf keys (one device-to-host sync)."""
+        # Every check once and the buffers read once: on the CPU this costs about what the research code's
+        # slice assignment does (benchmarks/RESULTS.md, "Enqueue"); the queue's own buffers are valid by
+        # construction (floating (size, dim), 0-d int64 pointer, one device), so only the keys are checked.
+        queue, ptr = self._buffers["queue"], self._buffers["ptr"]  # a dict lookup, not Module.__getattr__
         check_tensor("keys", keys, ndim=2, shape_hint="(n, dim)")
-        if keys.shape[1] != self.dim:
-            raise ValueError(f"keys: expected shape (n, dim) with dim = {self.dim}, got {tuple(keys.shape)}")
-        if keys.device != self.queue.device:
-            raise ValueError(f"keys: expected a tensor on {self.queue.device} (the queue's device), "
-                             f"got {keys.device}")
-        keys = keys.detach()
+        if keys.shape[1] != queue.shape[1]:
+            raise ValueError(f"keys: expected shape (n, dim) with dim = {queue.shape[1]}, got {tuple(keys.shape)}")
+        if keys.device != queue.device:
+            raise ValueError(f"keys: expected a tensor on {queue.device} (the queue's device), got {keys.device}")
+        if keys.requires_grad:
+            keys = keys.detach()  # values only: the write records no graph, so no no_grad context is needed
         if check_finite:
             check_finite_tensor("keys", keys)
-        if not torch.compiler.is_compiling() and keys.numel() and \
-                keys.untyped_storage().data_ptr() == self.queue.untyped_storage().data_ptr():
+        if self.gather_distributed and _distributed():
+            keys = _all_gather_rows(keys)
+        elif keys.numel() and not torch.compiler.is_compiling() and \
+                keys.untyped_storage().data_ptr() == queue.untyped_storage().data_ptr():
             keys = keys.clone()  # rows of the queue itself: written while read otherwise (compiled graphs copy)
-        dist = torch.distributed
-        if self.gather_distributed and dist.is_available() and dist.is_initialized():
-            keys = keys.contiguous()
-            parts = [torch.empty_like(keys) for _ in range(dist.get_world_size())]
-            dist.all_gather(parts, keys)
-            keys = torch.cat(parts, dim=0)
-        enqueue_(self.queue, self.ptr, keys)
+        write_ring_(queue, ptr, keys)
 
     @torch.no_grad()
     def resize(self, size: int, *, generator: torch.Generator | None = None) -> None:

@@ -14,7 +14,7 @@
 """
 
 from .augment import AugmentParams
-from .augment_functional import *  # noqa: F403 - the 20 generated functions, one per transform class
+from .augment_functional import *  # noqa: F403 - the generated functions, one per transform class
 from .augment_functional import AUGMENTATION_OPS
 from .augment_functional import __all__ as _functional
 from .dropout import Dropout, dropout

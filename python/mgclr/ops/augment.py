@@ -85,10 +85,6 @@ class AugmentProgram:
     def execution_order(self) -> Tuple[str, ...]:
         return tuple(e.transform.op_name for e in self.entries)
 
-    @property
-    def blurs(self) -> bool:
-        return any(op_abi(t.op_name).stage_name == "filter" for t in self.transforms)
-
     def output_frames(self, frames: int) -> int:
         for t in self.transforms:
             frames = t.output_frames(frames)

@@ -26,11 +26,13 @@ Implementations (``impl=``):
   kernel for float32; no float64. Each entry point is a private aten op, checked once per (device, dtype,
   D) against an explicit computation; where none passes (or this torch lacks it) the call warns once and
   computes by ``"chunked"``.
-* ``"auto"`` (default): by measured crossovers (benchmarks/RESULTS.md, "Queue InfoNCE"). CUDA:
+* ``"auto"`` (default): by measured crossovers (benchmarks/RESULTS.md, "Queue InfoNCE"; the thresholds live in
+  ``mgclr/ops/auto_policy.json``, :mod:`mgclr.ops.auto_policy`). CUDA:
   ``"attention"`` (no mgclr CUDA kernel has run on a GPU yet; PyTorch's are run daily by millions), for
   float64 ``"fused"`` where its shared memory fits the device (:func:`cuda_fused_fits`), else
-  ``"chunked"``. CPU: ``"attention"`` from N·K = 65536 (loss alone) / 524288 (with ``return_stats``), below
-  that ``"fused"`` where it has its AVX-512 path, else ``"chunked"`` (``CPU_ATTENTION_MIN_NK_*``).
+  ``"chunked"``. CPU: ``"attention"`` from N·K = ``CPU_ATTENTION_MIN_NK_LOSS`` (loss alone; 64 x 1024 as
+  measured) / ``CPU_ATTENTION_MIN_NK_STATS`` (with ``return_stats``; 128 x 4096), below that ``"fused"``
+  where it has its AVX-512 path, else ``"chunked"``.
   ``"reference"`` without the extension (CPU: ``"attention"`` when torch has it).
 
 Because chunked, fused and attention compute dq in the forward, an in-place ``enqueue`` after the forward does not
@@ -64,6 +66,7 @@ import torch
 
 from .. import _ext
 from .._validation import FLOAT32_MAX, check_finite_tensor, check_number, check_same_device, check_tensor
+from .auto_policy import threshold
 from .reference import queue_infonce_reference
 
 IMPLS = ("auto", "reference", "chunked", "fused", "attention")
@@ -98,10 +101,11 @@ def _cuda_kernels(t: torch.Tensor, impl: str) -> Optional[_ext.CudaKernels]:
 
 
 def _cuda_splits(N: int, K: int, sms: int) -> int:
-    # Enough (row block, K slice) pairs to fill the GPU twice; a function of the shapes and the device
-    # only, so a given problem always combines the same partials in the same order.
-    row_blocks = -(-N // 16)
-    return int(max(1, min(64, -(-K // 256), -(-2 * sms // row_blocks))))
+    # Enough (row block, K slice) pairs to fill the GPU twice, slices of at least 256 queue rows; a function
+    # of the shapes and the device only, so a given problem always combines the same partials in the same order.
+    launch = cuda_fused_launch()
+    row_blocks = -(-N // launch["block_rows"])
+    return int(max(1, min(launch["max_splits"], -(-K // 256), -(-2 * sms // row_blocks))))
 
 
 def tie_tolerance(D: int, temperature: float, dtype: torch.dtype, tf32: bool = False) -> float:
@@ -312,15 +316,35 @@ for _op in (_fused_op, _chunked_op):
 # ------------------------------------------------------------------------------ public entry ----
 
 
+@functools.cache
+def cuda_fused_launch() -> dict:
+    """The CUDA fused kernel's launch geometry and limits as the extension defines them
+    (``csrc/core/infonce_launch.h``, exported as ``mgclr._C.infonce_launch()``; a CPU-only build has them
+    too): ``block_rows``, ``tile_rows``, ``tile_buffers``, ``threads``, ``max_splits``, ``tf32_column_tile``,
+    ``tf32_ld_pad``, ``scalar_ld_pad``, ``shared_bytes_without_optin`` and ``row_state_bytes`` (the kernel's
+    static shared memory, per ``"float32"`` / ``"float64"``)."""
+    raw = _ext.native().infonce_launch()
+    out = {str(key): int(value) for key, value in raw.items() if key != "row_state_bytes"}
+    out["row_state_bytes"] = {str(key): int(value) for key, value in raw["row_state_bytes"].items()}
+    return out
+
+
 def cuda_fused_shared_bytes(D: int, dtype: torch.dtype, tf32: bool = False) -> int:
-    """Shared memory per block the CUDA fused kernel needs at width D: the dynamic tiles (16 query rows,
-    two 32-row queue tiles — double-buffered —, 16 accumulator rows, each of ``ld`` values, plus the
-    16 × 32 logit tile) and the static per-row state (4 arrays of 16 values and 16 int64 counts). Mirrors
-    ``tile_ld`` and ``launch_fused`` in csrc/cuda/infonce_cuda.cu."""
-    size = 8 if dtype == torch.float64 else 4
+    """Shared memory per block the CUDA fused kernel needs at width D, from the launch geometry the
+    extension exports (:func:`cuda_fused_launch`): the dynamic tiles (``block_rows`` query rows,
+    ``tile_buffers`` queue tiles of ``tile_rows`` rows — double-buffered —, ``block_rows`` accumulator rows,
+    each of ``ld`` values, plus the ``block_rows`` × ``tile_rows`` logit tile) and the static per-row state
+    (``row_state_bytes``). The launcher computes the same (``infonce::fused_shared_bytes``, exported as
+    ``mgclr._C.infonce_fused_shared_bytes``; tests compare the two)."""
+    g = cuda_fused_launch()
+    size, kind = (8, "float64") if dtype == torch.float64 else (4, "float32")
     use_tf32 = bool(tf32) and dtype != torch.float64
-    ld = ((D + 15) // 16) * 16 + 4 if use_tf32 else D + 1
-    return size * ((2 * 16 + 2 * 32) * ld + 16 * 32) + size * 4 * 16 + 8 * 16
+    if use_tf32:
+        ld = -(-D // g["tf32_column_tile"]) * g["tf32_column_tile"] + g["tf32_ld_pad"]
+    else:
+        ld = D + g["scalar_ld_pad"]
+    rows = 2 * g["block_rows"] + g["tile_buffers"] * g["tile_rows"]
+    return size * (rows * ld + g["block_rows"] * g["tile_rows"]) + g["row_state_bytes"][kind]
 
 
 def cuda_fused_fits(D: int, dtype: torch.dtype, tf32: bool, shared_optin_bytes: int) -> bool:
@@ -331,7 +355,7 @@ def cuda_fused_fits(D: int, dtype: torch.dtype, tf32: bool, shared_optin_bytes: 
 
 def _cuda_shared_optin(device: torch.device) -> int:
     props = torch.cuda.get_device_properties(device)
-    return int(getattr(props, "shared_memory_per_block_optin", 48 * 1024))
+    return int(getattr(props, "shared_memory_per_block_optin", cuda_fused_launch()["shared_bytes_without_optin"]))
 
 
 def _attention_available(device: torch.device, dtype: torch.dtype) -> bool:
@@ -344,14 +368,13 @@ def _attention_available(device: torch.device, dtype: torch.dtype) -> bool:
     return False
 
 
-# CPU crossovers in N·K (D = 128), measured by benchmarks/bench_infonce.py and its small-size table
-# (benchmarks/RESULTS.md, "Queue InfoNCE: the attention path"): the attention pass beats mgclr's kernels
-# from N·K = 64·1024 for the loss alone (0.88-0.93x at 64 x 1024, 0.5-0.6x from 256 x 4096), and from
-# 128·4096 when the rank is wanted too (return_stats: one more pass of logits; 0.93-0.97x there, 0.81-0.90x
-# at MoCo's sizes; a tie at 64 x 4096).
-# Below, the per-call overhead of the extra torch ops loses to mgclr's single kernel call.
-CPU_ATTENTION_MIN_NK_LOSS = 64 * 1024
-CPU_ATTENTION_MIN_NK_STATS = 128 * 4096
+# CPU crossovers in N·K: the attention pass beats mgclr's kernels from CPU_ATTENTION_MIN_NK_LOSS for the
+# loss alone and from CPU_ATTENTION_MIN_NK_STATS when the rank is wanted too (return_stats: one more pass of
+# logits); below, the per-call overhead of the extra torch ops loses to mgclr's single kernel call. The
+# values, the machine that measured them and the command that measures them again
+# (benchmarks/bench_infonce.py --small --compare-policy): auto_policy.json.
+CPU_ATTENTION_MIN_NK_LOSS = threshold("infonce_cpu_attention_min_nk_loss")
+CPU_ATTENTION_MIN_NK_STATS = threshold("infonce_cpu_attention_min_nk_stats")
 
 
 def _resolve_impl(impl: str, device: torch.device, N: int = 1, K: int = 1, D: int = 0,
@@ -547,11 +570,19 @@ def enqueue_(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None
     dispatch costs ~10x the write at MoCo's sizes (277 against 27 us for 32 x 128 keys on one CPU core), and
     on CPU the pointer is read on the host (no sync there) to write with one or two slice copies. Under
     ``torch.compile`` it is the op (the compiler sees the mutation)."""
+    if not torch.compiler.is_compiling():
+        _check_enqueue(queue, ptr, keys)
+    write_ring_(queue, ptr, keys)
+
+
+def write_ring_(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None:
+    """:func:`enqueue_`'s write without its checks, for a caller whose queue and pointer are valid by
+    construction and whose keys it has checked (:class:`mgclr.models.MoCoQueue`). Under ``torch.compile`` it
+    is the op (checks included)."""
     if torch.compiler.is_compiling():
         queue_enqueue_(queue, ptr, keys)
-        return
-    _check_enqueue(queue, ptr, keys)
-    _write_ring(queue, ptr, keys)
+    else:
+        _write_ring(queue, ptr, keys)
 
 
 def _write_ring(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None:
@@ -559,15 +590,21 @@ def _write_ring(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> N
     n = keys.shape[0]
     if n == 0:
         return
-    kept = min(n, K)
-    src = keys[n - kept:].detach()  # values, never a graph: the queue is a buffer
-    if queue.device.type == "cpu" and not torch.compiler.is_compiling():
-        start = (int(ptr) + n - kept) % K
+    src = keys if n <= K else keys[n - K:]
+    if src.requires_grad:
+        src = src.detach()  # values, never a graph: the queue is a buffer
+    kept = src.shape[0]
+    if queue.is_cpu and not torch.compiler.is_compiling():
+        # The pointer is read once on the host (a CPU tensor: no sync), then one or two slice copies.
+        old = int(ptr)
+        start = (old + n - kept) % K
         first = min(kept, K - start)
-        queue[start:start + first].copy_(src[:first])
-        if first < kept:
-            queue[:kept - first].copy_(src[first:])
-        ptr.fill_((int(ptr) + n) % K)
+        if first == kept:
+            queue[start:start + kept] = src
+        else:
+            queue[start:] = src[:first]
+            queue[:kept - first] = src[first:]
+        ptr.fill_((old + n) % K)
         return
     idx = torch.remainder(ptr + (n - kept) + torch.arange(kept, device=queue.device), K)
     queue.index_copy_(0, idx, src.to(queue.dtype))

@@ -26,6 +26,7 @@ from typing import Optional
 import torch
 
 from .._validation import check_finite_tensor, check_number, check_same_device, check_tensor
+from .auto_policy import threshold
 from .infonce import _check_positives, _per_sample, _resolve_impl, _validate
 from .reference import (
     queue_context_infonce_reference,
@@ -291,10 +292,10 @@ def _queue_argmax(q: torch.Tensor, queue: torch.Tensor, chunk: int) -> torch.Ten
 __all__ = ["queue_context_infonce", "queue_soft_cross_entropy", "queue_softmax_mean", "queue_topk"]
 
 
-# AimCLR's whole loss from one set of logits wins on the CPU up to this N·K (benchmarks/RESULTS.md, "The AimCLR
-# loss at small sizes": 32 x 1024 to 128 x 4096 measured, 1.3-2.4x over the memory-free passes under auto; the logits
-# there are at most 3 x 128 x 4097 floats, 6 MiB).
-AIMCLR_SINGLE_PASS_MAX_NK = 128 * 4096
+# AimCLR's whole loss from one set of logits wins on the CPU up to this N·K (the value, the machine that measured it
+# and the command that measures it again, benchmarks/bench_train.py --method aimclr --compare-policy:
+# auto_policy.json).
+AIMCLR_SINGLE_PASS_MAX_NK = threshold("aimclr_single_pass_max_nk")
 
 
 def aimclr_single_pass_wins(device: torch.device, N: int, K: int) -> bool:

@@ -4,30 +4,31 @@ compares it with an ISC-style step)."""
 from __future__ import annotations
 
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Union
 
 import torch
 
 from ..profiling import record_stages
-from .build import build_model, build_pretrain_pipelines, load_splits, sgd, stream_feeds
+from .build import build_model, build_pretrain_pipelines, sgd, stream_feeds
 from .config import ExperimentConfig
 from .distributed import EpochSampler, local_seed, resolve_device
+from .experiment import Experiment, resolve
 from .loader import augment_in_workers, pretrain_loader
 from .pretrain import train_step, warn_emulated_bf16
-from .recipe import resolve_recipe
 
 __all__ = ["STAGES", "benchmark_pretrain_step"]
 
 STAGES = ("data", "augment", "forward", "loss", "backward", "optimizer", "ema", "enqueue")
 
 
-def benchmark_pretrain_step(config: ExperimentConfig, steps: int = 20, warmup: int = 3) -> Dict[str, Any]:
+def benchmark_pretrain_step(config: Union[ExperimentConfig, Experiment], steps: int = 20, warmup: int = 3
+                            ) -> Dict[str, Any]:
     """Median-free totals over ``steps`` steps after ``warmup``: samples/s and seconds per step per stage
     (device-synchronised at stage boundaries, so the stages add up to the step), and on CUDA the peak memory the
     allocator held over those steps (``peak_memory_bytes``)."""
+    experiment = resolve(config)
+    config, train_set, info = experiment.config, experiment.train_set, experiment.info
     device = resolve_device(config.device, 0)
-    train_set, _, info = load_splits(config.data)
-    config = resolve_recipe(config, train_set)[0]
     warn_emulated_bf16(config, device)
     model = build_model(config, info).to(device).train()
     pipelines = build_pretrain_pipelines(config, info)

@@ -14,7 +14,6 @@ import functools
 import inspect
 import json
 import math
-import zlib
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from .._seeding import derive_seed
 from ..augment import Pipeline, pipeline_from_config
 from ..augment.config import PRESETS
 from ..data import ArrayDataset, generate, generate_realistic, split_by_subject
@@ -150,7 +150,8 @@ def _generate(source: str, layout: str, frames: int, persons: int, train_samples
     read-only so that a caller cannot change what the next one gets."""
     if source == "synthetic":
         pair = (generate(train_samples, layout=layout, frames=frames, num_persons=persons, seed=seed),
-                generate(test_samples, layout=layout, frames=frames, num_persons=persons, seed=seed + 1))
+                generate(test_samples, layout=layout, frames=frames, num_persons=persons,
+                         seed=derive_seed(seed, "synthetic_test")))
     else:
         pool = generate_realistic(train_samples + test_samples, layout=layout, form=form, frames=frames,
                                   seed=seed, subjects=subjects, num_persons=persons)
@@ -225,8 +226,8 @@ def build_stream(key: str, stream: StreamConfig, config: ExperimentConfig, info:
                  generator: Optional[torch.Generator] = None) -> MomentumMethod:
     """The stream at ``key``: its method (:data:`mgclr.models.METHODS`) over ``input -> encoder`` and a head."""
     if stream.queue_size is None:
-        raise ConfigError(f"{key}.queue_size: chosen from the data by mgclr.train.recipe.resolve_recipe, which has "
-                          f"not run on this config")
+        raise ConfigError(f"{key}.queue_size: chosen from the data by mgclr.train.experiment.resolve (the "
+                          f"recipe), which has not run on this config")
     encoder = build_stream_encoder(key, stream, info)
     head = ProjectionHead(encoder.out_dim, stream.head_dim, stream.head_hidden)
     method = METHODS[stream.method.kind]
@@ -292,8 +293,8 @@ def build_pipeline(key: str, spec: Dict[str, Any], info: DatasetInfo, two_views:
     """The pipeline of ``spec`` (:func:`~mgclr.augment.pipeline_from_config`) for data described by ``info``
     (:func:`resolve_augment`)."""
     if _holds_auto(spec):
-        raise ConfigError(f"{key}: out_frames auto is chosen from the data by mgclr.train.recipe.resolve_recipe, "
-                          f"which has not run on this config")
+        raise ConfigError(f"{key}: out_frames auto is chosen from the data by mgclr.train.experiment.resolve (the "
+                          f"recipe), which has not run on this config")
     spec = resolve_augment(key, spec, info)
     spec.setdefault("two_views", two_views)
     try:
@@ -381,7 +382,7 @@ def pipeline_seed(seed: int, key: str) -> int:
     ``{preset: skeletonclr}``) draw different views, as each stream training in a run of its own would."""
     if key == SHARED_AUGMENT:
         return seed
-    return (seed * 0x9E3779B1 + zlib.crc32(key.encode())) % (2**63 - 1)
+    return derive_seed(seed, "pipeline", key)
 
 
 def make_views(pipelines: Mapping[str, Pipeline], streams: Optional[Mapping[str, Any]], x: torch.Tensor,

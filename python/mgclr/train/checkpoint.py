@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
-import yaml
 from torch import nn
 
 from .._files import NotATorchFile, atomic_path, read_torch_file, write_text_atomic
+from .config import config_to_yaml
 
 __all__ = ["CheckpointWriteError", "first_non_finite", "latest_checkpoint", "load_checkpoint", "load_weights",
            "save_checkpoint", "save_config"]
@@ -124,5 +124,7 @@ def latest_checkpoint(folder: Union[str, Path]) -> Optional[Path]:
     return path if path.is_file() else None
 
 
-def save_config(folder: Union[str, Path], config: Dict[str, Any]) -> Path:
-    return write_text_atomic(Path(folder) / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+def save_config(folder: Union[str, Path], config: Any, provenance: Mapping[str, str] = ()) -> Path:
+    """``folder/config.yaml``: the run's resolved config, each value it did not give commented with its source
+    (:func:`mgclr.train.config.config_to_yaml`)."""
+    return write_text_atomic(Path(folder) / "config.yaml", config_to_yaml(config, provenance))

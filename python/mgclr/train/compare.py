@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict
 
-from .build import load_splits
 from .config import ExperimentConfig, fusion_combinations
 from .evaluate import finetune_eval, fuse_eval, fuse_scores, ridge_floor
+from .experiment import resolve
 from .pretrain import pretrain
 from .report import fusion_table
 
@@ -67,7 +67,9 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
     [_bn|_plain].json`` and the plots (of the config's own probe, pretrained) are written to ``config.output``.
     """
     started = time.perf_counter()
-    result = pretrain(config, show_progress=show_progress, overwrite=overwrite)
+    experiment = resolve(config)  # the data, read once for every run below
+    config = experiment.config
+    result = pretrain(experiment, show_progress=show_progress, overwrite=overwrite)
     seconds = {"pretrain": time.perf_counter() - started}
     for note in result.recipe:
         log(f"recipe: {note}")
@@ -86,8 +88,8 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
     plots: Dict[str, str] = {}
     first = None
     for label, batchnorm in PROBES.items():
-        probe = dataclasses.replace(config, linear=dataclasses.replace(config.linear, batchnorm=batchnorm))
-        quiet = dataclasses.replace(probe, fuse=dataclasses.replace(probe.fuse, tsne=False, confusion=False))
+        probe = experiment.with_config(linear=dataclasses.replace(config.linear, batchnorm=batchnorm))
+        quiet = probe.with_config(fuse=dataclasses.replace(config.fuse, tsne=False, confusion=False))
         suffix = "" if label == own else f"_{label.lower()}"
         pretrained = fuse_eval(probe if label == own else quiet, device, out_dir=out, tag=f"{tag}{suffix}")
         random = fuse_eval(quiet, device, random_init=True, out_dir=out, tag=f"{tag}_random_init{suffix}")
@@ -101,15 +103,14 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
                               "probes": probes}
     if supervised:
         mark = time.perf_counter()
-        reference = dataclasses.replace(config, finetune=dataclasses.replace(config.finetune, from_scratch=True,
-                                                                             label_fraction=1.0))
+        reference = experiment.with_config(finetune=dataclasses.replace(config.finetune, from_scratch=True,
+                                                                        label_fraction=1.0))
         results = finetune_eval(reference, device)
         report["supervised"] = columns["supervised"] = fuse_scores(
             results, fusion_combinations(config.fuse, list(results)))
         seconds["supervised"] = time.perf_counter() - mark
-    train_set, test_set, _ = load_splits(config.data)
     try:
-        report["ridge"] = ridge_floor(train_set, test_set)
+        report["ridge"] = ridge_floor(experiment.train_set, experiment.test_set)
     except ImportError:  # scikit-learn: the [train] extra
         report["ridge"] = None
     results = first["results"]

@@ -34,13 +34,16 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
+from .._validation import did_you_mean
+from ..augment.config import check_spec
 from ..data.axes import check_axes
 from ..models import ENCODERS, INPUT_MODALITIES, METHODS
 from ..skeleton import layout_from_spec
 
 __all__ = ["ConfigError", "CrossStreamConfig", "DataConfig", "EncoderConfig", "ExperimentConfig", "FinetuneConfig",
            "FuseConfig", "KnnConfig", "LinearConfig", "MethodConfig", "ModelConfig", "OptimConfig", "PretrainConfig",
-           "StreamConfig", "SweepConfig", "apply_overrides", "bounded", "config_to_dict", "load_config", "parse_config"]
+           "StreamConfig", "SweepConfig", "apply_overrides", "bounded", "config_to_dict", "config_to_yaml",
+           "load_config", "parse_config"]
 
 
 class ConfigError(ValueError):
@@ -59,6 +62,23 @@ def bounded(default: Any = dataclasses.MISSING, *, gt: Optional[float] = None, g
     high, high_open = (lt, True) if lt is not None else (le if le is not None else _INF, False)
     kwargs = {"default": default} if default_factory is dataclasses.MISSING else {"default_factory": default_factory}
     return field(metadata={"range": (low, high, low_open, high_open)}, **kwargs)
+
+
+def augment_spec(default: Any = None, *, default_factory: Any = dataclasses.MISSING):
+    """A field holding an augmentation spec (``ops: [...]`` or ``preset: NAME``): its preset, ops and every op's
+    arguments are checked by name when the config is read (:func:`mgclr.augment.config.check_spec`), before
+    any data loads; the values are checked when the pipeline is built for the data."""
+    kwargs = {"default": default} if default_factory is dataclasses.MISSING else {"default_factory": default_factory}
+    return field(metadata={"augment": True}, **kwargs)
+
+
+def _check_augment(key: str, spec: Any) -> None:
+    if spec is None:
+        return
+    try:
+        check_spec(spec, where=key)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------------------ sections
@@ -172,7 +192,7 @@ class StreamConfig:
     queue_size: Optional[int] = bounded(None, gt=0)  # None: chosen from the training set's size (recipe)
     momentum: float = bounded(0.999, ge=0, le=1)
     temperature: float = bounded(0.07, gt=0)
-    augment: Optional[Dict[str, Any]] = None
+    augment: Optional[Dict[str, Any]] = augment_spec()
     method: MethodConfig = field(default_factory=MethodConfig)
 
     CHOICES = {"input": INPUT_MODALITIES}
@@ -270,8 +290,8 @@ class LinearConfig:
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.1, nesterov=False, weight_decay=0.0,
                                                                    milestones=[50, 80]))
     batch_size: int = bounded(256, gt=0)
-    augment: Optional[Dict[str, Any]] = None  # None (or deterministic): features computed once and cached
-    test_augment: Optional[Dict[str, Any]] = None
+    augment: Optional[Dict[str, Any]] = augment_spec()  # None (or deterministic): features computed once and cached
+    test_augment: Optional[Dict[str, Any]] = augment_spec()
     # A BatchNorm without affine parameters before the linear layer (MAE's linear probe): the probe no longer
     # depends on the scale of the features, which differs widely between pretrained and random encoders.
     batchnorm: bool = False
@@ -289,8 +309,8 @@ class FinetuneConfig:
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.1, nesterov=False, milestones=[50, 80]))
     label_fraction: float = bounded(1.0, gt=0, le=1)  # e.g. 0.01 / 0.1 for the semi-supervised protocol (per class)
     from_scratch: bool = False     # random initialisation: the supervised reference
-    augment: Optional[Dict[str, Any]] = None
-    test_augment: Optional[Dict[str, Any]] = None  # e.g. the evaluation centre crop (crop_resize eval_ratio)
+    augment: Optional[Dict[str, Any]] = augment_spec()
+    test_augment: Optional[Dict[str, Any]] = augment_spec()  # e.g. the evaluation centre crop (crop_resize eval_ratio)
 
 
 @dataclass
@@ -339,7 +359,7 @@ class ExperimentConfig:
     device: str = "auto"           # auto: cuda when usable, else cpu
     data: DataConfig = field(default_factory=DataConfig)
     # out_frames auto: the multiple of 8 nearest the training sequences' median length (mgclr.train.recipe)
-    augment: Dict[str, Any] = field(default_factory=lambda: {"preset": "paper_best", "out_frames": "auto"})
+    augment: Dict[str, Any] = augment_spec(default_factory=lambda: {"preset": "paper_best", "out_frames": "auto"})
     model: ModelConfig = field(default_factory=ModelConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     linear: LinearConfig = field(default_factory=LinearConfig)
@@ -525,6 +545,8 @@ def _from_mapping(path: str, data: Any, cls: type):
             items = [(key, value)]
         for item_key, item in items:
             _check_range(item_key, item, bounds)
+        if fields[name].metadata.get("augment"):
+            _check_augment(key, value)
         kwargs[name] = value
     config = cls(**kwargs)
     _check_section(path, config)
@@ -616,8 +638,7 @@ def _check_encoder_args(key: str, config: EncoderConfig) -> None:
             raise ConfigError(f"{key}.{arg}: set by the data (its description: layout, C, M, V), not by the config; "
                               f"leave it out")
         if arg not in params:
-            close = difflib.get_close_matches(str(arg), own, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}? " if close else ""
+            hint = did_you_mean(arg, own)
             raise ConfigError(f"{key}.{arg}: unknown argument of {cls.__name__} ({config.kind}); {hint}it takes "
                               f"{', '.join(own)}")
 
@@ -629,8 +650,7 @@ def _check_method(where: str, config: MethodConfig) -> None:
     own = cls.options()
     for arg in config.args:
         if arg not in own:
-            close = difflib.get_close_matches(str(arg), own, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}? " if close else ""
+            hint = did_you_mean(arg, own)
             takes = f"it takes {', '.join(own)}" if own else "it takes no options"
             raise ConfigError(f"{where}args.{arg}: unknown option of {cls.__name__} ({config.kind}); {hint}{takes}")
     for view, spec in config.views.items():
@@ -641,6 +661,7 @@ def _check_method(where: str, config: MethodConfig) -> None:
         if not isinstance(spec, Mapping):
             raise ConfigError(f"{where}views.{view}: expected an augmentation (ops: [...] or preset: NAME), got "
                               f"{spec!r}")
+        _check_augment(f"{where}views.{view}", spec)
 
 
 def _check_partners(key: str, name: str, stream: StreamConfig, streams: Mapping[str, StreamConfig]) -> None:
@@ -803,3 +824,31 @@ def config_to_dict(config) -> Dict[str, Any]:
         if f.metadata.get("internal"):
             out.pop(f.name, None)
     return out
+
+
+_KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][\w.-]*):(?: |$)")
+
+
+def config_to_yaml(config: Union[ExperimentConfig, Dict[str, Any]], provenance: Mapping[str, str] = ()) -> str:
+    """``config`` as YAML (what :func:`mgclr.train.config.load_config` reads back), each key of ``provenance``
+    followed by a comment saying where its value came from."""
+    data = config if isinstance(config, dict) else config_to_dict(config)
+    # No line folding: a comment can then follow any key's line without splitting a value.
+    text = yaml.safe_dump(data, sort_keys=False, width=math.inf)
+    provenance = dict(provenance)
+    if not provenance:
+        return text
+    lines: List[str] = []
+    path: List[Tuple[int, str]] = []
+    for line in text.splitlines():
+        match = _KEY_LINE.match(line)
+        if match:
+            indent = len(match.group("indent"))
+            while path and path[-1][0] >= indent:
+                path.pop()
+            path.append((indent, match.group("key")))
+            note = provenance.get(".".join(key for _, key in path))
+            if note:
+                line = f"{line}  # {note}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"

@@ -16,6 +16,8 @@ from typing import Iterator, Optional
 import torch
 from torch.utils.data import Sampler
 
+from .._seeding import derive_seed
+
 __all__ = ["EpochSampler", "Process", "local_seed", "resolve_device", "setup", "teardown"]
 
 
@@ -92,7 +94,7 @@ class EpochSampler(Sampler):
 
     def __iter__(self) -> Iterator[int]:
         if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            g = torch.Generator().manual_seed(derive_seed(self.seed, "epoch_order", self.epoch))
             order = torch.randperm(self.size, generator=g)
         else:
             order = torch.arange(self.size)
@@ -111,5 +113,4 @@ def steps_per_epoch(size: int, batch_size: int, world_size: int) -> int:
 
 def local_seed(seed: int, rank: int, step: Optional[int] = None) -> int:
     """A 63-bit seed for (seed, rank[, step]): every rank and step augments differently, reproducibly."""
-    value = (seed * 1_000_003 + rank) * 1_000_000_007 + (0 if step is None else step + 1)
-    return value % (2**63 - 1)
+    return derive_seed(seed, "rank_step", rank, step)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .._seeding import derive_seed
 from ..data.info import DatasetInfo
 from ..models import MultiStreamMoCo, StreamEncoder
 from .build import build_model, build_pipeline, load_splits
@@ -142,7 +143,8 @@ def embed_dataset(run: Union[str, Path], data: Union[str, Path], *, streams: Opt
     for i, (x, n, y) in enumerate(loader):
         x, n = x.to(device), torch.as_tensor(n).to(device)
         if pipe is not None:
-            x, params = pipe(x, n, seed=(config.seed + 1) * 7919 + i, return_params=True)  # as extract_features
+            seed = derive_seed(derive_seed(config.seed, "test_features"), "feature_batch", i)  # as extract_features
+            x, params = pipe(x, n, seed=seed, return_params=True)
             n = params.lengths[0]
         for name in names:
             out[name].append(model.streams[name].encode(x, n).float().cpu())

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -29,15 +29,16 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .._files import write_json_atomic
+from .._seeding import derive_seed
 from ..data.arrays import class_fraction
 from ..data.info import DatasetInfo
 from ..models import MultiStreamMoCo
-from .build import build_model, build_pipeline, learning_rate, load_splits, sgd
+from ..viz.plots import confusion_counts
+from .build import build_model, build_pipeline, learning_rate, sgd
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, load_weights
 from .config import ConfigError, ExperimentConfig, OptimConfig, fusion_combinations, load_config
+from .experiment import Experiment, resolve
 from .metrics import progress
-from .plots import confusion_counts
-from .recipe import resolve_recipe
 from .run import check_same_data, config_for_checkpoint
 
 __all__ = ["check_knn_k", "evaluation_config", "extract_features", "finetune_eval", "fuse_eval", "fuse_scores",
@@ -57,26 +58,34 @@ def _checkpoint_state(config: ExperimentConfig, checkpoint: Optional[Path], mmap
     return Path(path), load_checkpoint(path, map_location="cpu", require=("model",), mmap=mmap)
 
 
+def evaluation_experiment(config: Union[ExperimentConfig, Experiment], checkpoint: Optional[Path] = None,
+                          random_init: bool = False) -> Experiment:
+    """The :class:`~mgclr.train.experiment.Experiment` of ``config`` with the model shapes of the checkpoint to
+    evaluate (``random_init``: ``config``'s own), so that everything built for the evaluation -- the model, the
+    recognizer written after it -- matches the weights (:func:`mgclr.train.run.config_for_checkpoint`). The
+    protocols below take it and read no data again."""
+    experiment = resolve(config)
+    if random_init:
+        return experiment
+    path, state = _checkpoint_state(experiment.config, checkpoint, mmap=True)  # only the config is read here
+    return dataclasses.replace(experiment, config=config_for_checkpoint(experiment.config, state, path))
+
+
 def evaluation_config(config: ExperimentConfig, checkpoint: Optional[Path] = None, random_init: bool = False
                       ) -> ExperimentConfig:
-    """``config`` with the model shapes of the checkpoint to evaluate (``random_init``: ``config`` itself), so
-    that everything built for the evaluation -- the model, the recognizer written after it -- matches the
-    weights (:func:`mgclr.train.run.config_for_checkpoint`)."""
-    config = _splits(config)[0]
-    if random_init:
-        return config
-    path, state = _checkpoint_state(config, checkpoint, mmap=True)  # only the config is read here
-    return config_for_checkpoint(config, state, path)
+    """The config of :func:`evaluation_experiment`."""
+    return evaluation_experiment(config, checkpoint, random_init).config
 
 
-def _splits(config: ExperimentConfig):
+def _splits(config: Union[ExperimentConfig, Experiment]):
     """(config with its recipe resolved for the data, train, test, description)."""
-    train_set, test_set, info = load_splits(config.data)
-    return resolve_recipe(config, train_set)[0], train_set, test_set, info
+    experiment = resolve(config)
+    return experiment.config, experiment.train_set, experiment.test_set, experiment.info
 
 
-def load_pretrained(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
-                    random_init: bool = False, info: Optional[DatasetInfo] = None) -> MultiStreamMoCo:
+def load_pretrained(config: Union[ExperimentConfig, Experiment], device: torch.device,
+                    checkpoint: Optional[Path] = None, random_init: bool = False,
+                    info: Optional[DatasetInfo] = None) -> MultiStreamMoCo:
     """The model of ``config`` with the weights of ``checkpoint`` (default: the run's latest; its shapes rule,
     see :func:`evaluation_config`), or freshly initialised with ``random_init`` (the baseline every table
     reports beside the pretrained numbers). ``info``: the data's description (default: read the data)."""
@@ -111,7 +120,7 @@ def extract_features(encoder: nn.Module, dataset: Dataset, device: torch.device,
     for i, (x, lengths, y) in enumerate(_loader(dataset, batch_size)):
         x, lengths = x.to(device), lengths.to(device)
         if pipeline is not None:
-            x, params = pipeline(x, lengths, seed=seed * 7919 + i, return_params=True)
+            x, params = pipeline(x, lengths, seed=derive_seed(seed, "feature_batch", i), return_params=True)
             lengths = params.lengths[0]
         feats.append(encoder(x, lengths).float().cpu())
         labels.append(y)
@@ -219,7 +228,7 @@ def ridge_floor(train_set: Dataset, test_set: Dataset, frames: int = 16) -> Dict
 # ------------------------------------------------------------------------------------------------ kNN
 
 
-def knn_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
+def knn_eval(config: Union[ExperimentConfig, Experiment], device: torch.device, checkpoint: Optional[Path] = None,
              random_init: bool = False, log=None, show_progress: bool = False) -> Dict[str, Dict[str, float]]:
     """{stream: {"k=1": top-1, "k=20": top-1, ...}} on the test split."""
     config, train_set, test_set, info = _splits(config)
@@ -280,7 +289,7 @@ def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig
             "labels": labels}
 
 
-def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
+def linear_eval(config: Union[ExperimentConfig, Experiment], device: torch.device, checkpoint: Optional[Path] = None,
                 random_init: bool = False, streams: Optional[Sequence[str]] = None, *, log=None,
                 show_progress: bool = False) -> Dict[str, Dict[str, Any]]:
     """{stream: {top1_best, top5_best, best_epoch, top1_last, top5_last, scores (softmax of the last epoch on
@@ -304,7 +313,8 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
         encoder = stream.encoder_q.eval()
         for p in encoder.parameters():
             p.requires_grad_(False)
-        test_x, test_y = extract_features(encoder, test_set, device, pipeline=test_pipe, seed=config.seed + 1)
+        test_x, test_y = extract_features(encoder, test_set, device, pipeline=test_pipe,
+                                          seed=derive_seed(config.seed, "test_features"))
         n_classes = _num_classes(info, torch.tensor(np.asarray(train_set.labels)), test_y)
         torch.manual_seed(config.seed)
         classifier = nn.Linear(encoder.out_dim, n_classes)
@@ -320,15 +330,15 @@ def linear_eval(config: ExperimentConfig, device: torch.device, checkpoint: Opti
         def batches(epoch, classifier=classifier, encoder=encoder, cached=cached):
             classifier.train()
             if cached is not None:
-                g = torch.Generator().manual_seed(config.seed * 1009 + epoch)
+                g = torch.Generator().manual_seed(derive_seed(config.seed, "linear_epoch", epoch))
                 order = torch.randperm(cached[0].shape[0], generator=g)
                 for i in range(0, len(order), lin.batch_size):
                     idx = order[i:i + lin.batch_size]
                     yield classifier(cached[0][idx]), cached[1][idx]
                 return
             feats, labels = extract_features(encoder, train_set, device, pipeline=train_pipe,
-                                             seed=config.seed * 1009 + epoch)
-            g = torch.Generator().manual_seed(config.seed * 1013 + epoch)
+                                             seed=derive_seed(config.seed, "linear_epoch", epoch))
+            g = torch.Generator().manual_seed(derive_seed(config.seed, "linear_epoch_order", epoch))
             order = torch.randperm(feats.shape[0], generator=g)
             for i in range(0, len(order), lin.batch_size):
                 idx = order[i:i + lin.batch_size]
@@ -357,7 +367,7 @@ def _check_streams(key: str, streams: Optional[Sequence[str]], model: MultiStrea
 # ------------------------------------------------------------------------------------------- finetune
 
 
-def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
+def finetune_eval(config: Union[ExperimentConfig, Experiment], device: torch.device, checkpoint: Optional[Path] = None,
                   streams: Optional[Sequence[str]] = None, *, log=None, show_progress: bool = False
                   ) -> Dict[str, Dict[str, Any]]:
     """End-to-end training of each stream's encoder with a linear classifier on ``label_fraction`` of the
@@ -385,15 +395,18 @@ def finetune_eval(config: ExperimentConfig, device: torch.device, checkpoint: Op
 
         def batches(epoch, encoder=encoder, classifier=classifier):
             encoder.train()
-            for i, (x, lengths, y) in enumerate(_loader(train_sub, config.data.batch_size, True, config.seed + epoch)):
+            shuffle_seed = derive_seed(config.seed, "finetune_epoch_order", epoch)
+            for i, (x, lengths, y) in enumerate(_loader(train_sub, config.data.batch_size, True, shuffle_seed)):
                 x, lengths = x.to(device), lengths.to(device)
                 if pipe is not None:
-                    x, params = pipe(x, lengths, seed=config.seed * 104_729 + epoch * 1000 + i, return_params=True)
+                    seed = derive_seed(config.seed, "finetune_batch", epoch, i)
+                    x, params = pipe(x, lengths, seed=seed, return_params=True)
                     lengths = params.lengths[0]
                 yield classifier(encoder(x, lengths)).float(), y
 
         def test_scores(encoder=encoder, classifier=classifier):
-            feats, y = extract_features(encoder, test_set, device, pipeline=test_pipe, seed=config.seed + 1)
+            feats, y = extract_features(encoder, test_set, device, pipeline=test_pipe,
+                                        seed=derive_seed(config.seed, "test_features"))
             with torch.no_grad():
                 return classifier(feats.to(device)).float().cpu(), y
 
@@ -475,13 +488,15 @@ def fusion_sources(config: ExperimentConfig) -> Dict[str, Tuple[ExperimentConfig
     return sources
 
 
-def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Optional[Path] = None,
+def fuse_eval(config: Union[ExperimentConfig, Experiment], device: torch.device, checkpoint: Optional[Path] = None,
               random_init: bool = False, out_dir: Optional[Path] = None, class_names: Optional[Sequence[str]] = None,
               tag: str = "fuse", *, log=None, show_progress: bool = False) -> Dict[str, Any]:
     """Linear evaluation of every stream (of this run, or of the runs of ``fuse.runs``) and of every fused
     combination (``fuse.combinations``, ``fuse.weights``); writes ``{tag}.json`` and the plots to ``out_dir``
     (default ``config.output``). Returns {"table": {row: {top1, top5}}, "combinations": {name: {stream:
     weight}}, "linear": ..., "plots": ..., "results": ...}."""
+    given = config  # an Experiment's data is not read again for this run's own streams
+    config = config.config if isinstance(config, Experiment) else config
     sources = fusion_sources(config)
     if config.fuse.runs and checkpoint is not None:
         raise ConfigError("--checkpoint: fuse.runs evaluates each run with its own checkpoint; leave it out")
@@ -491,9 +506,11 @@ def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Option
     results: Dict[str, Dict[str, Any]] = {}
     first: Optional[Tuple[str, Dict[str, Any], Tuple[str, ...]]] = None
     for run, rows in groups.values():
+        experiment = evaluation_experiment(given if run is config else run,
+                                           checkpoint if not config.fuse.runs else None, random_init)
+        class_names = experiment.info.class_names if class_names is None else class_names
         if config.fuse.runs:
-            _, test_set, info = load_splits(run.data)
-            mark = (run.output, split_fingerprint(test_set), tuple(info.class_names))
+            mark = (run.output, split_fingerprint(experiment.test_set), tuple(experiment.info.class_names))
             if first is None:
                 first = mark
             elif mark[1:] != first[1:]:
@@ -501,8 +518,7 @@ def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Option
                 raise ConfigError(f"fuse.runs: the runs in {first[0]} and {run.output} are tested on different test "
                                   f"splits ({what} differ: {_show(first, what)} vs {_show(mark, what)}); fused scores "
                                   f"must come from one test split")
-        run = evaluation_config(run, checkpoint if not config.fuse.runs else None, random_init)
-        evaluated = linear_eval(run, device, checkpoint if not config.fuse.runs else None, random_init,
+        evaluated = linear_eval(experiment, device, checkpoint if not config.fuse.runs else None, random_init,
                                 streams=[stream for _, stream in rows], log=log, show_progress=show_progress)
         for row, stream in rows:
             results[row] = {**evaluated[stream], "stream": stream}
@@ -510,8 +526,6 @@ def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Option
     table = fuse_scores(results, combinations)
     out_dir = Path(out_dir or config.output)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if class_names is None:
-        class_names = load_splits(next(iter(sources.values()))[0].data)[2].class_names
     report = {"table": table, "combinations": combinations,
               "runs": {row: {"run": run.output, "stream": stream} for row, (run, stream) in sources.items()},
               "linear": {name: {k: v for k, v in r.items() if isinstance(v, (int, float))}
@@ -526,7 +540,7 @@ def fuse_eval(config: ExperimentConfig, device: torch.device, checkpoint: Option
                                       for name, scores in row_scores.items()}}
     plots = {}
     if config.fuse.confusion or config.fuse.tsne:
-        from . import plots as plotting  # matplotlib / scikit-learn: the [train] extra
+        from ..viz import plots as plotting  # matplotlib / scikit-learn: the [train] extra
 
         if config.fuse.confusion and plotting.available():
             for name, scores in row_scores.items():

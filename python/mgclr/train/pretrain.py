@@ -33,7 +33,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 
@@ -41,14 +41,15 @@ from .._validation import check_int
 from ..augment import Pipeline
 from ..models import METHODS, MultiStreamMoCo
 from ..profiling import range as nvtx_range
-from .build import build_model, build_pretrain_pipelines, learning_rate, load_splits, make_views, sgd, stream_feeds
+from .build import build_model, build_pretrain_pipelines, learning_rate, make_views, sgd, stream_feeds
 from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, load_weights, save_checkpoint, save_config
-from .config import ConfigError, ExperimentConfig, config_to_dict
+from .config import ConfigError, ExperimentConfig
 from .distributed import EpochSampler, Process, local_seed, setup, teardown
 from .evaluate import check_knn_k, knn_monitor
+from .experiment import Experiment, resolve
 from .loader import augment_in_workers, pretrain_loader
 from .metrics import MetricsLog, progress, truncate_metrics
-from .recipe import not_helping_advice, resolve_recipe
+from .recipe import not_helping_advice
 from .run import check_same_data, checkpoint_record, config_for_checkpoint, prepare_run_folder
 
 __all__ = ["NonFiniteLossError", "PretrainResult", "PretrainingNotHelpingWarning", "knn_gain_is_noise", "pretrain",
@@ -278,9 +279,10 @@ def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def pretrain(config: ExperimentConfig, *, resume: bool = False, overwrite: bool = False,
+def pretrain(config: Union[ExperimentConfig, Experiment], *, resume: bool = False, overwrite: bool = False,
              max_steps: Optional[int] = None, profile_steps: int = 0, show_progress: bool = True) -> PretrainResult:
-    """Pretrain ``config.model`` on ``config.data``'s training split; writes to ``config.output``.
+    """Pretrain ``config.model`` on ``config.data``'s training split; writes to ``config.output``. ``config``
+    may be an :class:`~mgclr.train.experiment.Experiment` already resolved (its data is not read again).
 
     Args:
         resume: continue from ``output/checkpoint.pt`` (an error when there is none). The model's shapes come
@@ -293,11 +295,12 @@ def pretrain(config: ExperimentConfig, *, resume: bool = False, overwrite: bool 
             for a quick look or a profile.
         profile_steps: record a ``torch.profiler`` trace of that many steps to ``output/trace.json``.
     """
-    process = setup(config.device)
+    given = config.config if isinstance(config, Experiment) else config
+    process = setup(given.device)
     profilers: List[Any] = []  # the --profile profiler while it records
     try:
         if process.main:
-            prepare_run_folder(config.output, resume=resume, overwrite=overwrite)
+            prepare_run_folder(given.output, resume=resume, overwrite=overwrite)
         process.barrier()
         return _pretrain(config, process, resume, max_steps, profile_steps, show_progress, profilers)
     finally:
@@ -306,14 +309,15 @@ def pretrain(config: ExperimentConfig, *, resume: bool = False, overwrite: bool 
         teardown(process)
 
 
-def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_steps: Optional[int],
+def _pretrain(config: Union[ExperimentConfig, Experiment], process: Process, resume: bool, max_steps: Optional[int],
               profile_steps: int, show_progress: bool, profilers: List[Any]) -> PretrainResult:
     if max_steps is not None:
         check_int("max_steps", max_steps, low=1)
+    experiment = resolve(config)
+    config, train_set, test_set, info = experiment.config, experiment.train_set, experiment.test_set, experiment.info
+    recipe = list(experiment.notes)
     out_dir = Path(config.output)
     device = process.device
-    train_set, test_set, info = load_splits(config.data)
-    config, recipe = resolve_recipe(config, train_set)
     _warn_unreached_schedules(config)
     warn_emulated_bf16(config, device)
     if config.pretrain.knn_every:  # the monitor's neighbours must exist (said before any step)
@@ -372,7 +376,7 @@ def _pretrain(config: ExperimentConfig, process: Process, resume: bool, max_step
         if process.main:
             truncate_metrics(out_dir, step)  # what was logged after the checkpoint is logged again
     if process.main:
-        save_config(out_dir, config_to_dict(config))
+        save_config(out_dir, config, experiment.provenance)
     record = checkpoint_record(config, info)
     total_steps = config.pretrain.epochs * steps_per_epoch
     if max_steps is not None:

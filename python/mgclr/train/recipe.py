@@ -40,7 +40,7 @@ import numpy as np
 from ..ops.transforms import ViewPerturbation
 from .config import ConfigError, ExperimentConfig
 
-__all__ = ["AUTO", "not_helping_advice", "resolve_recipe"]
+__all__ = ["AUTO", "not_helping_advice", "recipe_choices", "resolve_recipe"]
 
 AUTO = "auto"
 MIN_STEPS = 1500
@@ -89,11 +89,20 @@ def _replace_auto(spec: Any, frames: int) -> Tuple[Any, bool]:
 
 def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfig, List[str]]:
     """``config`` with its ``auto`` values chosen for ``train_set`` (module docstring), and the reasons."""
+    resolved, notes, _ = recipe_choices(config, train_set)
+    return resolved, notes
+
+
+def recipe_choices(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfig, List[str], Dict[str, str]]:
+    """:func:`resolve_recipe`, and the provenance of every value it filled: ``{dotted key: why}`` (each value
+    the config left out, also those it fills without a note, such as kNN's k on a large split)."""
     n = len(train_set)
     notes: List[str] = []
+    why: Dict[str, str] = {}
     data = config.data
     if data.batch_size is None:
         data = dataclasses.replace(data, batch_size=auto_batch(n))
+        why["data.batch_size"] = f"64, or the largest power of two <= N / 3 (N = {n} training sequences)"
         notes.append(f"data.batch_size = {data.batch_size}: 64, or the largest power of two <= N / 3 (N = {n} "
                      f"training sequences: at least 3 steps per epoch)")
     config = dataclasses.replace(config, data=data)
@@ -105,6 +114,7 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
         if stream.queue_size is None:
             k = auto_queue(n)
             streams[name] = dataclasses.replace(stream, queue_size=k)
+            why[f"model.streams.{name}.queue_size"] = f"N / 4 for N = {n}, the largest power of two below"
             notes.append(f"model.streams.{name}.queue_size = {k}: the largest power of two <= N / 4 for N = {n} "
                          f"training sequences (a longer queue holds older keys of each query's own sequence)")
         else:
@@ -118,26 +128,31 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
     if pretrain.epochs is None:
         if pretrain.steps is not None:
             epochs = max(1, math.ceil(pretrain.steps / per_epoch))
+            why["pretrain.epochs"] = f"pretrain.steps {pretrain.steps} at {per_epoch} steps per epoch"
             notes.append(f"pretrain.epochs = {epochs}: pretrain.steps {pretrain.steps} at {per_epoch} steps per epoch "
                          f"({n} sequences, batch {batch})")
         else:
             epochs = max(100, math.ceil(MIN_STEPS / per_epoch))
+            why["pretrain.epochs"] = f"100 epochs, at least {MIN_STEPS} steps ({per_epoch} per epoch)"
             notes.append(f"pretrain.epochs = {epochs} ({epochs * per_epoch} steps): 100 epochs, at least {MIN_STEPS} "
                          f"steps ({per_epoch} per epoch: {n} sequences, batch {batch})")
         pretrain = dataclasses.replace(pretrain, epochs=epochs, steps=None)
     if pretrain.knn_k is None:
         pretrain = dataclasses.replace(pretrain, knn_k=min(KNN_K, n))
+        why["pretrain.knn_k"] = f"{KNN_K}, or N when fewer (N = {n})"
         if n < KNN_K and pretrain.knn_every:
             notes.append(f"pretrain.knn_k = {n}: {KNN_K}, but the training split holds {n} sequences (the monitor's "
                          f"neighbours)")
     knn = config.knn
     if knn.k is None:
         knn = dataclasses.replace(knn, k=sorted({1, min(KNN_K, n)}))
+        why["knn.k"] = f"[1, {KNN_K}], {KNN_K} cut to N when fewer (N = {n})"
         if n < KNN_K:
             notes.append(f"knn.k = {knn.k}: [1, {KNN_K}], but the training split holds {n} sequences")
     if pretrain.optim.warmup_epochs is None:
         warm = round(0.05 * pretrain.epochs, 3)
         pretrain = dataclasses.replace(pretrain, optim=dataclasses.replace(pretrain.optim, warmup_epochs=warm))
+        why["pretrain.optim.warmup_epochs"] = f"5 % of the {pretrain.epochs} epochs"
         notes.append(f"pretrain.optim.warmup_epochs = {warm:g}: 5 % of the {pretrain.epochs} epochs")
     median = _median_length(train_set)
     frames = auto_frames(median)
@@ -161,6 +176,9 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
             model.streams[name] = dataclasses.replace(stream, method=dataclasses.replace(stream.method, views=views))
             used.append(f"model.streams.{name}.method.views")
     if used:
+        for key in used:
+            why[key] = (f"out_frames auto = {frames}, the multiple of 8 nearest the median length {median} of the "
+                        f"training sequences")
         notes.append(f"out_frames = {frames} in {', '.join(used)}: the multiple of 8 nearest the median length "
                      f"{median} of the training sequences, within [{MIN_FRAMES}, {MAX_FRAMES}]")
     linear, finetune = config.linear, config.finetune
@@ -171,7 +189,7 @@ def resolve_recipe(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
             finetune = dataclasses.replace(finetune, **{key.split(".")[1]: value})
     resolved = dataclasses.replace(config, model=model, pretrain=pretrain, linear=linear, finetune=finetune,
                                    knn=knn, augment=sections.get("augment", config.augment))
-    return resolved, notes
+    return resolved, notes, why
 
 
 # What to try when pretraining does not help a stream, in the order of the gains measured for each change

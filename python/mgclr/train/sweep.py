@@ -21,11 +21,11 @@ from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 from .._files import write_json_atomic, write_text_atomic
 from ..augment import TRANSFORMS
-from .build import build_pretrain_pipelines, load_splits
+from .build import build_pretrain_pipelines
 from .config import ConfigError, ExperimentConfig
 from .evaluate import fuse_eval
+from .experiment import resolve
 from .pretrain import pretrain
-from .recipe import resolve_recipe
 
 __all__ = ["NO_AUGMENTATION", "run_sweep", "sweep_runs", "sweep_table"]
 
@@ -80,7 +80,7 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
     names], <row>: top-1, <row>_top5: top-5, ...}] sorted by the first combination's top-1, "baseline": the
     no-augmentation row, "sorted_by", "files": {...}}``."""
     runs = sweep_runs(config)
-    train_set, _, info = load_splits(config.data)
+    data = resolve(config)  # the splits, read once for every run
     root = Path(config.output) / "sweep"
     root.mkdir(parents=True, exist_ok=True)
     epochs = config.sweep.epochs or config.pretrain.epochs
@@ -90,8 +90,9 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
         run_config = dataclasses.replace(config, augment=augment, output=str(out),
                                          pretrain=dataclasses.replace(config.pretrain, epochs=epochs),
                                          fuse=dataclasses.replace(config.fuse, tsne=False, confusion=False))
+        experiment = resolve(run_config, data=data)
         try:
-            build_pretrain_pipelines(resolve_recipe(run_config, train_set)[0], info)
+            build_pretrain_pipelines(experiment.config, experiment.info)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"sweep run {label!r}: augment: {exc}") from None
         done = out / _RESULT
@@ -102,9 +103,9 @@ def run_sweep(config: ExperimentConfig, *, show_progress: bool = True, log: Call
         else:
             log(f"[{k + 1}/{len(runs)}] {label}: pretraining {epochs} epochs")
             # A run without its result was interrupted: it starts over (the sweep's own folder).
-            result = pretrain(run_config, show_progress=show_progress, overwrite=True)
+            result = pretrain(experiment, show_progress=show_progress, overwrite=True)
             device = next(result.model.parameters()).device
-            table = fuse_eval(run_config, device, out_dir=out, tag="linear")["table"]
+            table = fuse_eval(experiment, device, out_dir=out, tag="linear")["table"]
             row = {"augment": label, "augment_config": augment, "rows": list(table),
                    **{stream: acc["top1"] for stream, acc in table.items()},
                    **{f"{stream}_top5": acc["top5"] for stream, acc in table.items()}}
@@ -141,7 +142,7 @@ def _write(root: Path, rows: List[Dict[str, Any]], baseline: Mapping[str, Any], 
             for r in rows]
     write_text_atomic(root / "sweep.csv", "\n".join(csv) + "\n")
     files = {"json": str(root / "sweep.json"), "csv": str(root / "sweep.csv")}
-    from . import plots
+    from ..viz import plots
 
     if plots.available():
         files["plot"] = str(plots.bar_chart([r["augment"] for r in rows], [100 * r[key] for r in rows],

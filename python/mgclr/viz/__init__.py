@@ -7,17 +7,20 @@
 - :func:`timeline_plot` (timeline.py): a video's annotated and predicted micro-gestures over seconds;
 - :func:`load_sample` (source.py): one sequence from a dataset folder, a ``.npy`` / ``.npz`` or the synthetic
   generator, with its description;
-- :func:`write_examples` (examples.py): the README's pictures, from the synthetic generators.
+- :mod:`mgclr.viz.plots`: the plotting base all of them draw with (matplotlib on Agg, atomic PNGs, class
+  colours) and the evaluation plots (confusion matrices, t-SNE, charts) that training and the emotion report
+  write.
 
-The command is ``mgclr show``; the evaluation plots (confusion matrices, t-SNE, charts) are in
-:mod:`mgclr.train.plots`.
+viz sits below training and emotion (it reads data, augmentations and timelines, never a loop), so those draw
+through it. One module is above them: :func:`mgclr.viz.examples.write_examples`, the README's pictures from
+the synthetic generators (it builds a pipeline as training does and synthetic timelines as emotion does), so
+this package does not import it. The command is ``mgclr show``.
 """
 
-from .examples import write_examples
 from .gallery import augment_views, augmentation_gallery, describe_params
 from .skeleton import animate, ffmpeg_available, frame_strip, project
 from .source import Sample, load_sample
 from .timeline import timeline_plot
 
 __all__ = ["Sample", "animate", "augment_views", "augmentation_gallery", "describe_params", "ffmpeg_available",
-           "frame_strip", "load_sample", "project", "timeline_plot", "write_examples"]
+           "frame_strip", "load_sample", "project", "timeline_plot"]

@@ -1,5 +1,7 @@
 """The README's pictures, made by one command (``mgclr show --gallery --out docs/img/``) from the synthetic
-generators, so that anyone can make them again and see the same."""
+generators, so that anyone can make them again and see the same. Above training and emotion (their pipeline
+builder and synthetic timelines), unlike the rest of :mod:`mgclr.viz`, which is why the package does not
+import it: ``from mgclr.viz.examples import write_examples``."""
 
 from __future__ import annotations
 

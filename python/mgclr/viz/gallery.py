@@ -19,7 +19,7 @@ import torch
 from ..augment import Pipeline
 from ..ops import AugmentParams
 from ..skeleton import Layout, get_layout
-from ..train import plots
+from . import plots
 from .skeleton import DEFAULT_VIEW, _limits, _panel, _present, animate, draw_skeleton, project, sample_frames
 
 __all__ = ["augment_views", "augmentation_gallery", "describe_params"]

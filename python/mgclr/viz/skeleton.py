@@ -23,7 +23,7 @@ import numpy as np
 from .._files import atomic_path
 from ..data.axes import canonical_matrix
 from ..skeleton import Layout, get_layout
-from ..train import plots
+from . import plots
 
 __all__ = ["PERSON_COLOURS", "animate", "draw_skeleton", "ffmpeg_available", "frame_strip", "project", "sample_frames"]
 

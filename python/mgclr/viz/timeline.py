@@ -1,8 +1,8 @@
 """A video's micro-gesture timeline as a picture: coloured spans over seconds, one row for the annotated MGs
 and, when given, one for a recognizer's predicted MGs, with the video's outcome in the title.
 
-A span covers ``[start_s, end_s)`` (:mod:`mgclr.emotion.timeline`: start frame / fps to (end frame + 1) / fps);
-a class keeps one colour in both rows (:func:`mgclr.train.plots.class_colours`, distinct up to 60 classes), its
+A span covers ``[start_s, end_s)`` (:mod:`mgclr.data.timeline`: start frame / fps to (end frame + 1) / fps);
+a class keeps one colour in both rows (:func:`mgclr.viz.plots.class_colours`, distinct up to 60 classes), its
 name (and a predicted MG's confidence) is written inside the span when the span is wide enough, and the legend
 lists every class shown.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..emotion.timeline import Timeline
-from ..train import plots
+from ..data.timeline import Timeline
+from . import plots
 
 __all__ = ["timeline_plot"]
 

@@ -12,24 +12,27 @@ dataset        source                                                      bench
 
 Every converter is ``convert_<dataset>(src, dst, *, skip_bad=False, overwrite=False, progress=True,
 splits=None, **options) -> ConversionReport``; :func:`prepare` picks one by name. What each does to the
-coordinates is in its module docstring and in the dataset's ``meta["normalisation"]``.
+coordinates is in its module docstring and in the dataset's ``meta["normalisation"]``. Its own options come with
+it: an :class:`~mgclr.data.convert.common.Option` each, declared above the converter with
+:func:`~mgclr.data.convert.common.declare_options` (:func:`declared_options`), from which ``mgclr prepare``
+builds its flags. A new converter is its module and its line in :data:`CONVERTERS`.
 """
 
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, Callable, Dict, Union
+from typing import Any, Callable, Dict, Tuple, Union
 
-from .common import ConversionError, ConversionReport, check_dst_folder
+from .common import ConversionError, ConversionReport, Option, check_dst_folder
 from .imigue import convert_imigue
 from .ntu import convert_ntu
 from .nw_ucla import convert_nw_ucla
 from .smg import convert_smg
 from .utkinect import convert_utkinect
 
-__all__ = ["CONVERTERS", "ConversionError", "ConversionReport", "convert_imigue", "convert_ntu", "convert_nw_ucla",
-           "convert_smg", "convert_utkinect", "converter_options", "prepare"]
+__all__ = ["CONVERTERS", "ConversionError", "ConversionReport", "Option", "convert_imigue", "convert_ntu",
+           "convert_nw_ucla", "convert_smg", "convert_utkinect", "converter_options", "declared_options", "prepare"]
 
 CONVERTERS: Dict[str, Callable[..., ConversionReport]] = {
     "imigue": convert_imigue, "smg": convert_smg, "ntu": convert_ntu, "nw_ucla": convert_nw_ucla,
@@ -42,6 +45,11 @@ def converter_options(dataset: str) -> Dict[str, Any]:
     """The dataset-specific keyword options of a converter and their defaults."""
     converter = _get(dataset)
     return {name: p.default for name, p in inspect.signature(converter).parameters.items() if name not in _COMMON}
+
+
+def declared_options(dataset: str) -> Tuple[Option, ...]:
+    """The ``mgclr prepare`` flags a converter declares for its own keywords (none: an empty tuple)."""
+    return getattr(_get(dataset), "cli_options", ())
 
 
 def prepare(dataset: str, src: Union[str, Path], dst: Union[str, Path], **options: Any) -> ConversionReport:

@@ -6,10 +6,12 @@ A converter is a function ``convert_<dataset>(src, dst, *, skip_bad=False, overw
 machine), parses each into zero or more :class:`Sample` s, and hands them to :func:`run_conversion`. On
 corrupt input a parser raises :class:`ConversionError`; with ``skip_bad`` the source is skipped and the
 reason counted, else the conversion stops with that error. Nothing is dropped without a counted reason.
+Its own keywords become ``mgclr prepare`` flags by an :class:`Option` each in :func:`declare_options` above it.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 from collections import Counter
@@ -21,7 +23,8 @@ import numpy as np
 
 from ..format import MAX_ABS_VALUE, DatasetWriter, require_folder
 
-__all__ = ["ConversionError", "ConversionReport", "Sample", "parse_floats", "run_conversion"]
+__all__ = ["ConversionError", "ConversionReport", "Option", "Sample", "declare_options", "parse_floats",
+           "run_conversion"]
 
 CONVERTER_VERSION = "1"
 # No coordinate, frame number or time of any supported format comes near this (float32 goes to 3.4e38): a
@@ -93,6 +96,55 @@ class ConversionReport:
         return {"dataset": self.dataset, "destination": self.destination, "written": self.written,
                 "sources": self.sources, "skipped": dict(self.skipped), "class_counts": self.class_counts,
                 "splits": self.splits}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One of a converter's own keywords as the ``mgclr prepare`` flag that feeds it, declared beside the
+    converter (:func:`declare_options`); the command builds its flags from these, so a converter brings its
+    flags with it.
+
+    ``keyword``: the converter keyword it feeds. ``help``: what it is for this dataset; the flag's help shows
+    it after the dataset's name, with ``when`` (the source form it applies to) in parentheses, and then
+    ``default_text``, the converter's default in words. ``flag``: ``--keyword`` (hyphens for underscores)
+    unless given. ``type`` and ``choices`` as in argparse; the flag's value is None when not given, so the
+    converter's default applies. ``switch``: a flag without a value that sets the keyword to ``const``
+    (``--keep-missing``: ``missing=()``). Converters that declare one flag share it (the same type, choices
+    and switch; their helps joined)."""
+
+    keyword: str
+    help: str
+    flag: str = ""
+    type: Callable[[str], Any] = str
+    choices: Optional[Tuple[str, ...]] = None
+    default_text: Optional[str] = None
+    when: Optional[str] = None
+    switch: bool = False
+    const: Any = None
+
+    def __post_init__(self) -> None:
+        if not self.flag:
+            object.__setattr__(self, "flag", "--" + self.keyword.replace("_", "-"))
+
+    @property
+    def dest(self) -> str:
+        """The flag's attribute name on the parsed arguments."""
+        return self.flag[2:].replace("-", "_")
+
+
+def declare_options(*declared: Option) -> Callable[[Callable], Callable]:
+    """Decorator: the :class:`Option` s ``mgclr prepare`` offers for this converter, as its ``cli_options``
+    (read by :func:`mgclr.data.convert.declared_options`). Each must name a keyword the converter takes."""
+
+    def mark(converter: Callable) -> Callable:
+        accepted = inspect.signature(converter).parameters
+        for option in declared:
+            if option.keyword not in accepted:
+                raise TypeError(f"{option.flag}: {converter.__name__} takes no keyword {option.keyword!r}")
+        converter.cli_options = tuple(declared)
+        return converter
+
+    return mark
 
 
 def parse_floats(tokens: Sequence[str], file: Union[str, Path], where: str, expected: Optional[int] = None,

@@ -54,7 +54,7 @@ Per-sample fields: ``id`` (``<video>_<clip>``), ``video``, ``clip``, ``subject``
 (below). Split ``xsub``: subjects in :data:`XSUB_TRAIN_SUBJECTS` train, the other 35 of subjects 1-72 test,
 anything else in neither part.
 
-``timelines.json`` in ``dst`` (written after the dataset, through :func:`mgclr.emotion.timeline.write_timelines`,
+``timelines.json`` in ``dst`` (written after the dataset, through :func:`mgclr.data.timeline.write_timelines`,
 the one timeline schema) holds every converted video's annotated MG timeline for the emotion work: the MG
 clips (classes ``MG1`` ... ``MG31``; the non-MG clips are background, not MGs) with their frames, the video's
 fps, length, subject and outcome.
@@ -117,16 +117,18 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ...emotion.timeline import MGEvent, Timeline, TimelineError, normalise_outcome, write_timelines
 from ..axes import CANONICAL_2D
 from ..normalise import NormalisationError, normalise_openpose_video, openpose_video_spec
+from ..timeline import MGEvent, Timeline, TimelineError, normalise_outcome, write_timelines
 from .common import (
     IMPLAUSIBLE,
     PLAUSIBLE,
     TIMELINES,
     ConversionError,
     ConversionReport,
+    Option,
     Sample,
+    declare_options,
     is_number,
     iter_label_rows,
     iter_lines,
@@ -620,6 +622,15 @@ def _check_non_mg_ids(videos: Sequence[_Video]) -> None:
                               "ambiguous non-MG class")
 
 
+@declare_options(
+    Option("form", "source form", choices=_FORMS),
+    Option("frames_dir", "folder of per-video JSON folders", when="openpose"),
+    Option("labels", "the label/annotation CSV"),
+    Option("non_mg", "the non-MG clips (class 99): the 32nd class non_mg, as the official protocol (class, the "
+                     "default), or left out and counted (drop)", choices=_NON_MG_POLICIES),
+    Option("csv_first_hand", "the person's side of the first five fingertips", choices=("left", "right"),
+           when="light_hand"),
+)
 def convert_imigue(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool = False, overwrite: bool = False,
                    progress: bool = True, splits: Optional[Sequence[str]] = None, form: str = "auto",
                    frames_dir: Union[str, Path, None] = None, labels: Union[str, Path, None] = None,

@@ -58,7 +58,9 @@ from .common import (
     ConversionError,
     ConversionReport,
     FirstSeen,
+    Option,
     Sample,
+    declare_options,
     iter_lines,
     parse_floats,
     run_conversion,
@@ -398,6 +400,12 @@ def _load_missing(missing: Union[None, str, Path, Iterable[str]], version: str) 
     return frozenset(names), f"{len(names)} names given by the caller"
 
 
+@declare_options(
+    Option("version", "60, 120 or auto", choices=("60", "120", "auto")),
+    Option("frames", "T of data.npy", type=int, default_text="300"),
+    Option("missing", "file of sample names to skip", default_text="published list"),
+    Option("missing", "keep the samples with missing skeletons", flag="--keep-missing", switch=True, const=()),
+)
 def convert_ntu(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool = False, overwrite: bool = False,
                 progress: bool = True, splits: Optional[Sequence[str]] = None, version: str = "auto", frames: int = 300,
                 missing: Union[None, str, Path, Iterable[str]] = None) -> ConversionReport:

@@ -33,7 +33,9 @@ from .common import (
     ConversionError,
     ConversionReport,
     FirstSeen,
+    Option,
     Sample,
+    declare_options,
     read_text,
     run_conversion,
     sorted_files,
@@ -155,6 +157,7 @@ def _longest(files: List[Path]) -> int:
     return longest
 
 
+@declare_options(Option("frames", "T of data.npy", type=int, default_text="the longest sequence"))
 def convert_nw_ucla(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool = False,
                     overwrite: bool = False, progress: bool = True, splits: Optional[Sequence[str]] = None,
                     frames: Optional[int] = None) -> ConversionReport:

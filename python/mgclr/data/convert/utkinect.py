@@ -38,7 +38,17 @@ import numpy as np
 
 from ..axes import KINECT
 from ..normalise import centre_on_joint, centre_on_joint_spec
-from .common import PLAUSIBLE, ConversionError, ConversionReport, Sample, iter_lines, parse_floats, run_conversion
+from .common import (
+    PLAUSIBLE,
+    ConversionError,
+    ConversionReport,
+    Option,
+    Sample,
+    declare_options,
+    iter_lines,
+    parse_floats,
+    run_conversion,
+)
 
 __all__ = ["ACTIONS", "LABEL_FILES", "NORMALISATION", "Segment", "convert_utkinect", "read_joints", "read_labels"]
 
@@ -180,6 +190,10 @@ def read_joints(path: Union[str, Path]) -> Tuple[np.ndarray, np.ndarray, int]:
     return np.asarray(ids, dtype=np.int64), np.asarray(rows, dtype=np.float32).reshape(-1, NUM_JOINTS, 3), repeated
 
 
+@declare_options(
+    Option("labels", "modified (default), original or a label file"),
+    Option("frames", "T of data.npy", type=int, default_text="the longest sequence"),
+)
 def convert_utkinect(src: Union[str, Path], dst: Union[str, Path], *, skip_bad: bool = False,
                      overwrite: bool = False, progress: bool = True, splits: Optional[Sequence[str]] = None,
                      labels: Union[str, Path] = "modified", frames: Optional[int] = None) -> ConversionReport:

@@ -26,7 +26,7 @@ terms, the released code's way, at most 6 MiB of logits).
 from __future__ import annotations
 
 import inspect
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 
@@ -43,6 +43,26 @@ def _takes_drop(encoder: torch.nn.Module) -> bool:
     """True when ``encoder.forward`` takes ``drop`` (AGCN, STGCN; a StreamEncoder around one of them)."""
     inner = getattr(encoder, "encoder", encoder)
     return "drop" in inspect.signature(inner.forward).parameters
+
+
+def aimclr_terms(q: torch.Tensor, extremes: List[torch.Tensor], k: torch.Tensor, queue: torch.Tensor, tau: float,
+                 topk: Optional[int], infonce_impl: str = "auto", single_pass: Optional[bool] = None):
+    """AimCLR's loss terms from the embeddings: the InfoNCE stats of ``q`` (with each query's ``topk`` nearest
+    queue entries of every view as extra positives when ``topk`` is given: NNM) and one D3M term per extreme
+    view. ``single_pass``: force the one-logits-matrix path (None: ``infonce_impl`` ``auto`` takes it where it
+    wins, :func:`~mgclr.ops.queue_losses.aimclr_single_pass_wins`)."""
+    if single_pass is None:
+        single_pass = infonce_impl == "auto" and aimclr_single_pass_wins(q.device, q.shape[0], queue.shape[0])
+    if single_pass:
+        return aimclr_loss_single_pass(q, extremes, k, queue, tau, topk)
+    positives = None
+    if topk:  # one chunked pass for all queries: (views·N, topk) -> (N, views·topk)
+        found = queue_topk(torch.cat([q, *extremes]), queue, topk)
+        positives = found.view(1 + len(extremes), -1, topk).permute(1, 0, 2).reshape(q.shape[0], -1)
+    stats = queue_infonce(q, k, queue, tau, infonce_impl, positives=positives, return_stats=True)
+    target = queue_softmax_mean(q, k, queue, tau, infonce_impl)  # D3M's target, once for both
+    d3m = [queue_soft_cross_entropy(v, k, queue, None, tau, infonce_impl, target_mean=target) for v in extremes]
+    return stats, d3m
 
 
 class AimCLR(MomentumMethod):
@@ -90,17 +110,7 @@ class AimCLR(MomentumMethod):
         extremes = [emb.extra[name].float() for name in ("extreme", "extreme_drop") if name in emb.extra]
         mining = self.mining(epoch)
         with nvtx_range("mgclr/loss"):
-            if self.infonce_impl == "auto" and aimclr_single_pass_wins(q.device, q.shape[0], queue.shape[0]):
-                stats, d3m = aimclr_loss_single_pass(q, extremes, k, queue, tau, self.topk if mining else None)
-            else:
-                positives = None
-                if mining:  # one chunked pass for all queries: (views·N, topk) -> (N, views·topk)
-                    found = queue_topk(torch.cat([q, *extremes]), queue, self.topk)
-                    positives = found.view(1 + len(extremes), -1, self.topk).permute(1, 0, 2).reshape(q.shape[0], -1)
-                stats = queue_infonce(q, k, queue, tau, self.infonce_impl, positives=positives, return_stats=True)
-                target = queue_softmax_mean(q, k, queue, tau, self.infonce_impl)  # D3M's target, once for both
-                d3m = [queue_soft_cross_entropy(v, k, queue, None, tau, self.infonce_impl, target_mean=target)
-                       for v in extremes]
+            stats, d3m = aimclr_terms(q, extremes, k, queue, tau, self.topk if mining else None, self.infonce_impl)
             loss = stats.loss + sum(d3m) / len(d3m)
         terms = {"infonce": stats.loss.detach(), "d3m": d3m[0].detach()}
         if len(d3m) > 1:

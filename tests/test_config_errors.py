@@ -1,4 +1,4 @@
-"""Reliability, configs (issue 15): every number finite and in its range, and the error names the dotted key,
+"""Config errors: every number finite and in its range, and the error names the dotted key,
 whatever the value's type or size. Each case failed before: it trained to NaN weights, climbed the loss,
 changed an accuracy, crashed later with a ZeroDivisionError, or named the wrong thing."""
 

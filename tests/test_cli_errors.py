@@ -1,4 +1,4 @@
-"""Reliability, the command line (issue 15): a read-only destination, --json into a missing folder, a reader
+"""The command line's failure modes: a read-only destination, --json into a missing folder, a reader
 that leaves (| head -1) and Ctrl-C end in one line and an exit status, never a traceback."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def test_json_into_a_missing_folder(tmp_path, capsys):
 
 
 def test_a_reader_that_leaves_and_ctrl_c(monkeypatch, capsys):
-    import mgclr.cli as cli
+    import mgclr.cli.info as cli  # the module that registers `layouts` and its handler
 
     def broken(args):
         raise BrokenPipeError(32, "Broken pipe")

@@ -1,4 +1,4 @@
-"""Reliability, training faults (issue 15): a NaN loss ends the run with an error naming the step and what went
+"""Training's faults: a NaN loss ends the run with an error naming the step and what went
 non-finite first (the input, an augmented view, the weights, or the forward pass), before the step's update
 and without a checkpoint of NaN weights; a checkpoint with NaN weights is refused by --resume and by the
 evaluation commands. Before, such runs finished with exit 0 and NaN weights."""

@@ -1,5 +1,8 @@
-"""Pictures where they beat tables: the fused confusion matrix and a t-SNE of each stream's features.
-Needs matplotlib and scikit-learn (``pip install mgclr[train]``); :func:`available` says whether they are."""
+"""The plotting base of mgclr's pictures (matplotlib on Agg, atomic PNGs, class colours) and the evaluation
+plots built on it: the fused confusion matrix, a t-SNE of each stream's features, bar charts.
+Needs matplotlib and scikit-learn (``pip install mgclr[train]``); :func:`available` says whether they are.
+matplotlib is imported only when a function asks for it, and nothing of mgclr above ``_files``: training
+(``fuse_eval``, the sweep) and the emotion report draw through this module, below them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reliability, converters (issue 15): values beyond float32 or implausible for the format, unreadable files and
+"""The converters' failure modes: values beyond float32 or implausible for the format, unreadable files and
 folders, duplicate rows, a wrong frame count, a frame number that would allocate terabytes, JSON nested too
 deeply, and a destination inside the source: each a named error, or (``--skip-bad``) a counted skip -- never
 a traceback, an unnamed "x: expected finite values" that aborts the whole conversion, or a silent drop."""
@@ -133,11 +133,8 @@ def test_an_unreadable_folder_is_counted_never_dropped(tmp_path):
     nw_ucla.write(src / "locked", "a02_s02_e00_v03", nw_ucla.skeleton(3, 1))
     (src / "locked").chmod(0)
     try:
-        with pytest.raises(ConversionError, match=r"locked: cannot be read \(Permission denied\): its files would "
-                                                  r"be missed") as info:
-            convert_nw_ucla(src, tmp_path / "a", progress=False)
-        assert info.value.reason == "unreadable folder"
-        report = convert_nw_ucla(src, tmp_path / "b", progress=False, skip_bad=True)
+        report = imigue.refused_then_skipped(convert_nw_ucla, src, tmp_path, r"locked: cannot be read \(Permission "
+                                             r"denied\): its files would be missed", "unreadable folder")
         assert report.skipped == {"unreadable folder": 1} and report.written == 1
     finally:
         (src / "locked").chmod(0o755)

@@ -1,4 +1,4 @@
-"""Reliability, dataset folders (issue 15): everything a folder, a SkeletonCLR/ISC file or a pyskl pickle can
+"""Dataset folders' errors: everything a folder, a SkeletonCLR/ISC file or a pyskl pickle can
 say wrongly is an error naming the file and what is wrong -- float or out-of-range labels, split indices,
 a column shorter than N, trailing bytes, NaN or absurd values, frame counts -- never a clamp or a silent
 cast; train/test overlap warns (an error under strict); an interrupted --overwrite leaves the old dataset or

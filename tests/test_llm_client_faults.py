@@ -1,4 +1,4 @@
-"""Reliability, the LLM client against a faulty loopback server (issue 15): a 200 with a body that is not JSON is
+"""The LLM client against a faulty loopback server: a 200 with a body that is not JSON is
 a retried, then counted failure with the body kept (before: an uncaught JSONDecodeError and no answers.jsonl
 at all); answers.jsonl grows one flushed line per answer, so an interrupted run keeps what it received, with
 or without --cache; Ctrl-C sends nothing more; --timeout bounds an answer's whole time; bad --timeout values
@@ -18,13 +18,6 @@ from mgclr.emotion.llm import LLMError, write_transcript
 from mgclr.emotion.timeline import write_timelines
 
 GOOD = '{"win": 70, "lose": 30, "mgs": []}'
-
-
-@pytest.fixture
-def server():
-    s = FakeServer()
-    yield s
-    s.close()
 
 
 @pytest.fixture
