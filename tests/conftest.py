@@ -150,3 +150,14 @@ def server():
     s = FakeServer()
     yield s
     s.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """A plain `pytest` leaves out the tests marked slow (the learning runs, minutes each on two cores: CI runs
+    them as its own step, `pytest -m slow`); a -m expression, or a test named by its node id, decides itself."""
+    if config.option.markexpr or any("::" in str(arg) for arg in config.args):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]

@@ -347,7 +347,7 @@ def test_pyskl_pickles_of_every_protocol_read_alike(tmp_path, protocol):
 
 
 def test_protocol_2_bytes_allow_latin1_only_and_code_stays_refused(tmp_path):
-    from mgclr.data.format import _safe_pickle
+    from mgclr.data.readers import _safe_pickle
 
     path = tmp_path / "x.pkl"
     path.write_bytes(pickle.dumps({"b": b"\x00\xffraw"}, protocol=2))

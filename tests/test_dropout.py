@@ -7,11 +7,12 @@ import math
 
 import pytest
 import torch
+from conftest import requires_cuda
 from torch import nn
 
 from mgclr.models import STGCN
 from mgclr.ops import Dropout, dropout
-from mgclr.ops.dropout import dropout_op, dropout_threshold
+from mgclr.ops.dropout import dropout_drawn_op, dropout_op, dropout_threshold
 from mgclr.ops.reference import dropout_reference
 
 SEED = 0x1234_5678_9ABC_DEF0 & ((1 << 63) - 1)
@@ -150,6 +151,52 @@ def test_opcheck_and_compile():
     xe = x.detach().clone().requires_grad_()
     dropout_op(xe * 2.0, 0.5, 77, 0).sum().backward()
     assert torch.equal(xc.grad, xe.grad)
+
+
+def test_compiled_dropout_draws_its_seed_in_the_graph():
+    # No graph break per dropout (a host read of the seed broke the graph at each of ST-GCN's nine), the
+    # distribution kept, and the backward masks with the forward's own draw.
+    torch._dynamo.reset()
+    model = nn.Sequential(nn.Linear(16, 16), Dropout(0.5), nn.ReLU(), Dropout(0.25), nn.Linear(16, 4))
+    explained = torch._dynamo.explain(model)(torch.randn(8, 16))
+    assert explained.graph_break_count == 0 and explained.graph_count == 1
+    f = torch.compile(lambda t: dropout(t, 0.3), fullgraph=True, backend="aot_eager")
+    ones = torch.ones(2**16, requires_grad=True)
+    out = f(ones)
+    kept = float((out != 0).float().mean())
+    assert abs(kept - 0.7) < 5 * math.sqrt(0.7 * 0.3 / 2**16)
+    assert torch.allclose(out[out != 0], torch.full_like(out[out != 0], 1 / 0.7))
+    out.sum().backward()
+    assert torch.equal(ones.grad, out.detach())  # d(sum)/dx = the forward's mask and scale
+    assert not torch.equal(f(ones), out)  # a new draw per call
+
+
+@pytest.mark.cuda
+@requires_cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_compiled_dropout_on_a_gpu(dtype):
+    # Inductor, a CUDA input and the seed tensor drawn on the CPU inside the graph; the backward's mask is the
+    # forward's (this path has not run on a GPU yet: the GPU check runs it).
+    torch._dynamo.reset()
+    f = torch.compile(lambda t: dropout(t, 0.3), fullgraph=True)
+    ones = torch.ones(2**16, device="cuda", dtype=dtype, requires_grad=True)
+    out = f(ones)
+    assert out.dtype == dtype and out.device.type == "cuda"
+    assert abs(float((out != 0).float().mean()) - 0.7) < 5 * math.sqrt(0.7 * 0.3 / 2**16)
+    out.float().sum().backward()
+    assert torch.equal(ones.grad, out.detach())
+
+
+def test_drawn_op_is_the_op_keyed_by_a_tensor_and_passes_opcheck():
+    x = torch.randn(3, 50, requires_grad=True)
+    drawn = torch.tensor([123, 4], dtype=torch.int64)
+    torch.library.opcheck(dropout_drawn_op, (x, 0.5, drawn))
+    assert torch.equal(dropout_drawn_op(x, 0.5, drawn), dropout_op(x, 0.5, 123, 4))
+
+
+def test_drawn_op_with_a_bad_key_raises_through_the_dispatcher():  # named so: the ASan pass leaves it out
+    with pytest.raises(ValueError, match=r"^drawn: expected a CPU int64 tensor of shape \(2,\)"):
+        dropout_drawn_op(torch.randn(3, 50), 0.5, torch.tensor([123.0, 4.0]))
 
 
 def test_bad_inputs():

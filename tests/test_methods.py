@@ -167,7 +167,6 @@ def crossclr_eager(streams, views, context, topk):
     return losses
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 @pytest.mark.parametrize("context", [True, False])
 @pytest.mark.parametrize("topk", [1, 2])
 def test_crossclr_step_matches_an_eager_transcription_of_its_code(context, topk):
@@ -313,7 +312,6 @@ def test_a_schedule_past_the_last_epoch_warns(tmp_path):
 # ----------------------------------------------------------------------- tiny configs, exact resume ----
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 @pytest.mark.parametrize("name,switch", [("tiny_aimclr", "joint_nnm"), ("tiny_crossclr", "joint_cross")])
 def test_tiny_method_config_switches_mid_run_and_resumes_exactly(tmp_path, name, switch):
     path = CONFIGS / "cpu" / f"{name}.yaml"

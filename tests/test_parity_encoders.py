@@ -346,7 +346,6 @@ def _same_function(a: nn.Module, b: nn.Module, x: torch.Tensor) -> None:
         torch.testing.assert_close(a.eval()(x), b.eval()(x), atol=0, rtol=0)
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_load_published_round_trip_and_wrappers(small_stgcn, tmp_path):
     x, _ = skeleton_batch(2, 3, 12, 25, 2)
     sd = released_stgcn(small_stgcn)

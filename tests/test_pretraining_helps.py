@@ -50,7 +50,6 @@ def random_labels(tmp_path):
     return config
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_the_knn_monitor_warns_when_pretraining_cannot_help(random_labels):
     config = load_config(random_labels)
     with pytest.warns(PretrainingNotHelpingWarning, match="pretraining is not helping the joint stream so far"):

@@ -70,6 +70,11 @@ def test_queue_keys_integer_refused_float_cast_alias_copied():
     before = queue.queue[:3].clone()
     queue.enqueue(queue.queue[:3])  # rows of the queue itself
     assert torch.equal(queue.queue[3:6], before) and int(queue.ptr) == 6
+    shifted = MoCoQueue(8, 4)
+    shifted.enqueue(torch.randn(1, 4))
+    before = shifted.queue[:3].clone()
+    shifted.enqueue(shifted.queue[:3])  # rows 0-2 onto rows 1-3: the source overlaps the destination
+    assert torch.equal(shifted.queue[1:4], before) and int(shifted.ptr) == 4
 
 
 @requires_extension

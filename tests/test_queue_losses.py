@@ -342,7 +342,6 @@ print((kb("VmHWM") - before) * 1024)
 """
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc to read peak RSS")
 @pytest.mark.parametrize("what", ["positives", "soft_cross_entropy", "context"])
 def test_default_path_holds_no_n_by_k_tensor(what):

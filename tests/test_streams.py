@@ -17,7 +17,7 @@ import mgclr
 from mgclr.cli import main
 from mgclr.train import ConfigError, load_config, parse_config
 from mgclr.train import config as config_module
-from mgclr.train.evaluate import fuse_scores
+from mgclr.train.evaluate import fusion_accuracy
 
 FOUR = textwrap.dedent("""
     name: four
@@ -52,7 +52,6 @@ def four(tmp_path):
     return path
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_four_streams_pretrain_in_one_loop_and_fuse_prints_every_combination(four, tmp_path, capsys):
     out = tmp_path / "run"
     common = ["--set", f"output={out}"]
@@ -175,7 +174,7 @@ def test_fusion_weights_against_a_hand_made_score_table():
     results = {"a": {"scores": torch.tensor([[0.6, 0.4], [0.3, 0.7], [0.55, 0.45], [0.2, 0.8]]), "labels": labels},
                "b": {"scores": torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.45, 0.55]]), "labels": labels}}
     # a predicts 0, 1, 0, 1 (1 of 4 right); b 1, 0, 1, 1 (2 of 4); a + b 1, 0, 1, 1 (2 of 4); 3a + b 1, 1, 1, 1 (1)
-    table = fuse_scores(results, {"equal": {"a": 1.0, "b": 1.0}, "mostly_a": {"a": 3.0, "b": 1.0},
+    table = fusion_accuracy(results, {"equal": {"a": 1.0, "b": 1.0}, "mostly_a": {"a": 3.0, "b": 1.0},
                                   "only_b": {"b": 1.0}})
     assert {k: v["top1"] for k, v in table.items()} == {"a": 0.25, "b": 0.5, "equal": 0.5, "mostly_a": 0.25,
                                                         "only_b": 0.5}

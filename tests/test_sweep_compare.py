@@ -42,7 +42,6 @@ def test_sweep_config_errors(overrides, match):
         sweep_runs(load_config(TINY, overrides))
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_sweep_end_to_end_and_reuse(tmp_path, capsys):
     args = ["sweep", TINY, "--augment", "stretch,shear", "--epochs", "1", "--no-progress", "--set", RESIZE,
             "--set", f"output={tmp_path}", "--set", "linear.epochs=2", "--json", str(tmp_path / "s.json")]
@@ -64,7 +63,6 @@ def test_sweep_end_to_end_and_reuse(tmp_path, capsys):
     assert json.loads((tmp_path / "s.json").read_text())["runs"] == report["runs"]
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_compare_with_supervised_reference(tmp_path, capsys):
     assert main(["compare", TINY, "--supervised", "--no-progress", "--set", f"output={tmp_path}",
                  "--set", "fuse.tsne=false", "--set", "finetune.epochs=1", "--json", str(tmp_path / "c.json")]) == 0

@@ -165,7 +165,6 @@ def test_checkpoints_are_atomic_and_weights_only(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_resume_mid_epoch_ends_with_the_same_weights(tiny):
     full = pretrain(tiny(out="full"), show_progress=False)
     killed = tiny(out="killed")

@@ -118,7 +118,6 @@ def test_timeline_plot_one_and_two_rows(tmp_path):
         viz.timeline_plot(tmp_path / "bad.png", annotated[0], predicted[1])
 
 
-@pytest.mark.slow  # over 25 s on two cores: CI's slow step (pytest -m slow)
 def test_show_command_acceptance(tmp_path, capsys):
     # the acceptance: a gallery of the synthetic data with four views, and its animation
     out = tmp_path / "g.png"

@@ -28,7 +28,8 @@ def preset_arguments(name: str) -> list:
     return list(inspect.signature(PRESETS[name]).parameters)
 
 
-def _check_op(where: str, entry: Any) -> None:
+def check_op(where: str, entry: Any) -> None:
+    """Checks one op entry of a spec by name (:func:`check_spec`), ``where`` naming it in errors."""
     if not isinstance(entry, Mapping):
         raise TypeError(f"{where}: expected a mapping with 'name' (or 'one_of'), got {type(entry).__name__}")
     if "one_of" in entry:
@@ -36,7 +37,7 @@ def _check_op(where: str, entry: Any) -> None:
         if not isinstance(members, list) or set(entry) != {"one_of"}:
             raise ValueError(f"{where}: 'one_of' takes a list of ops and nothing else, got {dict(entry)!r}")
         for i, member in enumerate(members):
-            _check_op(f"{where}.one_of[{i}]", member)
+            check_op(f"{where}.one_of[{i}]", member)
         return
     name = entry.get("name")
     if name not in TRANSFORMS:
@@ -73,7 +74,7 @@ def check_spec(spec: Any, where: str = "") -> None:
     if not isinstance(ops, list) or not ops:
         raise ValueError(f"{top}: 'ops' must be a non-empty list, got {ops!r}")
     for i, entry in enumerate(ops):
-        _check_op(f"{where}.ops[{i}]" if where else f"ops[{i}]", entry)
+        check_op(f"{where}.ops[{i}]" if where else f"ops[{i}]", entry)
 
 
 def _build_op(where: str, entry: Mapping[str, Any]):

@@ -1,7 +1,7 @@
 """MoCo's queue of negative keys: a ring buffer with a device-side pointer.
 
 ``enqueue`` writes like the torch.library op ``mgclr::queue_enqueue_`` (declared as mutating the buffer and
-the pointer; called directly in eager mode, :func:`mgclr.ops.infonce.enqueue_`, where the op's dispatch would
+the pointer; called directly in eager mode, :func:`mgclr.ops.enqueue.enqueue_`, where the op's dispatch would
 cost ten times the write), so it runs without a host sync on GPUs, wraps modulo K for any batch size and
 composes with ``torch.compile``. Under an initialised ``torch.distributed`` process group it enqueues the keys of all
 ranks (all-gathered in rank order; every rank must pass the same batch size), so the queues of all ranks
@@ -16,7 +16,7 @@ from torch import nn
 
 from .._validation import FLOAT_DTYPES, check_finite_tensor, check_int, check_tensor
 from ..ops import queue_infonce
-from ..ops.infonce import write_ring_
+from ..ops.enqueue import write_ring_
 
 
 def _random_unit_rows(size: int, dim: int, generator: torch.Generator | None, device,

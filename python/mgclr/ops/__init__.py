@@ -7,7 +7,7 @@
   attention; ``positives=`` for extra positives), :func:`queue_soft_cross_entropy` (AimCLR's D3M) and
   :func:`queue_topk` (nearest-neighbour mining) on the same memory-free machinery,
   :func:`queue_context_infonce` (CrosSCLR's cross-view loss with context, chunked), and
-  :func:`queue_enqueue_`, the in-place ring-buffer write of :class:`mgclr.models.MoCoQueue`;
+  :func:`queue_enqueue_`, the in-place ring-buffer write of :class:`mgclr.models.MoCoQueue` (:mod:`mgclr.ops.enqueue`);
 - :func:`dropout` / :class:`Dropout`, torch's dropout with its mask from the augmentations' counter RNG
   (never stored; :mod:`mgclr.ops.dropout`);
 - the pure-torch references of all of them in :mod:`mgclr.ops.reference`.
@@ -18,7 +18,8 @@ from .augment_functional import *  # noqa: F403 - the generated functions, one p
 from .augment_functional import AUGMENTATION_OPS
 from .augment_functional import __all__ as _functional
 from .dropout import Dropout, dropout
-from .infonce import QueueInfoNCEStats, queue_enqueue_, queue_infonce
+from .enqueue import queue_enqueue_
+from .infonce import QueueInfoNCEStats, queue_infonce
 from .queue_losses import queue_context_infonce, queue_soft_cross_entropy, queue_softmax_mean, queue_topk
 
 __all__ = ["AUGMENTATION_OPS", "AugmentParams", "Dropout", "QueueInfoNCEStats", "dropout", "queue_context_infonce",

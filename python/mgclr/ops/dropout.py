@@ -26,7 +26,7 @@ from .. import _ext
 from .._seeding import resolve_seed
 from .._validation import check_number, check_tensor
 
-__all__ = ["Dropout", "dropout", "dropout_threshold"]
+__all__ = ["Dropout", "dropout", "dropout_drawn_op", "dropout_op", "dropout_threshold"]
 
 _KERNEL_DTYPES = (torch.float32, torch.float64)
 _DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
@@ -79,6 +79,40 @@ def _backward(ctx, grad):
 dropout_op.register_autograd(_backward, setup_context=_setup_context)
 
 
+@torch.library.custom_op("mgclr::dropout_drawn", mutates_args=())
+def dropout_drawn_op(x: torch.Tensor, p: float, drawn: torch.Tensor) -> torch.Tensor:
+    """:func:`dropout_op` keyed by ``drawn``, a CPU int64 tensor (2,) of (seed, offset) drawn inside the graph:
+    the form :func:`dropout` takes under ``torch.compile``, where a seed read on the host would break the graph.
+    Its gradient is the same op, with the same ``drawn``, on the gradient."""
+    if drawn.shape != (2,) or drawn.dtype != torch.int64 or drawn.device.type != "cpu":
+        raise ValueError(f"drawn: expected a CPU int64 tensor of shape (2,) (seed, offset), got {drawn.dtype} of "
+                         f"shape {tuple(drawn.shape)} on {drawn.device}")
+    seed, offset = _key(drawn)
+    return _run(x, p, seed, offset)
+
+
+def _key(drawn: torch.Tensor):
+    return int(drawn[0]), int(drawn[1]) & 0xFFFFFFFF
+
+
+@dropout_drawn_op.register_fake
+def _(x, p, drawn):
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+def _setup_drawn_context(ctx, inputs, output) -> None:
+    _, ctx.p, drawn = inputs
+    ctx.save_for_backward(drawn)
+
+
+def _drawn_backward(ctx, grad):
+    (drawn,) = ctx.saved_tensors
+    return dropout_drawn_op(grad, ctx.p, drawn), None, None
+
+
+dropout_drawn_op.register_autograd(_drawn_backward, setup_context=_setup_drawn_context)
+
+
 def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True, *, seed: Optional[int] = None,
             generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Dropout with the counter-RNG mask (module docstring): ``torch.nn.functional.dropout``'s distribution.
@@ -96,10 +130,14 @@ def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True, *, seed: Opt
         return x
     if p == 1.0:
         return x * 0.0
-    key, offset = resolve_seed(seed, generator)
-    if x.dtype in _KERNEL_DTYPES:
-        return dropout_op(x, p, key, offset)
-    return dropout_op(x.float(), p, key, offset).to(x.dtype)
+    kernel_x = x if x.dtype in _KERNEL_DTYPES else x.float()
+    if seed is None and generator is None and torch.compiler.is_compiling():
+        # Drawn inside the graph (a host read of it would break the graph at every dropout); the compiled RNG
+        # is not eager's, so a compiled run draws other masks than an eager one, as with torch's dropout.
+        out = dropout_drawn_op(kernel_x, p, torch.randint(0, 2**62, (2,), dtype=torch.int64, device="cpu"))
+    else:
+        out = dropout_op(kernel_x, p, *resolve_seed(seed, generator))
+    return out if out.dtype == x.dtype else out.to(x.dtype)
 
 
 class Dropout(nn.Dropout):

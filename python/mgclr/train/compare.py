@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, Dict
 
 from .config import ExperimentConfig, fusion_combinations
-from .evaluate import finetune_eval, fuse_eval, fuse_scores, ridge_floor
+from .evaluate import finetune_eval, fuse_eval, fusion_accuracy, ridge_floor
 from .experiment import resolve
 from .pretrain import pretrain
 from .report import fusion_table
+from .run import prepare_run_folder
 
 __all__ = ["SHOWS_GAIN", "run_comparison", "what_pretraining_bought"]
 
@@ -67,6 +68,8 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
     [_bn|_plain].json`` and the plots (of the config's own probe, pretrained) are written to ``config.output``.
     """
     started = time.perf_counter()
+    if not overwrite:  # a folder that holds a run is refused before the data is read (pretrain removes it else)
+        prepare_run_folder(config.output, resume=False, overwrite=False)
     experiment = resolve(config)  # the data, read once for every run below
     config = experiment.config
     result = pretrain(experiment, show_progress=show_progress, overwrite=overwrite)
@@ -106,7 +109,7 @@ def run_comparison(config: ExperimentConfig, *, supervised: bool = False, show_p
         reference = experiment.with_config(finetune=dataclasses.replace(config.finetune, from_scratch=True,
                                                                         label_fraction=1.0))
         results = finetune_eval(reference, device)
-        report["supervised"] = columns["supervised"] = fuse_scores(
+        report["supervised"] = columns["supervised"] = fusion_accuracy(
             results, fusion_combinations(config.fuse, list(results)))
         seconds["supervised"] = time.perf_counter() - mark
     try:

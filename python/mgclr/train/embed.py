@@ -37,7 +37,7 @@ def load_run(run: Union[str, Path], checkpoint: Optional[Union[str, Path]] = Non
     file = run / "config.yaml"
     if not file.is_file():
         raise FileNotFoundError(f"run: {run} holds no mgclr run (no config.yaml); give mgclr pretrain's output folder")
-    config = load_config(file)
+    config = load_config(file, stored=True)
     config = dataclasses.replace(config, output=str(run))
     path = Path(checkpoint) if checkpoint is not None else latest_checkpoint(run)
     if path is None:

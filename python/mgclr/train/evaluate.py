@@ -41,9 +41,9 @@ from .experiment import Experiment, resolve
 from .metrics import progress
 from .run import check_same_data, config_for_checkpoint
 
-__all__ = ["check_knn_k", "evaluation_config", "extract_features", "finetune_eval", "fuse_eval", "fuse_scores",
-           "fusion_sources", "knn_eval", "knn_monitor", "knn_predict", "linear_eval", "load_pretrained",
-           "resampled_joints", "ridge_floor", "split_fingerprint", "topk_accuracy"]
+__all__ = ["check_knn_k", "evaluation_config", "evaluation_experiment", "extract_features", "finetune_eval",
+           "fuse_eval", "fusion_accuracy", "fusion_sources", "knn_eval", "knn_monitor", "knn_predict", "linear_eval",
+           "load_pretrained", "resampled_joints", "ridge_floor", "split_fingerprint", "topk_accuracy"]
 
 
 # ------------------------------------------------------------------------------------------------- basics
@@ -68,7 +68,7 @@ def evaluation_experiment(config: Union[ExperimentConfig, Experiment], checkpoin
     if random_init:
         return experiment
     path, state = _checkpoint_state(experiment.config, checkpoint, mmap=True)  # only the config is read here
-    return dataclasses.replace(experiment, config=config_for_checkpoint(experiment.config, state, path))
+    return experiment.with_checkpoint_config(config_for_checkpoint(experiment.config, state, path), str(path))
 
 
 def evaluation_config(config: ExperimentConfig, checkpoint: Optional[Path] = None, random_init: bool = False
@@ -89,7 +89,9 @@ def load_pretrained(config: Union[ExperimentConfig, Experiment], device: torch.d
     """The model of ``config`` with the weights of ``checkpoint`` (default: the run's latest; its shapes rule,
     see :func:`evaluation_config`), or freshly initialised with ``random_init`` (the baseline every table
     reports beside the pretrained numbers). ``info``: the data's description (default: read the data)."""
-    if info is None:
+    if isinstance(config, Experiment):
+        config, info = config.config, info or config.info
+    elif info is None:
         config, _, _, info = _splits(config)
     if random_init:
         return build_model(config, info).to(device).eval()
@@ -422,8 +424,8 @@ def finetune_eval(config: Union[ExperimentConfig, Experiment], device: torch.dev
 # ----------------------------------------------------------------------------------------------- fuse
 
 
-def fuse_scores(results: Mapping[str, Mapping[str, Any]], combinations: Mapping[str, Mapping[str, float]]
-                ) -> Dict[str, Dict[str, float]]:
+def fusion_accuracy(results: Mapping[str, Mapping[str, Any]], combinations: Mapping[str, Mapping[str, float]]
+                    ) -> Dict[str, Dict[str, float]]:
     """Top-1/top-5 of every stream of ``results`` (each with ``scores``, softmax probabilities, and
     ``labels``), then of every combination ``{name: {stream: weight}}``: the weighted sum of the streams'
     scores."""
@@ -476,7 +478,7 @@ def fusion_sources(config: ExperimentConfig) -> Dict[str, Tuple[ExperimentConfig
                 raise ConfigError(f"{key}: {folder} holds no mgclr run (no config.yaml); give the folder of a run "
                                   f"(mgclr pretrain's output)")
             try:
-                run = load_config(file)
+                run = load_config(file, stored=True)
             except ConfigError as exc:
                 raise ConfigError(f"{key}: {file}: {exc}") from None
             configs[str(folder)] = dataclasses.replace(run, output=str(folder), device=config.device)
@@ -523,7 +525,7 @@ def fuse_eval(config: Union[ExperimentConfig, Experiment], device: torch.device,
         for row, stream in rows:
             results[row] = {**evaluated[stream], "stream": stream}
     combinations = fusion_combinations(config.fuse, list(results))
-    table = fuse_scores(results, combinations)
+    table = fusion_accuracy(results, combinations)
     out_dir = Path(out_dir or config.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"table": table, "combinations": combinations,

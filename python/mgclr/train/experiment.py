@@ -8,7 +8,7 @@ evaluation protocols, ``mgclr bench`` and ``mgclr sweep`` take either a config (
 once, and nothing left ``None`` or ``auto`` reaches a builder.
 
 The provenance travels with the run: the ``config.yaml`` written beside its checkpoints carries one comment
-per filled value (``queue_size: 64  # recipe: N / 4 for N = 284, ...``), written by
+per filled value (``queue_size: 64  # recipe: the largest power of two <= N / 4 for N = 284, ...``), written by
 :func:`mgclr.train.config.config_to_yaml`.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from ..data.info import DatasetInfo
 from .build import load_splits
-from .config import ExperimentConfig, config_to_yaml
+from .config import ExperimentConfig, config_to_dict, config_to_yaml
 from .recipe import recipe_choices
 
 __all__ = ["Experiment", "resolve"]
@@ -47,6 +47,15 @@ class Experiment:
                              "config for other data")
         return dataclasses.replace(self, config=dataclasses.replace(self.config, **changes))
 
+    def with_checkpoint_config(self, config: ExperimentConfig, source: str) -> Experiment:
+        """This experiment with the config whose shapes a checkpoint rules (``config_for_checkpoint`` of
+        :mod:`mgclr.train.run`): a filled value the checkpoint changed says ``checkpoint: PATH`` instead of the
+        recipe's reason."""
+        before, after = config_to_dict(self.config), config_to_dict(config)
+        provenance = {key: why if _value_at(before, key) == _value_at(after, key) else f"checkpoint: {source}"
+                      for key, why in self.provenance.items()}
+        return dataclasses.replace(self, config=config, provenance=provenance)
+
     def config_yaml(self) -> str:
         """The resolved config as YAML, each filled value commented with its source."""
         return config_to_yaml(self.config, self.provenance)
@@ -59,6 +68,9 @@ def resolve(config: Union[ExperimentConfig, Experiment], *, data: Optional[Exper
     if isinstance(config, Experiment):
         return config
     if data is not None:
+        if dataclasses.replace(data.config.data, batch_size=None) != dataclasses.replace(config.data, batch_size=None):
+            raise ValueError("data: resolve(config, data=...) takes the splits of an experiment on the same data "
+                             "section; this config reads other data")
         train_set, test_set, info = data.train_set, data.test_set, data.info
     else:
         train_set, test_set, info = load_splits(config.data)
@@ -75,3 +87,11 @@ def _from_the_data(config: ExperimentConfig, info: DatasetInfo) -> Dict[str, str
     given = {"layout": data.layout, "coord_channels": data.coord_channels, "num_persons": data.num_persons}
     values = {"layout": info.layout.name, "coord_channels": info.coord_channels, "num_persons": info.persons}
     return {f"data.{key}": f"data: {values[key]}, from {info.source}" for key, value in given.items() if value is None}
+
+
+def _value_at(data: Mapping[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            return None
+        data = data[part]
+    return data

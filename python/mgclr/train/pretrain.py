@@ -328,7 +328,8 @@ def _pretrain(config: Union[ExperimentConfig, Experiment], process: Process, res
         if path is None:
             raise FileNotFoundError(f"--resume: no checkpoint in {out_dir} (expected {out_dir / 'checkpoint.pt'})")
         state = load_checkpoint(path, map_location=device, require=RESUME_KEYS)
-        config = config_for_checkpoint(config, state, path)
+        experiment = experiment.with_checkpoint_config(config_for_checkpoint(config, state, path), str(path))
+        config = experiment.config
         check_same_data(state, info, path)
         _check_same_steps(config, state, path)
     model = build_model(config, info).to(device)

@@ -102,7 +102,8 @@ def recipe_choices(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
     data = config.data
     if data.batch_size is None:
         data = dataclasses.replace(data, batch_size=auto_batch(n))
-        why["data.batch_size"] = f"64, or the largest power of two <= N / 3 (N = {n} training sequences)"
+        why["data.batch_size"] = (f"64, or the largest power of two <= N / 3 for N = {n} training sequences, at "
+                                  f"least {MIN_BATCH}")
         notes.append(f"data.batch_size = {data.batch_size}: 64, or the largest power of two <= N / 3 (N = {n} "
                      f"training sequences: at least 3 steps per epoch)")
     config = dataclasses.replace(config, data=data)
@@ -114,7 +115,8 @@ def recipe_choices(config: ExperimentConfig, train_set) -> Tuple[ExperimentConfi
         if stream.queue_size is None:
             k = auto_queue(n)
             streams[name] = dataclasses.replace(stream, queue_size=k)
-            why[f"model.streams.{name}.queue_size"] = f"N / 4 for N = {n}, the largest power of two below"
+            why[f"model.streams.{name}.queue_size"] = (f"the largest power of two <= N / 4 for N = {n}, within "
+                                                       f"[{MIN_QUEUE}, {MAX_QUEUE}]")
             notes.append(f"model.streams.{name}.queue_size = {k}: the largest power of two <= N / 4 for N = {n} "
                          f"training sequences (a longer queue holds older keys of each query's own sequence)")
         else:

@@ -96,7 +96,7 @@ def config_for_checkpoint(config: ExperimentConfig, state: Mapping[str, Any], pa
     if "config" not in state:  # a checkpoint of an earlier mgclr: nothing to compare with
         return config
     try:
-        trained = parse_config(state["config"])
+        trained = parse_config(state["config"], stored=True)
     except ConfigError as exc:
         raise ConfigError(f"checkpoint: {path}: its config no longer parses: {exc}") from None
     overrides = config.overrides if overrides is None else tuple(overrides)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 from .._files import write_json_atomic, write_text_atomic
+from .._validation import did_you_mean
 from ..augment import TRANSFORMS
 from .build import build_pretrain_pipelines
 from .config import ConfigError, ExperimentConfig
@@ -50,7 +51,9 @@ def sweep_runs(config: ExperimentConfig) -> List[Tuple[str, Dict[str, Any]]]:
         raise ConfigError("sweep.augment: expected the op names to compare (--augment A,B,...), got none")
     for i, name in enumerate(names):
         if name not in TRANSFORMS:
-            raise ConfigError(f"sweep.augment[{i}]: unknown op {name!r}; known ops: {', '.join(sorted(TRANSFORMS))}")
+            hint = did_you_mean(name, TRANSFORMS).rstrip()
+            raise ConfigError(f"sweep.augment[{i}]: unknown op {name!r}; known ops: {', '.join(sorted(TRANSFORMS))}"
+                              f"{'; ' + hint if hint else ''}")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(f"sweep.augment: {', '.join(repeated)} given twice")
