@@ -178,6 +178,7 @@ def _cmd_eval(args) -> int:
     from ..train.evaluate import evaluation_experiment
     from ..train.metrics import MetricsLog
     from ..train.report import fusion_table, protocol_table
+    from ..train.results import metrics_of
 
     log = None
     try:
@@ -208,7 +209,7 @@ def _cmd_eval(args) -> int:
                 results = finetune_eval(experiment, device, checkpoint, log=log, show_progress=shown)
             print(protocol_table(results, {"top1 best": "top1_best", "top5 best": "top5_best",
                                            "top1 last": "top1_last", "top5 last": "top5_last"}))
-            report = {n: {k: v for k, v in r.items() if isinstance(v, (int, float))} for n, r in results.items()}
+            report = metrics_of(results)
             _save_recognizer(args, experiment, results, args.command, random_init, config.fuse.weights)
         else:
             out = fuse_eval(experiment, device, checkpoint, random_init, tag=tag, log=log, show_progress=shown)

@@ -39,6 +39,7 @@ from .checkpoint import first_non_finite, latest_checkpoint, load_checkpoint, lo
 from .config import ConfigError, ExperimentConfig, OptimConfig, fusion_combinations, load_config
 from .experiment import Experiment, resolve
 from .metrics import progress
+from .results import ProbeResult, metrics_of
 from .run import check_same_data, config_for_checkpoint
 
 __all__ = ["check_knn_k", "evaluation_config", "evaluation_experiment", "extract_features", "finetune_eval",
@@ -258,7 +259,7 @@ def knn_eval(config: Union[ExperimentConfig, Experiment], device: torch.device, 
 
 
 def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig, params, *, log=None,
-                      kind: str = "", show_progress: bool = False) -> Dict[str, Any]:
+                      kind: str = "", show_progress: bool = False) -> ProbeResult:
     """The epoch loop shared by the linear and the finetuning protocols: ``make_batches(epoch)`` yields
     (logits, labels), ``test_scores()`` returns (scores, labels) of the test split. Each epoch's test
     top-1/top-5 goes to ``log`` under ``kind`` (e.g. ``linear/joint``)."""
@@ -286,18 +287,18 @@ def _train_classifier(make_batches, test_scores, epochs: int, optim: OptimConfig
     if bar is not None:
         bar.close()
     last_scores, labels = scores, labels
-    return {"top1_last": history[-1][1], "top5_last": history[-1][5], "top1_best": best[1][1],
-            "top5_best": best[1][5], "best_epoch": best[0] + 1, "scores": last_scores.softmax(dim=1),
-            "labels": labels}
+    return ProbeResult(top1_best=best[1][1], top5_best=best[1][5], best_epoch=best[0] + 1,
+                       top1_last=history[-1][1], top5_last=history[-1][5], scores=last_scores.softmax(dim=1),
+                       labels=labels)
 
 
 def linear_eval(config: Union[ExperimentConfig, Experiment], device: torch.device, checkpoint: Optional[Path] = None,
                 random_init: bool = False, streams: Optional[Sequence[str]] = None, *, log=None,
-                show_progress: bool = False) -> Dict[str, Dict[str, Any]]:
-    """{stream: {top1_best, top5_best, best_epoch, top1_last, top5_last, scores (softmax of the last epoch on
-    the test split), labels, test_features, encoder, classifier, config}} (the encoder and classifier as
-    trained, and the config they were built from: a :class:`~mgclr.train.recognizer.Recognizer` is made from
-    them). ``streams``: only these (default: every stream)."""
+                show_progress: bool = False) -> Dict[str, ProbeResult]:
+    """``{stream: ProbeResult}`` (:class:`~mgclr.train.results.ProbeResult`: the accuracies, the test scores,
+    the test features, and the encoder and classifier as trained with the config they were built from: a
+    :class:`~mgclr.train.recognizer.Recognizer` is made from them). ``streams``: only these (default: every
+    stream)."""
     config, train_set, test_set, info = _splits(config)
     lin = config.linear
     model = load_pretrained(config, device, checkpoint, random_init, info)
@@ -353,10 +354,8 @@ def linear_eval(config: Union[ExperimentConfig, Experiment], device: torch.devic
 
         result = _train_classifier(batches, test_scores, lin.epochs, lin.optim, classifier.parameters(), log=log,
                                    kind=f"linear/{name}", show_progress=show_progress)
-        result["test_features"] = test_x
-        result["encoder"], result["classifier"] = encoder, classifier.eval()  # for Recognizer.from_results
-        result["config"], result["stream"] = config, name
-        results[name] = result
+        results[name] = result.with_fields(test_features=test_x, encoder=encoder, classifier=classifier.eval(),
+                                           config=config, stream=name)  # what Recognizer.from_results reads
     return results
 
 
@@ -371,7 +370,7 @@ def _check_streams(key: str, streams: Optional[Sequence[str]], model: MultiStrea
 
 def finetune_eval(config: Union[ExperimentConfig, Experiment], device: torch.device, checkpoint: Optional[Path] = None,
                   streams: Optional[Sequence[str]] = None, *, log=None, show_progress: bool = False
-                  ) -> Dict[str, Dict[str, Any]]:
+                  ) -> Dict[str, ProbeResult]:
     """End-to-end training of each stream's encoder with a linear classifier on ``label_fraction`` of the
     training labels; ``finetune.from_scratch`` starts from random weights (the supervised reference)."""
     config, train_set, test_set, info = _splits(config)
@@ -415,9 +414,8 @@ def finetune_eval(config: Union[ExperimentConfig, Experiment], device: torch.dev
         params = list(encoder.parameters()) + list(classifier.parameters())
         results[name] = _train_classifier(batches, test_scores, ft.epochs, ft.optim, params, log=log,
                                           kind=f"finetune/{name}", show_progress=show_progress)
-        results[name]["labelled_samples"] = int(len(subset))
-        results[name]["encoder"], results[name]["classifier"] = encoder.eval(), classifier.eval()
-        results[name]["config"], results[name]["stream"] = config, name
+        results[name] = results[name].with_fields(labelled_samples=int(len(subset)), encoder=encoder.eval(),
+                                                  classifier=classifier.eval(), config=config, stream=name)
     return results
 
 
@@ -523,15 +521,14 @@ def fuse_eval(config: Union[ExperimentConfig, Experiment], device: torch.device,
         evaluated = linear_eval(experiment, device, checkpoint if not config.fuse.runs else None, random_init,
                                 streams=[stream for _, stream in rows], log=log, show_progress=show_progress)
         for row, stream in rows:
-            results[row] = {**evaluated[stream], "stream": stream}
+            results[row] = evaluated[stream].with_fields(stream=stream)
     combinations = fusion_combinations(config.fuse, list(results))
     table = fusion_accuracy(results, combinations)
     out_dir = Path(out_dir or config.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"table": table, "combinations": combinations,
               "runs": {row: {"run": run.output, "stream": stream} for row, (run, stream) in sources.items()},
-              "linear": {name: {k: v for k, v in r.items() if isinstance(v, (int, float))}
-                         for name, r in results.items()}}
+              "linear": metrics_of(results)}
     write_json_atomic(out_dir / f"{tag}.json", report)
     # Every row's confusion counts (row: true class, column: predicted), with or without matplotlib.
     labels = next(iter(results.values()))["labels"]
